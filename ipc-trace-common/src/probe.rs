@@ -1,0 +1,92 @@
+//! Probe ids: which hook produced a record. Also the index into the
+//! per-probe drop counters (`DROPS`, a per-CPU array of `COUNT` slots).
+
+/// `syscalls:sys_{enter,exit}_shmget`
+pub const SYS_SHMGET: u8 = 0;
+/// `syscalls:sys_{enter,exit}_shmat`
+pub const SYS_SHMAT: u8 = 1;
+/// `syscalls:sys_{enter,exit}_shmdt`
+pub const SYS_SHMDT: u8 = 2;
+/// `syscalls:sys_{enter,exit}_shmctl`
+pub const SYS_SHMCTL: u8 = 3;
+/// `syscalls:sys_{enter,exit}_semget`
+pub const SYS_SEMGET: u8 = 4;
+/// `syscalls:sys_{enter,exit}_semop`
+pub const SYS_SEMOP: u8 = 5;
+/// `syscalls:sys_{enter,exit}_semtimedop`
+pub const SYS_SEMTIMEDOP: u8 = 6;
+/// `syscalls:sys_{enter,exit}_semctl`
+pub const SYS_SEMCTL: u8 = 7;
+/// `exceptions:page_fault_user`, filtered to attached shm ranges.
+pub const PAGE_FAULT_USER: u8 = 8;
+/// `sched:sched_switch` (marks semops that slept).
+pub const SCHED_SWITCH: u8 = 9;
+/// `sched:sched_process_fork` (follows children of traced processes).
+pub const SCHED_FORK: u8 = 10;
+/// `sched:sched_process_exit`.
+pub const SCHED_EXIT: u8 = 11;
+/// `newseg` (SHM-3/SHM-4).
+pub const NEWSEG: u8 = 12;
+/// `do_shmat` (SHM-5…SHM-9).
+pub const DO_SHMAT: u8 = 13;
+/// `shm_fault` (SHM-10/SHM-11).
+pub const SHM_FAULT: u8 = 14;
+/// `shmem_fault` (SHM-12), attributed to the enclosing `shm_fault`.
+pub const SHMEM_FAULT: u8 = 15;
+/// `newary` (SEM-3).
+pub const NEWARY: u8 = 16;
+/// `do_semtimedop` (SEM-7…SEM-9).
+pub const DO_SEMTIMEDOP: u8 = 17;
+/// `__do_semtimedop` (kernel-side sembufs; 6.1+).
+pub const DO_SEMTIMEDOP_INNER: u8 = 18;
+/// `shm_destroy` (segment freed).
+pub const SHM_DESTROY: u8 = 19;
+/// `shm_close` (a mapping of a segment closed: detach).
+pub const SHM_CLOSE: u8 = 20;
+/// `freeary` (semaphore set freed).
+pub const FREEARY: u8 = 21;
+/// Number of probe ids.
+pub const COUNT: usize = 22;
+
+/// Name of each probe id, as shown in the probe table and in recordings
+/// (the `probe` field of every event).
+pub const NAMES: [&str; COUNT] = [
+    "sys_shmget",
+    "sys_shmat",
+    "sys_shmdt",
+    "sys_shmctl",
+    "sys_semget",
+    "sys_semop",
+    "sys_semtimedop",
+    "sys_semctl",
+    "page_fault_user",
+    "sched_switch",
+    "sched_process_fork",
+    "sched_process_exit",
+    "newseg",
+    "do_shmat",
+    "shm_fault",
+    "shmem_fault",
+    "newary",
+    "do_semtimedop",
+    "__do_semtimedop",
+    "shm_destroy",
+    "shm_close",
+    "freeary",
+];
+
+/// First id of the kernel-path (kprobe/fentry) probes; lower ids are tracepoints.
+pub const FIRST_KERNEL_PATH: u8 = NEWSEG;
+
+/// The name of a probe id, or `"unknown"`.
+pub fn name(id: u8) -> &'static str {
+    match NAMES.get(id as usize) {
+        Some(n) => n,
+        None => "unknown",
+    }
+}
+
+/// The id of a probe name.
+pub fn by_name(name: &str) -> Option<u8> {
+    NAMES.iter().position(|n| *n == name).map(|i| i as u8)
+}

@@ -1,0 +1,6 @@
+//! ipc-trace: see System V shared memory and semaphores inside the Linux
+//! kernel. The module map is in DESIGN.md (docs/DESIGN.md in the repo).
+#![deny(missing_docs)]
+
+pub mod event;
+pub mod probe;

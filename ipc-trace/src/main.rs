@@ -1,0 +1,2 @@
+//! The `ipc-trace` command.
+fn main() {}
