@@ -3,6 +3,11 @@
 //! header, and drives `decode` (a kernel-path probe that is not attached is
 //! replaced by an inference from tracepoints).
 
+pub mod btf;
+pub mod doctor;
+pub mod system;
+pub mod tracefs;
+
 use crate::event::Backend;
 use ipc_trace_common::probe as ids;
 use serde::{Deserialize, Serialize};
