@@ -1,1 +1,289 @@
-//! x
+//! Facts about the running system that decide what ipc-trace can load:
+//! kernel release, BTF, lockdown, capabilities, tracefs, kprobe support and
+//! the sysctls that restrict BPF. Stored in every recording's header and
+//! shown by `doctor`.
+
+use crate::probe::{btf, tracefs};
+use serde::{Deserialize, Serialize};
+use std::ffi::CStr;
+use std::path::{Path, PathBuf};
+
+/// Where the kernel lists its symbols.
+pub const KALLSYMS_PATH: &str = "/proc/kallsyms";
+/// The selected kernel lockdown mode is the bracketed word in this file.
+const LOCKDOWN_PATH: &str = "/sys/kernel/security/lockdown";
+/// Exists when the kernel supports perf-event kprobes.
+const KPROBE_PMU_TYPE: &str = "/sys/bus/event_source/devices/kprobe/type";
+const KPTR_RESTRICT: &str = "/proc/sys/kernel/kptr_restrict";
+const UNPRIVILEGED_BPF_DISABLED: &str = "/proc/sys/kernel/unprivileged_bpf_disabled";
+
+/// Capability bit numbers (`linux/capability.h`).
+const CAP_SYS_ADMIN: u32 = 21;
+const CAP_PERFMON: u32 = 38;
+const CAP_BPF: u32 = 39;
+
+/// The one line shown when the process may not load BPF programs.
+pub const PRIVILEGE_MESSAGE: &str =
+    "ipc-trace needs CAP_BPF and CAP_PERFMON (or root) to load its probes: run it with sudo";
+
+/// What the system offers, gathered once at start-up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemFacts {
+    /// `uname -r`.
+    pub kernel_release: String,
+    /// True when `/sys/kernel/btf/vmlinux` exists.
+    pub btf_present: bool,
+    /// Selected lockdown mode (`none`, `integrity`, `confidentiality`);
+    /// None when the lockdown LSM is not there.
+    pub lockdown: Option<String>,
+    /// Effective uid is 0.
+    pub is_root: bool,
+    /// `CAP_BPF` is in the effective set.
+    pub cap_bpf: bool,
+    /// `CAP_PERFMON` is in the effective set.
+    pub cap_perfmon: bool,
+    /// `CAP_SYS_ADMIN` is in the effective set.
+    pub cap_sys_admin: bool,
+    /// The kernel can create kprobes (`CONFIG_KPROBE_EVENTS`: the kprobe
+    /// PMU is registered).
+    pub kprobes_available: bool,
+    /// The tracefs root, when mounted.
+    pub tracefs: Option<PathBuf>,
+    /// `kernel.kptr_restrict` (None when unreadable).
+    pub kptr_restrict: Option<u32>,
+    /// `kernel.unprivileged_bpf_disabled` (None when unreadable).
+    pub unprivileged_bpf_disabled: Option<u32>,
+}
+
+/// What can go wrong reading system files.
+#[derive(Debug, thiserror::Error)]
+pub enum SystemError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Looks at the running system. Nothing here fails: what cannot be read is
+/// reported as absent.
+pub fn gather() -> SystemFacts {
+    let cap_eff = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| parse_cap_eff(&status))
+        .unwrap_or(0);
+    let has_cap = |cap: u32| cap_eff & (1u64 << cap) != 0;
+    SystemFacts {
+        kernel_release: kernel_release(),
+        btf_present: Path::new(btf::VMLINUX_BTF).exists(),
+        lockdown: std::fs::read_to_string(LOCKDOWN_PATH)
+            .ok()
+            .and_then(|text| parse_lockdown(&text)),
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        is_root: unsafe { libc::geteuid() } == 0,
+        cap_bpf: has_cap(CAP_BPF),
+        cap_perfmon: has_cap(CAP_PERFMON),
+        cap_sys_admin: has_cap(CAP_SYS_ADMIN),
+        kprobes_available: Path::new(KPROBE_PMU_TYPE).exists(),
+        tracefs: tracefs::tracefs_root().ok(),
+        kptr_restrict: read_number(KPTR_RESTRICT),
+        unprivileged_bpf_disabled: read_number(UNPRIVILEGED_BPF_DISABLED),
+    }
+}
+
+/// The kernel release from `uname(2)`, or `"unknown"`.
+fn kernel_release() -> String {
+    // SAFETY: utsname is plain bytes; all-zero is a valid value.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `uts` is a valid, writable utsname.
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return "unknown".to_string();
+    }
+    let bytes: Vec<u8> = uts.release.iter().map(|&c| c as u8).collect();
+    CStr::from_bytes_until_nul(&bytes)
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+fn read_number(path: &str) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// The `CapEff:` mask of a `/proc/<pid>/status` text.
+pub fn parse_cap_eff(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+}
+
+/// The selected mode in `/sys/kernel/security/lockdown`
+/// (`none [integrity] confidentiality` → `integrity`).
+pub fn parse_lockdown(text: &str) -> Option<String> {
+    let start = text.find('[')?;
+    let end = start + text[start..].find(']')?;
+    Some(text[start + 1..end].to_string())
+}
+
+/// `None` when the process may load BPF programs and attach them to
+/// tracepoints and kernel functions; otherwise the one line to show.
+/// Kernels accept `CAP_SYS_ADMIN` in place of either `CAP_BPF` or
+/// `CAP_PERFMON`.
+pub fn privilege_error(facts: &SystemFacts) -> Option<String> {
+    let bpf = facts.cap_bpf || facts.cap_sys_admin;
+    let perfmon = facts.cap_perfmon || facts.cap_sys_admin;
+    if bpf && perfmon {
+        None
+    } else {
+        Some(PRIVILEGE_MESSAGE.to_string())
+    }
+}
+
+/// How a kernel function appears in `/proc/kallsyms`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KallsymsMatch {
+    /// A symbol of exactly this name exists (kprobes can attach by name).
+    pub exact: bool,
+    /// Compiler-made copies such as `name.isra.0`, `name.constprop.0`,
+    /// `name.part.0` or `name.cold`: the function was cloned, and a probe
+    /// on the plain name may miss calls that go to a copy.
+    pub variants: Vec<String>,
+}
+
+/// Looks up each of `names` in `/proc/kallsyms` (read once).
+pub fn kallsyms_lookup(names: &[&str]) -> Result<Vec<KallsymsMatch>, SystemError> {
+    let text = std::fs::read_to_string(KALLSYMS_PATH).map_err(|source| SystemError::Io {
+        path: PathBuf::from(KALLSYMS_PATH),
+        source,
+    })?;
+    Ok(lookup_in(&text, names))
+}
+
+/// For each of `names`: whether `/proc/kallsyms` has a symbol of exactly
+/// that name. Compiler-made variants do not count (see [`kallsyms_lookup`]).
+pub fn kallsyms_has(names: &[&str]) -> Result<Vec<bool>, SystemError> {
+    Ok(kallsyms_lookup(names)?
+        .into_iter()
+        .map(|m| m.exact)
+        .collect())
+}
+
+/// [`kallsyms_lookup`] on the text of a kallsyms file
+/// (`address type name [module]` per line).
+pub fn lookup_in(kallsyms: &str, names: &[&str]) -> Vec<KallsymsMatch> {
+    let mut found = vec![KallsymsMatch::default(); names.len()];
+    for line in kallsyms.lines() {
+        let Some(symbol) = line.split_whitespace().nth(2) else {
+            continue;
+        };
+        let (base, is_variant) = match symbol.split_once('.') {
+            Some((base, _)) => (base, true),
+            None => (symbol, false),
+        };
+        for (i, name) in names.iter().enumerate() {
+            if base != *name {
+                continue;
+            }
+            if is_variant {
+                if !found[i].variants.iter().any(|v| v == symbol) {
+                    found[i].variants.push(symbol.to_string());
+                }
+            } else {
+                found[i].exact = true;
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> SystemFacts {
+        SystemFacts {
+            kernel_release: "6.18.0".into(),
+            btf_present: true,
+            lockdown: None,
+            is_root: false,
+            cap_bpf: false,
+            cap_perfmon: false,
+            cap_sys_admin: false,
+            kprobes_available: false,
+            tracefs: None,
+            kptr_restrict: Some(0),
+            unprivileged_bpf_disabled: Some(2),
+        }
+    }
+
+    #[test]
+    fn parses_capabilities_and_lockdown() {
+        let status = "Name:\tcat\nCapInh:\t0000000000000000\nCapEff:\t000001fffeffffff\n";
+        let eff = parse_cap_eff(status);
+        assert_eq!(eff, Some(0x1ff_feff_ffff));
+        assert_eq!(parse_cap_eff("CapEff:\tzz\n"), None);
+        assert_eq!(parse_cap_eff("Name: x\n"), None);
+        assert_eq!(
+            parse_lockdown("none [integrity] confidentiality\n").as_deref(),
+            Some("integrity")
+        );
+        assert_eq!(parse_lockdown("[none] integrity\n").as_deref(), Some("none"));
+        assert_eq!(parse_lockdown("none integrity"), None);
+    }
+
+    #[test]
+    fn privilege_needs_bpf_and_perfmon_or_sys_admin() {
+        let mut f = facts();
+        assert_eq!(privilege_error(&f).as_deref(), Some(PRIVILEGE_MESSAGE));
+        f.cap_bpf = true;
+        assert!(privilege_error(&f).is_some(), "CAP_BPF alone is not enough");
+        f.cap_perfmon = true;
+        assert_eq!(privilege_error(&f), None);
+        let mut admin = facts();
+        admin.cap_sys_admin = true;
+        assert_eq!(privilege_error(&admin), None);
+        // euid 0 with every capability dropped cannot load either.
+        let mut root = facts();
+        root.is_root = true;
+        assert!(privilege_error(&root).is_some());
+        assert!(!PRIVILEGE_MESSAGE.contains('\n'));
+    }
+
+    #[test]
+    fn kallsyms_matches_exact_names_and_notes_variants() {
+        let text = "ffffffff81a6e7e0 t newseg\n\
+                    ffffffff81a6e000 t __pfx_newseg\n\
+                    ffffffff81a69120 t newary.isra.0\n\
+                    ffffffff81a69130 t newary.cold\n\
+                    ffffffff81a69130 t newary.cold\n\
+                    ffffffffc0000000 t shm_fault\t[some_module]\n\
+                    malformed\n";
+        let found = lookup_in(text, &["newseg", "newary", "shm_fault", "do_shmat"]);
+        assert!(found[0].exact && found[0].variants.is_empty());
+        assert!(!found[1].exact);
+        assert_eq!(found[1].variants, vec!["newary.isra.0", "newary.cold"]);
+        assert!(found[2].exact);
+        assert_eq!(found[3], KallsymsMatch::default());
+    }
+
+    /// On the host (root, 6.18, BTF): the facts must match what we know of
+    /// the machine, and the IPC functions must be in kallsyms.
+    #[test]
+    fn host_facts() -> Result<(), Box<dyn std::error::Error>> {
+        let f = gather();
+        assert!(f.kernel_release.starts_with(|c: char| c.is_ascii_digit()));
+        assert!(f.btf_present);
+        assert!(f.is_root);
+        assert_eq!(privilege_error(&f), None);
+        assert!(f.tracefs.is_some());
+        assert!(f.kptr_restrict.is_some());
+        let found = kallsyms_has(&["newseg", "do_shmat", "no_such_function_here"])?;
+        assert_eq!(found, vec![true, true, false]);
+        let back: SystemFacts = serde_json::from_str(&serde_json::to_string(&f)?)?;
+        assert_eq!(back, f);
+        Ok(())
+    }
+}
