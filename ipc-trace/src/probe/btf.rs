@@ -82,7 +82,9 @@ pub enum BtfError {
         member: String,
     },
     /// The member is a bitfield; it has no byte offset a program could read.
-    #[error("BTF member `{struct_name}.{member}` is a bitfield; it cannot be read at a byte offset")]
+    #[error(
+        "BTF member `{struct_name}.{member}` is a bitfield; it cannot be read at a byte offset"
+    )]
     Bitfield {
         /// The struct (or union).
         struct_name: String,
@@ -253,13 +255,13 @@ impl Btf {
 
     /// Parses raw BTF bytes (header, type section, string section).
     pub fn from_bytes(data: &[u8]) -> Result<Btf, BtfError> {
-        let magic_bytes: [u8; 2] = data
-            .get(0..2)
-            .and_then(|s| s.try_into().ok())
-            .ok_or(BtfError::Truncated {
-                what: "header",
-                offset: 0,
-            })?;
+        let magic_bytes: [u8; 2] =
+            data.get(0..2)
+                .and_then(|s| s.try_into().ok())
+                .ok_or(BtfError::Truncated {
+                    what: "header",
+                    offset: 0,
+                })?;
         let big_endian = if u16::from_le_bytes(magic_bytes) == MAGIC {
             false
         } else if u16::from_be_bytes(magic_bytes) == MAGIC {

@@ -230,7 +230,10 @@ mod tests {
             parse_lockdown("none [integrity] confidentiality\n").as_deref(),
             Some("integrity")
         );
-        assert_eq!(parse_lockdown("[none] integrity\n").as_deref(), Some("none"));
+        assert_eq!(
+            parse_lockdown("[none] integrity\n").as_deref(),
+            Some("none")
+        );
         assert_eq!(parse_lockdown("none integrity"), None);
     }
 

@@ -120,7 +120,10 @@ fn mount_tracefs(target: &Path) -> Result<(), TracefsError> {
 
 /// Path of an event's `format` file.
 fn format_path(root: &Path, category: &str, event: &str) -> PathBuf {
-    root.join("events").join(category).join(event).join("format")
+    root.join("events")
+        .join(category)
+        .join(event)
+        .join("format")
 }
 
 /// True when the tracepoint `category:event` exists.
@@ -161,7 +164,7 @@ pub fn field_offset(
 }
 
 /// Parses the `field:` lines of a tracefs `format` file, e.g.
-/// `field:char prev_comm[16];	offset:8;	size:16;	signed:0;`.
+/// `field:char prev_comm[16]; offset:8; size:16; signed:0;`.
 pub fn parse_format(text: &str) -> Result<Vec<FormatField>, TracefsError> {
     text.lines()
         .map(str::trim)
@@ -187,7 +190,9 @@ fn parse_field_line(line: &str) -> Result<FormatField, TracefsError> {
         }
     }
     let declaration = declaration.ok_or_else(bad)?;
-    let (type_name, last) = declaration.rsplit_once(char::is_whitespace).ok_or_else(bad)?;
+    let (type_name, last) = declaration
+        .rsplit_once(char::is_whitespace)
+        .ok_or_else(bad)?;
     let name = last.split('[').next().unwrap_or(last);
     if name.is_empty() {
         return Err(bad());

@@ -227,7 +227,10 @@ fn named_members_are_not_descended_into() -> Result<(), BtfError> {
         "{err:?}"
     );
     let message = err.map(|e| e.to_string()).unwrap_or_default();
-    assert!(message.contains("outer") && message.contains("`a`"), "{message}");
+    assert!(
+        message.contains("outer") && message.contains("`a`"),
+        "{message}"
+    );
     Ok(())
 }
 
@@ -303,7 +306,10 @@ fn rejects_damaged_data() {
             kind: 20
         })
     ));
-    assert!(matches!(Btf::from_bytes(&[]), Err(BtfError::Truncated { .. })));
+    assert!(matches!(
+        Btf::from_bytes(&[]),
+        Err(BtfError::Truncated { .. })
+    ));
 }
 
 #[test]

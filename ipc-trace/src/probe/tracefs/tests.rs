@@ -147,7 +147,10 @@ fn reads_offsets_from_an_old_kernel_layout() -> Result<(), Box<dyn std::error::E
     fake.event("sched", "sched_switch", SWITCH_MOVED)?;
     assert!(has_event(&fake.0, "sched", "sched_switch"));
     assert!(!has_event(&fake.0, "exceptions", "page_fault_user"));
-    assert_eq!(field_offset(&fake.0, "sched", "sched_process_fork", "child_pid")?, 44);
+    assert_eq!(
+        field_offset(&fake.0, "sched", "sched_process_fork", "child_pid")?,
+        44
+    );
     assert!(matches!(
         field_offset(&fake.0, "sched", "sched_process_exit", "group_dead"),
         Err(TracefsError::NoField { field, .. }) if field == "group_dead"
@@ -158,7 +161,10 @@ fn reads_offsets_from_an_old_kernel_layout() -> Result<(), Box<dyn std::error::E
     assert_eq!(offsets.fork_child_pid, 44);
     assert_eq!(offsets.exit_group_dead, 0);
     // page_fault_user is missing: defaults, with one warning per field.
-    assert_eq!(offsets.fault_address, TracepointOffsets::DEFAULT.fault_address);
+    assert_eq!(
+        offsets.fault_address,
+        TracepointOffsets::DEFAULT.fault_address
+    );
     assert_eq!(
         offsets.fault_error_code,
         TracepointOffsets::DEFAULT.fault_error_code
