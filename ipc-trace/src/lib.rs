@@ -2,5 +2,6 @@
 //! kernel. The module map is in DESIGN.md (docs/DESIGN.md in the repo).
 #![deny(missing_docs)]
 
+pub mod decode;
 pub mod event;
 pub mod probe;
