@@ -17,12 +17,12 @@ pub const PINGPONG_PROJ: u8 = 0x8a;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// The key file could not be created.
-    #[error("cannot create key file {path}: {source}")]
+    #[error("cannot create key file {path}: {error}")]
     Create {
         /// The file.
         path: String,
         /// The error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// `ftok` failed.
     #[error(transparent)]
@@ -36,9 +36,9 @@ pub fn key_for(path: &Path, proj: u8) -> Result<i32, KeyError> {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|source| KeyError::Create {
+            .map_err(|error| KeyError::Create {
                 path: path.display().to_string(),
-                source,
+                error,
             })?;
     }
     Ok(sysv::ftok(path, proj)?)

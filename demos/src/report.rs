@@ -101,54 +101,54 @@ pub struct DemoReport {
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// File system error.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Not a valid report.
-    #[error("{path}: not a demo report: {source}")]
+    #[error("{path}: not a demo report: {error}")]
     Json {
         /// The file.
         path: PathBuf,
         /// The error.
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
 }
 
 impl DemoReport {
     /// Writes the report as pretty JSON.
     pub fn write(&self, path: &Path) -> Result<(), ReportError> {
-        let json = serde_json::to_string_pretty(self).map_err(|source| ReportError::Json {
+        let json = serde_json::to_string_pretty(self).map_err(|error| ReportError::Json {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
-        std::fs::write(path, json + "\n").map_err(|source| ReportError::Io {
+        std::fs::write(path, json + "\n").map_err(|error| ReportError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         })
     }
 
     /// Reads one report file.
     pub fn load(path: &Path) -> Result<DemoReport, ReportError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| ReportError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
-        serde_json::from_str(&text).map_err(|source| ReportError::Json {
+        serde_json::from_str(&text).map_err(|error| ReportError::Json {
             path: path.to_path_buf(),
-            source,
+            error,
         })
     }
 
     /// Reads every `*.json` report in a directory (as written by
     /// `demo-run --report-dir`), sorted by file name.
     pub fn load_dir(dir: &Path) -> Result<Vec<DemoReport>, ReportError> {
-        let io = |source| ReportError::Io {
+        let io = |error| ReportError::Io {
             path: dir.to_path_buf(),
-            source,
+            error,
         };
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(io)?

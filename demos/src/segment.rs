@@ -42,33 +42,27 @@ impl Segment {
     /// Writes one byte (0) at the start of every page, in order: one
     /// first-touch (write) fault per page. Returns the page indices.
     pub fn touch_pages_write(&mut self) -> Vec<u64> {
-        (0..self.pages())
-            .map(|page| {
-                // SAFETY: page * page_size < size, inside the attached mapping.
-                unsafe {
-                    self.base
-                        .add(page as usize * self.page_size)
-                        .write_volatile(0)
-                };
-                page
-            })
-            .collect()
+        let pages: Vec<u64> = (0..self.pages()).collect();
+        for page in &pages {
+            // SAFETY: page * page_size < size, inside the attached mapping.
+            unsafe { self.page_start(*page).write_volatile(0) };
+        }
+        pages
     }
 
     /// Reads one byte at the start of every page, in order: one first-touch
     /// (read) fault per page. Returns the page indices.
     pub fn touch_pages_read(&self) -> Vec<u64> {
-        (0..self.pages())
-            .map(|page| {
-                // SAFETY: page * page_size < size, inside the attached mapping.
-                let _ = unsafe {
-                    self.base
-                        .add(page as usize * self.page_size)
-                        .read_volatile()
-                };
-                page
-            })
-            .collect()
+        let pages: Vec<u64> = (0..self.pages()).collect();
+        for page in &pages {
+            // SAFETY: page * page_size < size, inside the attached mapping.
+            let _ = unsafe { self.page_start(*page).read_volatile() };
+        }
+        pages
+    }
+
+    fn page_start(&self, page: u64) -> *mut u8 {
+        self.base.wrapping_add(page as usize * self.page_size)
     }
 
     fn record(&self) -> *mut SharedRecord {

@@ -9,23 +9,23 @@ use std::path::Path;
 
 /// A failed System V IPC call.
 #[derive(Debug, thiserror::Error)]
-#[error("{call} failed: {source} (errno {errno})")]
+#[error("{call} failed: {os_error}")]
 pub struct SysvError {
     /// The call and its arguments, e.g. `shmget(key=0x00016988, size=516, flags=0o1666)`.
     pub call: String,
     /// The errno value (0 when the call failed without setting errno).
     pub errno: i32,
     /// The OS error.
-    pub source: io::Error,
+    pub os_error: io::Error,
 }
 
 impl SysvError {
     fn last(call: String) -> SysvError {
-        let source = io::Error::last_os_error();
+        let os_error = io::Error::last_os_error();
         SysvError {
             call,
-            errno: source.raw_os_error().unwrap_or(0),
-            source,
+            errno: os_error.raw_os_error().unwrap_or(0),
+            os_error,
         }
     }
 
@@ -54,7 +54,7 @@ pub fn ftok(path: &Path, proj: u8) -> SysvResult<i32> {
     let c_path = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|e| SysvError {
         call: call.clone(),
         errno: libc::EINVAL,
-        source: io::Error::new(io::ErrorKind::InvalidInput, e),
+        os_error: io::Error::new(io::ErrorKind::InvalidInput, e),
     })?;
     // SAFETY: c_path is a valid NUL-terminated string for the duration of the call.
     let key = unsafe { libc::ftok(c_path.as_ptr(), i32::from(proj)) };
