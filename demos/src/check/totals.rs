@@ -1,0 +1,66 @@
+//! Whole-recording checks: drops, the stats line, what was attached.
+
+use super::CheckReport;
+use super::recording::Recording;
+use crate::report::DemoReport;
+use ipc_trace::event::EventKind;
+
+pub(super) fn check(rec: &Recording, procs: &[&DemoReport], out: &mut CheckReport) {
+    let attached: Vec<String> = rec
+        .probes
+        .iter()
+        .filter(|p| p.attached)
+        .map(|p| match p.backend {
+            Some(b) => format!("{}({})", p.name, b.as_str()),
+            None => p.name.clone(),
+        })
+        .collect();
+    out.fact(format!("probes attached: {}", attached.join(" ")));
+    out.fact(format!(
+        "events: {} (demo processes: {})",
+        rec.events.len(),
+        procs
+            .iter()
+            .map(|p| p.pid.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    ));
+    let drop_events: u64 = rec
+        .of_kind(EventKind::Drops)
+        .iter()
+        .filter_map(|e| e.count)
+        .sum();
+    match &rec.stats {
+        None => out.fail("stats: no stats line, so drops cannot be ruled out"),
+        Some(stats) => {
+            out.fact(format!(
+                "drops: {} (drops events: {drop_events})",
+                stats.dropped
+            ));
+            if stats.dropped != 0 {
+                let by: Vec<String> = stats
+                    .dropped_by_probe
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                out.fail(format!(
+                    "stats: expected 0 dropped events, found {} ({})",
+                    stats.dropped,
+                    by.join(" ")
+                ));
+            }
+            if stats.events != rec.events.len() as u64 {
+                out.fail(format!(
+                    "stats: says {} events were written, the recording has {}",
+                    stats.events,
+                    rec.events.len()
+                ));
+            }
+        }
+    }
+    if drop_events != 0 {
+        out.fail(format!(
+            "drops: expected no lost events, the recording has drops events totalling {drop_events}"
+        ));
+    }
+}
