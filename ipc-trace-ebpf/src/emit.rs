@@ -124,7 +124,7 @@ pub fn count_drop(probe: u8) {
 #[inline(always)]
 pub fn stash(ev: &RawEvent) {
     let key = InflightKey::new(ev.pid_tgid, ev.probe);
-    if INFLIGHT.insert(&key, ev, 0).is_err() {
+    if INFLIGHT.insert(key, ev, 0).is_err() {
         count_drop(ev.probe);
     }
 }
@@ -134,14 +134,14 @@ pub fn stash(ev: &RawEvent) {
 pub fn inflight(pid_tgid: u64, probe: u8) -> Option<&'static mut RawEvent> {
     let key = InflightKey::new(pid_tgid, probe);
     // SAFETY: only this task touches its own key.
-    INFLIGHT.get_ptr_mut(&key).map(|p| unsafe { &mut *p })
+    INFLIGHT.get_ptr_mut(key).map(|p| unsafe { &mut *p })
 }
 
 /// Forgets the in-flight record of `probe` on task `pid_tgid`.
 #[inline(always)]
 pub fn forget(pid_tgid: u64, probe: u8) {
     let key = InflightKey::new(pid_tgid, probe);
-    let _ = INFLIGHT.remove(&key);
+    let _ = INFLIGHT.remove(key);
 }
 
 /// Completes an in-flight record at the function's return: sets `ts_ns`

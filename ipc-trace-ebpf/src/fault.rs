@@ -19,7 +19,7 @@ pub fn page_fault_user(ctx: TracePointContext) -> u32 {
 #[inline(always)]
 fn on_fault(ctx: &TracePointContext) -> Option<()> {
     let id = pid_tgid();
-    let ranges = SHM_RANGES.get_ptr(&tgid_of(id))?;
+    let ranges = SHM_RANGES.get_ptr(tgid_of(id))?;
     let address: u64 = unsafe { ctx.read_at(tpoff!(fault_address)) }.ok()?;
     // SAFETY: a map value; a concurrent shmdt can only clear a slot.
     let ranges = unsafe { &*ranges };

@@ -78,16 +78,23 @@ pub static SCRATCH: PerCpuArray<RawEvent> = PerCpuArray::with_max_entries(1, 0);
 #[map]
 pub static ZERO_RANGES: Array<ShmRanges> = Array::with_max_entries(1, 0);
 
+// The globals carry an explicit section: LLVM never merges other constants
+// into a global that has one. Without it, a promoted `&0u64` can be folded
+// onto `TRACE_CONFIG`'s all-zero default and then read the patched value.
+
 /// Run-time switches, set by userspace before loading.
 #[unsafe(no_mangle)]
+#[unsafe(link_section = ".rodata")]
 pub static TRACE_CONFIG: TraceConfig = TraceConfig::DEFAULT;
 
 /// Kernel struct field offsets from the running kernel's BTF.
 #[unsafe(no_mangle)]
+#[unsafe(link_section = ".rodata")]
 pub static KERNEL_OFFSETS: KernelOffsets = KernelOffsets::UNKNOWN;
 
 /// Tracepoint record field offsets from tracefs.
 #[unsafe(no_mangle)]
+#[unsafe(link_section = ".rodata")]
 pub static TRACEPOINT_OFFSETS: TracepointOffsets = TracepointOffsets::DEFAULT;
 
 /// Reads a u32 field of a global (volatile: userspace patches globals at

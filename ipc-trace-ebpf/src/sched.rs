@@ -4,7 +4,7 @@
 //! `sched_process_exit` reports the end of a traced process.
 
 use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
-use ipc_trace_common::{backend, probe, raw_kind};
+use ipc_trace_common::{ShmRanges, backend, probe, raw_kind};
 
 use crate::{
     emit::{begin, now, pid_tgid, submit, tgid_of},
@@ -15,7 +15,7 @@ use crate::{
 #[tracepoint]
 pub fn sched_switch(ctx: TracePointContext) -> u32 {
     let id = pid_tgid();
-    let Some(first_sleep) = SLEEPS.get_ptr_mut(&id) else {
+    let Some(first_sleep) = SLEEPS.get_ptr_mut(id) else {
         return 0;
     };
     // SAFETY: only this task touches its own entry.
@@ -43,14 +43,16 @@ pub fn sched_process_fork(ctx: TracePointContext) -> u32 {
     let child = child as u32;
     let filtering = crate::maps::read_global_u32(&raw const TRACE_CONFIG.filter_tgids);
     if filtering != 0 {
-        if TRACED_TGIDS.get_ptr(&parent).is_none() {
+        if TRACED_TGIDS.get_ptr(parent).is_none() {
             return 0;
         }
-        let _ = TRACED_TGIDS.insert(&child, &1u8, 0);
+        let _ = TRACED_TGIDS.insert(child, 1u8, 0);
     }
     // A forked child inherits its parent's shm attachments.
-    if let Some(ranges) = SHM_RANGES.get_ptr(&parent) {
-        let _ = SHM_RANGES.insert(&child, unsafe { &*ranges }, 0);
+    if let Some(ranges) = SHM_RANGES.get_ptr(parent) {
+        // By reference: the value is too big to copy onto the BPF stack.
+        let ranges: &ShmRanges = unsafe { &*ranges };
+        let _ = SHM_RANGES.insert(child, ranges, 0);
     }
     0
 }
@@ -59,7 +61,7 @@ pub fn sched_process_fork(ctx: TracePointContext) -> u32 {
 #[tracepoint]
 pub fn sched_process_exec(_ctx: TracePointContext) -> u32 {
     let tgid = tgid_of(pid_tgid());
-    let _ = SHM_RANGES.remove(&tgid);
+    let _ = SHM_RANGES.remove(tgid);
     0
 }
 
@@ -71,8 +73,8 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     let tgid = tgid_of(id);
     if pid != tgid {
         // A thread: forget what fork may have recorded under its tid.
-        let _ = TRACED_TGIDS.remove(&pid);
-        let _ = SHM_RANGES.remove(&pid);
+        let _ = TRACED_TGIDS.remove(pid);
+        let _ = SHM_RANGES.remove(pid);
     }
     let group_dead_off = tpoff!(exit_group_dead);
     let whole_process = if group_dead_off != 0 {
@@ -85,8 +87,8 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     }
     // Two separate tests: LLVM would otherwise OR the two map pointers,
     // which the verifier rejects.
-    if TRACED_TGIDS.get_ptr(&tgid).is_none() {
-        let has_ranges = SHM_RANGES.get_ptr(&tgid).is_some();
+    if TRACED_TGIDS.get_ptr(tgid).is_none() {
+        let has_ranges = SHM_RANGES.get_ptr(tgid).is_some();
         if !core::hint::black_box(has_ranges) {
             return 0;
         }
@@ -94,7 +96,7 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     if let Some(ev) = begin(raw_kind::PROC_EXIT, probe::SCHED_EXIT, backend::TRACEPOINT) {
         submit(ev);
     }
-    let _ = SHM_RANGES.remove(&tgid);
-    let _ = TRACED_TGIDS.remove(&tgid);
+    let _ = SHM_RANGES.remove(tgid);
+    let _ = TRACED_TGIDS.remove(tgid);
     0
 }

@@ -8,11 +8,14 @@ use aya_ebpf::{
     macros::{fentry, fexit, kprobe, kretprobe},
     programs::{FEntryContext, FExitContext, ProbeContext, RetProbeContext},
 };
-use ipc_trace_common::{MAX_SEMVALS, MAX_SOPS, RawEvent, RawSembuf, backend, flag, probe, raw_kind};
+use ipc_trace_common::{
+    MAX_SEMVALS, MAX_SOPS, RawEvent, RawSembuf, backend, flag, probe, raw_kind,
+};
 
 use crate::{
     emit::{
-        BPF_NOEXIST, begin, complete, inflight, ns_inum, pid_tgid, read_or_flag, stash, submit, traced,
+        BPF_NOEXIST, begin, complete, inflight, ns_inum, pid_tgid, read_or_flag, stash, submit,
+        traced,
     },
     maps::{SLEEPS, known, koff},
 };
@@ -98,13 +101,21 @@ fn newary_entry(ns: u64, params: u64, backend: u8) {
 /// sembufs, `ns` given). When `__do_semtimedop` runs inside a reported
 /// `do_semtimedop`, it only marks that record.
 #[inline(always)]
-fn semtimedop_entry(semid: u64, sops: u64, nsops: u64, timeout: u64, ns: u64, probe_id: u8, backend: u8) {
+fn semtimedop_entry(
+    semid: u64,
+    sops: u64,
+    nsops: u64,
+    timeout: u64,
+    ns: u64,
+    probe_id: u8,
+    backend: u8,
+) {
     let id = pid_tgid();
-    if probe_id == probe::DO_SEMTIMEDOP_INNER {
-        if let Some(outer) = inflight(id, probe::DO_SEMTIMEDOP) {
-            outer.flags |= flag::INNER_SEEN;
-            return;
-        }
+    if probe_id == probe::DO_SEMTIMEDOP_INNER
+        && let Some(outer) = inflight(id, probe::DO_SEMTIMEDOP)
+    {
+        outer.flags |= flag::INNER_SEEN;
+        return;
     }
     if !traced(id) {
         return;
@@ -112,16 +123,16 @@ fn semtimedop_entry(semid: u64, sops: u64, nsops: u64, timeout: u64, ns: u64, pr
     let Some(ev) = begin(raw_kind::SEMTIMEDOP, probe_id, backend) else {
         return;
     };
-    if ns != 0 {
-        if let Some(inum) = ns_inum(ns) {
-            ev.ipc_ns = inum;
-        }
+    if ns != 0
+        && let Some(inum) = ns_inum(ns)
+    {
+        ev.ipc_ns = inum;
     }
     ev.args[0] = semid as u32 as u64;
     ev.args[1] = nsops as u32 as u64;
     ev.args[2] = (timeout != 0) as u64;
     read_sops(ev, sops, nsops, probe_id == probe::DO_SEMTIMEDOP);
-    let _ = SLEEPS.insert(&id, &0u64, BPF_NOEXIST);
+    let _ = SLEEPS.insert(id, 0u64, BPF_NOEXIST);
     stash(ev);
 }
 
@@ -131,7 +142,7 @@ fn semtimedop_entry(semid: u64, sops: u64, nsops: u64, timeout: u64, ns: u64, pr
 fn semtimedop_exit(ret: i64, probe_id: u8) {
     let id = pid_tgid();
     complete(probe_id, ret, |ev| {
-        if let Some(first_sleep) = SLEEPS.get_ptr(&id) {
+        if let Some(first_sleep) = SLEEPS.get_ptr(id) {
             let first_sleep = unsafe { *first_sleep };
             if first_sleep != 0 {
                 ev.flags |= flag::SLEPT;

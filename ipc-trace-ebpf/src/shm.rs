@@ -7,7 +7,7 @@ use aya_ebpf::{
     macros::{fentry, fexit, kprobe, kretprobe},
     programs::{FEntryContext, FExitContext, ProbeContext, RetProbeContext},
 };
-use ipc_trace_common::{MAX_RANGES, RawEvent, SegKey, backend, flag, probe, raw_kind};
+use ipc_trace_common::{MAX_RANGES, RawEvent, SegKey, ShmRanges, backend, flag, probe, raw_kind};
 
 use crate::{
     emit::{
@@ -40,7 +40,7 @@ pub fn on_shmget_exit(ev: &RawEvent) {
         ipc_ns: ev.ipc_ns,
         id: ev.ret as u32,
     };
-    let _ = SHM_SIZES.insert(&key, &ev.args[1], BPF_NOEXIST);
+    let _ = SHM_SIZES.insert(key, ev.args[1], BPF_NOEXIST);
 }
 
 /// sys_exit of shmat: record the attached range when the size is known.
@@ -54,7 +54,7 @@ pub fn on_shmat_exit(ev: &RawEvent) {
         ipc_ns: ev.ipc_ns,
         id: shmid,
     };
-    let Some(size) = SHM_SIZES.get_ptr(&key) else {
+    let Some(size) = SHM_SIZES.get_ptr(key) else {
         return;
     };
     let size = unsafe { *size };
@@ -79,20 +79,21 @@ pub fn on_shmctl_exit(ev: &RawEvent) {
             ipc_ns: ev.ipc_ns,
             id: ev.args[0] as u32,
         };
-        let _ = SHM_SIZES.remove(&key);
+        let _ = SHM_SIZES.remove(key);
     }
 }
 
 /// Puts `[start, end)` of segment `id` into a free slot of `tgid`'s ranges.
 #[inline(always)]
 fn add_range(tgid: u32, start: u64, end: u64, id: u32) {
-    if SHM_RANGES.get_ptr(&tgid).is_none() {
+    if SHM_RANGES.get_ptr(tgid).is_none() {
         let Some(zero) = ZERO_RANGES.get_ptr(0) else {
             return;
         };
-        let _ = SHM_RANGES.insert(&tgid, unsafe { &*zero }, BPF_NOEXIST);
+        let zero: &ShmRanges = unsafe { &*zero };
+        let _ = SHM_RANGES.insert(tgid, zero, BPF_NOEXIST);
     }
-    let Some(ranges) = SHM_RANGES.get_ptr_mut(&tgid) else {
+    let Some(ranges) = SHM_RANGES.get_ptr_mut(tgid) else {
         return;
     };
     // SAFETY: a map value owned by this tgid's tasks.
@@ -111,7 +112,7 @@ fn add_range(tgid: u32, start: u64, end: u64, id: u32) {
 /// Frees the slot of `tgid`'s ranges that starts at `start`.
 #[inline(always)]
 fn remove_range(tgid: u32, start: u64) {
-    let Some(ranges) = SHM_RANGES.get_ptr_mut(&tgid) else {
+    let Some(ranges) = SHM_RANGES.get_ptr_mut(tgid) else {
         return;
     };
     // SAFETY: as in `add_range`.
@@ -177,7 +178,7 @@ fn newseg_exit(ret: i64) {
                 ipc_ns: ev.ipc_ns,
                 id: ev.ret as u32,
             };
-            let _ = SHM_SIZES.insert(&key, &ev.args[1], 0);
+            let _ = SHM_SIZES.insert(key, ev.args[1], 0);
         }
     });
 }
@@ -266,10 +267,10 @@ fn shmem_fault_entry() {
 /// Return of `shmem_fault`: its result goes into the enclosing record.
 #[inline(always)]
 fn shmem_fault_exit(ret: u64) {
-    if let Some(ev) = inflight(pid_tgid(), probe::SHM_FAULT) {
-        if ev.flags & flag::SHMEM_SEEN != 0 {
-            ev.args[5] = ret;
-        }
+    if let Some(ev) = inflight(pid_tgid(), probe::SHM_FAULT)
+        && ev.flags & flag::SHMEM_SEEN != 0
+    {
+        ev.args[5] = ret;
     }
 }
 
@@ -304,7 +305,7 @@ fn shm_destroy_entry(ns: u64, shp: u64, backend: u8) {
         ipc_ns: ev.ipc_ns,
         id: id as u32,
     };
-    let _ = SHM_SIZES.remove(&seg);
+    let _ = SHM_SIZES.remove(seg);
 }
 
 /// Entry of `shm_close(vma)`: reported at once.

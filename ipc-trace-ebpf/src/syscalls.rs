@@ -5,7 +5,7 @@
 //! completes and sends it.
 
 use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
-use ipc_trace_common::{backend, flag, probe, raw_kind};
+use ipc_trace_common::{RawEvent, backend, flag, probe, raw_kind};
 
 use crate::{
     emit::{begin, now, pid_tgid, submit, traced},
@@ -66,7 +66,7 @@ fn on_enter(ctx: &TracePointContext) -> Option<()> {
     }
     if probe_id == probe::SYS_SEMOP || probe_id == probe::SYS_SEMTIMEDOP {
         read_sops(ev, ev.args[1], ev.args[2], true);
-        let _ = SLEEPS.insert(&id, &0u64, 0);
+        let _ = SLEEPS.insert(id, 0u64, 0);
     } else if probe_id == probe::SYS_SEMCTL {
         let cmd = ev.args[2] & 0xff;
         if cmd == SETALL {
@@ -76,7 +76,8 @@ fn on_enter(ctx: &TracePointContext) -> Option<()> {
             ev.nvals = 1;
         }
     }
-    if SYSCALLS.insert(&id, &*ev, 0).is_err() {
+    let ev: &RawEvent = ev;
+    if SYSCALLS.insert(id, ev, 0).is_err() {
         crate::emit::count_drop(probe_id);
     }
     Some(())
@@ -88,30 +89,30 @@ fn on_exit(ctx: &TracePointContext) -> Option<()> {
     let (probe_id, _) = syscall_probe(nr)?;
     let id = pid_tgid();
     let is_semop = probe_id == probe::SYS_SEMOP || probe_id == probe::SYS_SEMTIMEDOP;
-    let Some(ev) = SYSCALLS.get_ptr_mut(&id) else {
+    let Some(ev) = SYSCALLS.get_ptr_mut(id) else {
         if is_semop {
-            let _ = SLEEPS.remove(&id);
+            let _ = SLEEPS.remove(id);
         }
         return None;
     };
     // SAFETY: only this task touches its own entry.
     let ev = unsafe { &mut *ev };
     if ev.probe != probe_id {
-        let _ = SYSCALLS.remove(&id);
+        let _ = SYSCALLS.remove(id);
         return None;
     }
     let ret: i64 = unsafe { ctx.read_at(ARGS_OFFSET) }.unwrap_or(0);
     ev.ts_ns = now();
     ev.ret = ret;
     if is_semop {
-        if let Some(first_sleep) = SLEEPS.get_ptr(&id) {
+        if let Some(first_sleep) = SLEEPS.get_ptr(id) {
             let first_sleep = unsafe { *first_sleep };
             if first_sleep != 0 {
                 ev.flags |= flag::SLEPT;
                 ev.wait_ns = ev.ts_ns.saturating_sub(first_sleep);
             }
         }
-        let _ = SLEEPS.remove(&id);
+        let _ = SLEEPS.remove(id);
     }
     match probe_id {
         probe::SYS_SHMGET => on_shmget_exit(ev),
@@ -121,6 +122,6 @@ fn on_exit(ctx: &TracePointContext) -> Option<()> {
         _ => {}
     }
     submit(ev);
-    let _ = SYSCALLS.remove(&id);
+    let _ = SYSCALLS.remove(id);
     Some(())
 }

@@ -11,9 +11,7 @@ use aya::{
     maps::{HashMap as BpfHashMap, Map, MapData, MapError, PerCpuArray, RingBuf},
     programs::{FEntry, FExit, KProbe, Program, ProgramError, TracePoint},
 };
-use ipc_trace_common::{
-    KernelOffsets, SegKey, TraceConfig, TracepointOffsets, probe as ids,
-};
+use ipc_trace_common::{KernelOffsets, SegKey, TraceConfig, TracepointOffsets, probe as ids};
 
 use super::{
     ProbeTable,
@@ -123,9 +121,24 @@ impl std::fmt::Debug for Tracer {
 /// The tracepoint programs and where each is attached: (program, category,
 /// event, probe id or None for a helper without its own row).
 const SCHED_TRACEPOINTS: [(&str, &str, &str, Option<u8>); 4] = [
-    ("sched_switch", "sched", "sched_switch", Some(ids::SCHED_SWITCH)),
-    ("sched_process_fork", "sched", "sched_process_fork", Some(ids::SCHED_FORK)),
-    ("sched_process_exit", "sched", "sched_process_exit", Some(ids::SCHED_EXIT)),
+    (
+        "sched_switch",
+        "sched",
+        "sched_switch",
+        Some(ids::SCHED_SWITCH),
+    ),
+    (
+        "sched_process_fork",
+        "sched",
+        "sched_process_fork",
+        Some(ids::SCHED_FORK),
+    ),
+    (
+        "sched_process_exit",
+        "sched",
+        "sched_process_exit",
+        Some(ids::SCHED_EXIT),
+    ),
     ("sched_process_exec", "sched", "sched_process_exec", None),
 ];
 
@@ -486,10 +499,10 @@ fn attach_fentry(ebpf: &mut Ebpf, spec: &KernelProbe, btf: &Btf) -> Result<(), S
             describe("fexit attach failed", &e)
         })
     });
-    if exit_result.is_err() {
-        if let Ok(entry) = program::<FEntry>(ebpf, &entry_name) {
-            let _ = entry.unload();
-        }
+    if exit_result.is_err()
+        && let Ok(entry) = program::<FEntry>(ebpf, &entry_name)
+    {
+        let _ = entry.unload();
     }
     exit_result
 }
@@ -514,17 +527,20 @@ fn attach_kprobe(ebpf: &mut Ebpf, spec: &KernelProbe) -> Result<(), String> {
             describe("kretprobe attach failed", &e)
         })
     });
-    if exit_result.is_err() {
-        if let Ok(entry) = program::<KProbe>(ebpf, &entry_name) {
-            let _ = entry.unload();
-        }
+    if exit_result.is_err()
+        && let Ok(entry) = program::<KProbe>(ebpf, &entry_name)
+    {
+        let _ = entry.unload();
     }
     exit_result
 }
 
 /// The ring buffer size the kernel accepts: a power of two, at least a page.
 pub fn ring_size(bytes: u32) -> u32 {
-    bytes.max(4096).checked_next_power_of_two().unwrap_or(1 << 31)
+    bytes
+        .max(4096)
+        .checked_next_power_of_two()
+        .unwrap_or(1 << 31)
 }
 
 /// Lifts RLIMIT_MEMLOCK: kernels before 5.11 charge BPF maps against it.

@@ -187,6 +187,9 @@ mod tests {
         offsets.ipc_params_flg = 4;
         assert!(newseg.missing_offsets(&offsets).is_empty());
         assert_eq!(newseg.program("fexit"), "fexit_newseg");
-        assert_eq!(KERNEL_PROBES[6].program("kprobe"), "kprobe_do_semtimedop_inner");
+        assert_eq!(
+            KERNEL_PROBES[6].program("kprobe"),
+            "kprobe_do_semtimedop_inner"
+        );
     }
 }

@@ -44,10 +44,11 @@ fn errno_hint(errno: i32) -> &'static str {
 fn find_errno(err: &(dyn Error + 'static)) -> Option<i32> {
     let mut cur: Option<&(dyn Error + 'static)> = Some(err);
     while let Some(e) = cur {
-        if let Some(io) = e.downcast_ref::<io::Error>() {
-            if let Some(errno) = io.raw_os_error() {
-                return Some(errno);
-            }
+        if let Some(errno) = e
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::raw_os_error)
+        {
+            return Some(errno);
         }
         cur = e.source();
     }
@@ -78,7 +79,12 @@ pub fn describe(what: &str, err: &aya::programs::ProgramError) -> String {
             _ => format!("{what}: {}{}", errno_name(errno), errno_hint(errno)),
         };
     }
-    match find_errno(err) {
+    let errno = match err {
+        // `transparent`: the io::Error itself is not in the source chain.
+        ProgramError::IOError(io) => io.raw_os_error(),
+        _ => find_errno(err),
+    };
+    match errno {
         Some(errno) => format!("{what}: {}{}", errno_name(errno), errno_hint(errno)),
         None => format!("{what}: {err}"),
     }
@@ -94,7 +100,10 @@ mod tests {
         assert_eq!(errno_name(524), "ENOTSUPP");
         assert_eq!(errno_name(9999), "errno 9999");
         let err = aya::programs::ProgramError::IOError(io::Error::from_raw_os_error(libc::EPERM));
-        assert_eq!(describe("load failed", &err), "load failed: EPERM (lockdown?)");
+        assert_eq!(
+            describe("load failed", &err),
+            "load failed: EPERM (lockdown?)"
+        );
         let err = aya::programs::ProgramError::SyscallError(aya::sys::SyscallError {
             call: "perf_event_open",
             io_error: io::Error::from_raw_os_error(libc::ENOENT),
