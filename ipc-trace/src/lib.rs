@@ -5,3 +5,4 @@
 pub mod decode;
 pub mod event;
 pub mod probe;
+pub mod source;
