@@ -3,4 +3,6 @@
 #![deny(missing_docs)]
 
 pub mod event;
+pub mod export;
 pub mod probe;
+pub mod recording;

@@ -1,0 +1,1 @@
+//! Exports of a recording: filtered NDJSON and Chrome/Perfetto trace JSON.
