@@ -10,6 +10,7 @@ mod parse;
 mod reader;
 mod writer;
 
+pub(crate) use errors::os_message;
 pub use errors::{ReadError, RecordingError};
 pub use output::OutputFile;
 pub use parse::parse_record;
