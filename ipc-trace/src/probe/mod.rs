@@ -95,5 +95,6 @@ impl ProbeTable {
 pub mod attach;
 pub mod kallsyms;
 pub mod kernel_path;
+pub mod loaded;
 pub mod privilege;
 pub mod reason;
