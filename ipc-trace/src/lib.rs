@@ -4,3 +4,5 @@
 
 pub mod event;
 pub mod probe;
+pub mod model;
+pub mod sysvipc;
