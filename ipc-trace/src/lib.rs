@@ -6,3 +6,4 @@ pub mod event;
 pub mod probe;
 pub mod model;
 pub mod sysvipc;
+pub mod tui;

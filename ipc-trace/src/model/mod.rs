@@ -7,6 +7,7 @@
 pub mod bounded;
 pub mod deadlock;
 pub mod describe;
+pub mod fixture;
 pub mod object;
 pub mod pages;
 pub mod process;

@@ -79,6 +79,8 @@ pub struct TimelineEntry {
     pub inferred: bool,
     /// The hook that saw it.
     pub probe: String,
+    /// How that hook was attached.
+    pub backend: crate::event::Backend,
     /// One line about it ("found by key", "page 3 write", "P(0) blocked 2.1 ms").
     pub text: String,
 }

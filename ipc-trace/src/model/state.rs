@@ -82,6 +82,7 @@ pub struct State {
     probes: BTreeMap<String, ProbeCounters>,
     rate: RateWindow,
     now_ns: u64,
+    first_ns: Option<u64>,
     events: u64,
     drops: u64,
     failed_calls: u64,
@@ -131,6 +132,7 @@ impl State {
             probes: BTreeMap::new(),
             rate: RateWindow::default(),
             now_ns: 0,
+            first_ns: None,
             events: 0,
             drops: 0,
             failed_calls: 0,
@@ -188,6 +190,11 @@ impl State {
         self.now_ns
     }
 
+    /// Oldest event time seen.
+    pub fn first_ns(&self) -> Option<u64> {
+        self.first_ns
+    }
+
     /// Events applied.
     pub fn events(&self) -> u64 {
         self.events
@@ -206,6 +213,11 @@ impl State {
     /// Events per second over the last second of trace time.
     pub fn events_per_second(&self) -> u64 {
         self.rate.per_second(self.now_ns)
+    }
+
+    /// Events per second in the second ending at `now_ns`.
+    pub fn rate_at(&self, now_ns: u64) -> u64 {
+        self.rate.per_second(now_ns)
     }
 
     /// Operations per second on one lifecycle.
@@ -360,6 +372,9 @@ impl State {
     pub fn apply(&mut self, ev: &Event) {
         self.events += 1;
         self.now_ns = self.now_ns.max(ev.ts_ns);
+        if ev.ts_ns != 0 {
+            self.first_ns = Some(self.first_ns.map_or(ev.ts_ns, |f| f.min(ev.ts_ns)));
+        }
         self.rate.record(ev.ts_ns);
         if ev.failed() {
             self.failed_calls += 1;
@@ -437,6 +452,7 @@ impl State {
             steps,
             inferred: ev.inferred,
             probe: ev.probe.clone(),
+            backend: ev.backend,
             text,
         });
     }
@@ -782,6 +798,7 @@ impl State {
                 steps: StepSet::EMPTY,
                 inferred: true,
                 probe: ev.probe.clone(),
+                backend: ev.backend,
                 text: format!("exited with the segment attached at 0x{addr:x}: detached"),
             });
         }
