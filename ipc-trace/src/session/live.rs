@@ -386,18 +386,17 @@ impl Live {
         // Drops are read while the maps are alive; then detach, then take
         // what the programs wrote between the last drain and the detach.
         self.poll_drops(out);
-
+        let Live { tracer, mut pipeline, drops_seen, started, .. } = self;
+        let raw_tail = detach_and_drain(tracer, ring);
+        for r in &raw_tail {
+            pipeline.push(r, out);
+        }
         let dropped_by_probe: BTreeMap<String, u64> = drops_seen
             .iter()
             .enumerate()
             .filter(|(_, n)| **n > 0)
             .map(|(i, n)| (probe::name(i as u8).to_string(), *n))
             .collect();
-        let Live { tracer, mut pipeline, drops_seen, started, .. } = self;
-        let raw_tail = detach_and_drain(tracer, ring);
-        for r in &raw_tail {
-            pipeline.push(r, out);
-        }
         let stats = Stats {
             kind: "stats".into(),
             events: pipeline.events,
@@ -452,7 +451,7 @@ fn seed_existing(tracer: &mut Tracer, decoder: &mut Decoder, filter: &mut LiveFi
     }
     if let Ok(sets) = sysvipc::read_sem(std::path::Path::new("/proc/sysvipc/sem")) {
         for s in sets {
-            decoder.seed_semset(ns, s.semid, s.key, s.nsems as u32);
+            decoder.seed_semset(ns, s.semid, s.key, s.nsems);
             filter.learn(ns, false, s.semid, s.key);
         }
     }
