@@ -4,6 +4,7 @@
 //! segment sizes and attached ranges that the page-fault tracepoint uses.
 
 use aya_ebpf::{
+    EbpfContext,
     macros::{fentry, fexit, kprobe, kretprobe},
     programs::{FEntryContext, FExitContext, ProbeContext, RetProbeContext},
 };
@@ -11,8 +12,8 @@ use ipc_trace_common::{MAX_RANGES, RawEvent, SegKey, ShmRanges, backend, flag, p
 
 use crate::{
     emit::{
-        BPF_NOEXIST, begin, complete, inflight, ns_inum, pid_tgid, read_or_flag, stash, submit,
-        tgid_of, traced,
+        BPF_NOEXIST, begin, complete, inflight, ns_inum, pid_tgid, read_kernel, read_or_flag,
+        stash, submit, tgid_of, traced,
     },
     maps::{SHM_RANGES, SHM_SIZES, ZERO_RANGES, known, koff},
     sem::karg,
@@ -380,13 +381,22 @@ pub fn kretprobe_do_shmat(ctx: RetProbeContext) -> u32 {
     0
 }
 
+/// The `n`th fentry argument read from the trampoline's argument array
+/// through `bpf_probe_read_kernel` instead of a typed context load.
+/// Kernels before 5.17 refuse typed loads of pointer arguments that do not
+/// point to a struct (`ulong *raddr`: "arg3 type INT is not a struct").
+#[inline(always)]
+fn fentry_raw_arg(ctx: &FEntryContext, n: u64) -> u64 {
+    read_kernel::<u64>(ctx.as_ptr() as u64 + 8 * n).unwrap_or(0)
+}
+
 #[fentry(function = "do_shmat")]
 pub fn fentry_do_shmat(ctx: FEntryContext) -> i32 {
     do_shmat_entry(
         ctx.arg::<u64>(0),
-        ctx.arg::<u64>(1),
+        fentry_raw_arg(&ctx, 1),
         ctx.arg::<u64>(2),
-        ctx.arg::<u64>(3),
+        fentry_raw_arg(&ctx, 3),
         backend::FENTRY,
     );
     0

@@ -4,6 +4,7 @@
 //! dropping the tracer leaves none of our programs loaded.
 
 use std::error::Error;
+use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +17,8 @@ use ipc_trace_common::{
 };
 use tokio::sync::{mpsc, watch};
 
-type TestResult = Result<(), Box<dyn Error + Send + Sync>>;
+type BoxError = Box<dyn Error + Send + Sync>;
+type TestResult = Result<(), BoxError>;
 
 const PAGE: usize = 4096;
 
@@ -58,6 +60,53 @@ fn host_tracepoint_offsets() -> Result<TracepointOffsets, Box<dyn Error + Send +
         fault_error_code: field_offset("exceptions/page_fault_user", "error_code")?,
         _pad: 0,
     })
+}
+
+/// Byte offset of `member` in kernel `struct name`, from the raw BTF dump
+/// of `bpftool btf dump file /sys/kernel/btf/vmlinux format raw`.
+fn btf_member_offset(dump: &str, name: &str, member: &str) -> Result<u32, BoxError> {
+    let header = format!("] STRUCT '{name}' ");
+    let mut lines = dump.lines().skip_while(|l| !l.contains(&header));
+    lines
+        .next()
+        .ok_or_else(|| format!("BTF has no struct {name}"))?;
+    let quoted = format!("'{member}' ");
+    for line in lines.take_while(|l| l.starts_with('\t')) {
+        if let Some(rest) = line.trim().strip_prefix(&quoted) {
+            let bits = rest
+                .split_whitespace()
+                .find_map(|kv| kv.strip_prefix("bits_offset="))
+                .ok_or_else(|| format!("no bits_offset for {name}.{member}"))?;
+            return Ok(bits.parse::<u32>()? / 8);
+        }
+    }
+    Err(format!("BTF struct {name} has no member {member}").into())
+}
+
+/// The three offsets the programs use to read the current task's IPC
+/// namespace inode; everything else unknown.
+fn ipc_ns_offsets() -> Result<KernelOffsets, BoxError> {
+    let out = Command::new("bpftool")
+        .args([
+            "btf",
+            "dump",
+            "file",
+            "/sys/kernel/btf/vmlinux",
+            "format",
+            "raw",
+        ])
+        .output()
+        .map_err(|e| format!("bpftool: {e} (install bpftool)"))?;
+    if !out.status.success() {
+        return Err(format!("bpftool btf dump: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    let dump = String::from_utf8(out.stdout)?;
+    let mut offsets = KernelOffsets::UNKNOWN;
+    offsets.task_nsproxy = btf_member_offset(&dump, "task_struct", "nsproxy")?;
+    offsets.nsproxy_ipc_ns = btf_member_offset(&dump, "nsproxy", "ipc_ns")?;
+    offsets.ipc_ns_inum = btf_member_offset(&dump, "ipc_namespace", "ns")?
+        + btf_member_offset(&dump, "ns_common", "inum")?;
+    Ok(offsets)
 }
 
 /// What the workload did, for comparison with the records.
@@ -184,7 +233,7 @@ async fn ipc_round_trip_through_tracepoints() -> TestResult {
         backend: BackendChoice::Auto,
         ringbuf_bytes: 1 << 20,
         filter_tgids: true,
-        kernel_offsets: KernelOffsets::UNKNOWN,
+        kernel_offsets: ipc_ns_offsets()?,
         tracepoint_offsets: host_tracepoint_offsets()?,
     };
     let mut tracer = Tracer::load_and_attach(&opts)?;
@@ -252,6 +301,12 @@ async fn ipc_round_trip_through_tracepoints() -> TestResult {
         events.iter().filter(|e| tgid(e) != work.child_pid).count(),
         "filtering let foreign tgids through"
     );
+
+    // Every record carries this process's IPC namespace inode.
+    let my_ipc_ns = std::fs::metadata("/proc/self/ns/ipc")?.ino();
+    for ev in &events {
+        assert_eq!(ev.ipc_ns as u64, my_ipc_ns, "ipc_ns of {ev:?}");
+    }
 
     // One SYSCALL record per call, in order, with arguments and results.
     let calls: Vec<&RawEvent> = mine
