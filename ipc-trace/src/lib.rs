@@ -3,7 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod event;
-pub mod probe;
 pub mod model;
+pub mod probe;
 pub mod sysvipc;
 pub mod tui;
