@@ -2,7 +2,7 @@
 
 use super::{CmdError, CmdResult};
 use crate::cli::ExportFormat;
-use crate::export::{Filter, TimePoint, export_ndjson, export_perfetto, parse_key, parse_kinds};
+use crate::export::{ExportError, Filter, TimePoint, export_ndjson, export_perfetto, parse_key, parse_kinds};
 use crate::recording::{OutputFile, ReadOptions, RecordingReader};
 use std::path::Path;
 
@@ -43,15 +43,15 @@ pub fn export(
     };
     let options = if skip_bad { ReadOptions::skipping_bad() } else { ReadOptions::default() };
     let mut reader = RecordingReader::open(file, options).map_err(CmdError::usage)?;
-    let out = OutputFile::create(output).map_err(CmdError::usage)?;
-    let stats = {
-        let sink = std::io::BufWriter::new(&out);
-        match format {
-            ExportFormat::Perfetto => export_perfetto(&mut reader, sink, &filter),
-            ExportFormat::Ndjson => export_ndjson(&mut reader, sink, &filter),
-        }
+    let mut out = OutputFile::create(output).map_err(CmdError::usage)?;
+    let stats = match format {
+        ExportFormat::Perfetto => export_perfetto(&mut reader, &mut out, &filter),
+        ExportFormat::Ndjson => export_ndjson(&mut reader, &mut out, &filter),
     }
-    .map_err(|e| if e.is_input() { CmdError::usage(e) } else { CmdError::runtime(e) })?;
+    .map_err(|e| match e {
+        ExportError::Read(_) => CmdError::usage(e),
+        _ => CmdError::runtime(e),
+    })?;
     out.commit().map_err(CmdError::runtime)?;
     eprintln!(
         "ipc-trace: exported {} of {} events to {}{}",
