@@ -5,7 +5,13 @@ use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 
 /// The binaries the VM matrix runs, in the order they are checked.
-pub const BINARIES: &[&str] = &["ipc-trace", "demo-run", "shm-producer", "shm-consumer", "sem-pingpong"];
+pub const BINARIES: &[&str] = &[
+    "ipc-trace",
+    "demo-run",
+    "shm-producer",
+    "shm-consumer",
+    "sem-pingpong",
+];
 
 /// Options of `cargo xtask build`.
 #[derive(clap::Args, Clone, Debug)]

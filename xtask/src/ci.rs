@@ -15,18 +15,59 @@ struct Step {
 
 /// The pipeline, in order. Add a step by adding a line.
 const STEPS: &[Step] = &[
-    Step { name: "setup", argv: &["cargo", "xtask", "setup"], needs_root: false },
-    Step { name: "fmt", argv: &["cargo", "fmt", "--all", "--", "--check"], needs_root: false },
     Step {
-        name: "clippy",
-        argv: &["cargo", "clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        name: "setup",
+        argv: &["cargo", "xtask", "setup"],
         needs_root: false,
     },
-    Step { name: "build", argv: &["cargo", "build", "--release", "-p", "ipc-trace", "-p", "demos"], needs_root: false },
-    Step { name: "test", argv: &["cargo", "test", "--workspace"], needs_root: true },
+    Step {
+        name: "fmt",
+        argv: &["cargo", "fmt", "--all", "--", "--check"],
+        needs_root: false,
+    },
+    Step {
+        name: "clippy",
+        argv: &[
+            "cargo",
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        needs_root: false,
+    },
+    Step {
+        name: "build",
+        argv: &[
+            "cargo",
+            "build",
+            "--release",
+            "-p",
+            "ipc-trace",
+            "-p",
+            "demos",
+        ],
+        needs_root: false,
+    },
+    Step {
+        name: "test",
+        argv: &["cargo", "test", "--workspace"],
+        needs_root: true,
+    },
     Step {
         name: "vm-test",
-        argv: &["cargo", "xtask", "vm-test", "--kernel", "all", "--backend", "all", "--no-build"],
+        argv: &[
+            "cargo",
+            "xtask",
+            "vm-test",
+            "--kernel",
+            "all",
+            "--backend",
+            "all",
+            "--no-build",
+        ],
         needs_root: false,
     },
     // Bench smoke and fuzz steps go here.
@@ -52,9 +93,15 @@ pub fn run() -> Result<bool> {
         println!("\n==> ci: {} ({})", step.name, step.argv.join(" "));
         let start = Instant::now();
         let outcome = if step.needs_root && !cmd::is_root() {
-            Outcome::Failed("must run as root: its tests load eBPF programs and must not be skipped".into())
+            Outcome::Failed(
+                "must run as root: its tests load eBPF programs and must not be skipped".into(),
+            )
         } else {
-            let mut c = if step.argv[0] == "cargo" { cmd::cargo() } else { Command::new(step.argv[0]) };
+            let mut c = if step.argv[0] == "cargo" {
+                cmd::cargo()
+            } else {
+                Command::new(step.argv[0])
+            };
             c.args(&step.argv[1..]).current_dir(&root);
             match cmd::run(&mut c) {
                 Ok(()) => Outcome::Passed,
@@ -78,7 +125,10 @@ pub fn run() -> Result<bool> {
             }
             Outcome::NotRun => ("not run", String::new()),
         };
-        println!("  {name:<10} {status:<8} {:>7.1} s{detail}", took.as_secs_f64());
+        println!(
+            "  {name:<10} {status:<8} {:>7.1} s{detail}",
+            took.as_secs_f64()
+        );
     }
     let not_run = results.len() - passed - fails;
     if not_run > 0 {

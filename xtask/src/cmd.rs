@@ -81,7 +81,8 @@ pub fn target_dir() -> PathBuf {
 
 /// The per-user cache of the project: `$HOME/.cache/ipc-trace`.
 pub fn cache_dir() -> Result<PathBuf> {
-    let home = std::env::var_os("HOME").context("HOME is not set: cannot find the cache directory")?;
+    let home =
+        std::env::var_os("HOME").context("HOME is not set: cannot find the cache directory")?;
     Ok(PathBuf::from(home).join(".cache").join("ipc-trace"))
 }
 

@@ -102,7 +102,13 @@ fn nightly_rust_src() -> Result<bool> {
     ]))?;
     if !installed.lines().any(|l| l.trim().starts_with("rust-src")) {
         println!("setup: adding rust-src to the nightly toolchain");
-        cmd::run(Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", "nightly"]))?;
+        cmd::run(Command::new("rustup").args([
+            "component",
+            "add",
+            "rust-src",
+            "--toolchain",
+            "nightly",
+        ]))?;
         acted = true;
     }
     Ok(acted)
@@ -128,18 +134,23 @@ fn nightly_libllvm() -> Result<(PathBuf, u32)> {
         .with_context(|| format!("cannot read {}", lib.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libLLVM") && n.contains(".so") && llvm_major(n).is_some())
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with("libLLVM") && n.contains(".so") && llvm_major(n).is_some()
+            })
         })
         .collect();
     // Prefer the `libLLVM.so.N…` spelling (the soname) when both exist.
     found.sort_by_key(|p| !p.to_string_lossy().contains("libLLVM.so."));
-    let path = found
-        .into_iter()
-        .next()
-        .with_context(|| format!("no libLLVM*.so* in {}: reinstall the nightly toolchain", lib.display()))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let path = found.into_iter().next().with_context(|| {
+        format!(
+            "no libLLVM*.so* in {}: reinstall the nightly toolchain",
+            lib.display()
+        )
+    })?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     let major = llvm_major(name).with_context(|| format!("no LLVM version in {name}"))?;
     Ok((path, major))
 }
@@ -152,13 +163,21 @@ fn bpf_linker() -> Result<bool> {
     let (libllvm, major) = nightly_libllvm()?;
     let prefix = cmd::cache_dir()?.join("llvm");
     let prefix_lib = prefix.join("lib");
-    std::fs::create_dir_all(&prefix_lib).with_context(|| format!("cannot create {}", prefix_lib.display()))?;
+    std::fs::create_dir_all(&prefix_lib)
+        .with_context(|| format!("cannot create {}", prefix_lib.display()))?;
     let link = prefix_lib.join("libLLVM.so");
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink(&libllvm, &link)
         .with_context(|| format!("cannot link {} to {}", link.display(), libllvm.display()))?;
-    let rpath = libllvm.parent().unwrap_or(Path::new("/")).display().to_string();
-    println!("setup: installing bpf-linker {BPF_LINKER_VERSION} against LLVM {major} ({})", libllvm.display());
+    let rpath = libllvm
+        .parent()
+        .unwrap_or(Path::new("/"))
+        .display()
+        .to_string();
+    println!(
+        "setup: installing bpf-linker {BPF_LINKER_VERSION} against LLVM {major} ({})",
+        libllvm.display()
+    );
     cmd::run(
         cmd::cargo()
             .env("LLVM_PREFIX", &prefix)
@@ -169,7 +188,9 @@ fn bpf_linker() -> Result<bool> {
     )
     .context("installing bpf-linker failed: see the cargo output above")?;
     if !cmd::succeeds(Command::new("bpf-linker").arg("--version")) {
-        bail!("bpf-linker was installed but `bpf-linker --version` fails: is ~/.cargo/bin on PATH?");
+        bail!(
+            "bpf-linker was installed but `bpf-linker --version` fails: is ~/.cargo/bin on PATH?"
+        );
     }
     Ok(true)
 }
@@ -199,7 +220,15 @@ fn tracefs() -> Result<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::llvm_major;
+    use super::{llvm_major, nightly_libllvm};
+
+    #[test]
+    fn the_nightly_toolchain_ships_a_libllvm() -> anyhow::Result<()> {
+        let (path, major) = nightly_libllvm()?;
+        assert!(path.is_file(), "{}", path.display());
+        assert!(major >= 15, "LLVM {major} is too old for bpf-linker");
+        Ok(())
+    }
 
     #[test]
     fn llvm_major_is_read_from_both_spellings() {

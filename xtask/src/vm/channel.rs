@@ -37,7 +37,9 @@ pub struct Channel {
 impl Channel {
     /// A file's content as text, if it arrived.
     pub fn text(&self, name: &str) -> Option<String> {
-        self.files.get(name).map(|b| String::from_utf8_lossy(b).into_owned())
+        self.files
+            .get(name)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
     }
 
     /// Write every file under `dir` (names become relative paths).
@@ -45,9 +47,11 @@ impl Channel {
         for (name, bytes) in &self.files {
             let path = dir.join(name);
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
             }
-            std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(&path, bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
         }
         Ok(())
     }
@@ -57,8 +61,12 @@ impl Channel {
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('/')
-        && name.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-/+".contains(c))
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/+".contains(c))
 }
 
 /// Parse everything read from the channel.
@@ -73,7 +81,10 @@ pub fn parse(raw: &[u8]) -> Channel {
     let mut ch = Channel::default();
     let mut pos = 0;
     while pos < bytes.len() {
-        let end = bytes[pos..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| pos + i);
+        let end = bytes[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| pos + i);
         let line = String::from_utf8_lossy(&bytes[pos..end]).into_owned();
         pos = (end + 1).min(bytes.len());
         let Some(rest) = line.strip_prefix(MARK).and_then(|r| r.strip_prefix(' ')) else {
@@ -102,7 +113,8 @@ pub fn parse(raw: &[u8]) -> Channel {
                 if bytes[pos..].starts_with(trailer.as_bytes()) {
                     pos += trailer.len();
                 } else {
-                    ch.problems.push(format!("{name}: no end marker after {size} bytes"));
+                    ch.problems
+                        .push(format!("{name}: no end marker after {size} bytes"));
                 }
                 if valid_name(name) {
                     ch.files.insert((*name).to_string(), content);
@@ -141,7 +153,10 @@ mod tests {
                     @@ipct file empty 0\n\n@@ipct end empty\n@@ipct missing c.json\n@@ipct done\n";
         let ch = parse(raw);
         assert!(ch.hello && ch.done, "{ch:?}");
-        assert_eq!(ch.files.get("a/b.txt").map(Vec::as_slice), Some(&b"x\ny\nz\n"[..]));
+        assert_eq!(
+            ch.files.get("a/b.txt").map(Vec::as_slice),
+            Some(&b"x\ny\nz\n"[..])
+        );
         assert_eq!(ch.files.get("empty").map(Vec::len), Some(0));
         assert_eq!(ch.missing, vec!["c.json".to_string()]);
         assert!(ch.problems.is_empty(), "{:?}", ch.problems);

@@ -37,7 +37,9 @@ fn arrival_check(recording: &Path, reports: &[PathBuf]) -> CheckOutcome {
                 out.failures.push(format!("recording: {e:#}"));
             }
         }
-        Err(e) => out.failures.push(format!("recording {}: {e}", recording.display())),
+        Err(e) => out
+            .failures
+            .push(format!("recording {}: {e}", recording.display())),
     }
     if reports.is_empty() {
         out.failures.push("demo-run wrote no report".to_string());
@@ -47,7 +49,8 @@ fn arrival_check(recording: &Path, reports: &[PathBuf]) -> CheckOutcome {
             .map_err(anyhow::Error::from)
             .and_then(|b| serde_json::from_slice::<Value>(&b).map_err(anyhow::Error::from));
         if let Err(e) = parsed {
-            out.failures.push(format!("report {}: {e}", report.display()));
+            out.failures
+                .push(format!("report {}: {e}", report.display()));
         }
     }
     out
@@ -73,28 +76,46 @@ pub fn summarize(text: &str) -> Result<RecordingSummary> {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Value = serde_json::from_str(lines.next().context("the recording is empty")?)
         .context("line 1 (header) is not JSON")?;
-    let schema = header.get("schema").and_then(Value::as_str).unwrap_or_default();
+    let schema = header
+        .get("schema")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !schema.starts_with("ipc-trace/") {
         anyhow::bail!("line 1 is not an ipc-trace header (schema {schema:?})");
     }
-    let probes = header.get("probes").context("the header has no probe table")?;
+    let probes = header
+        .get("probes")
+        .context("the header has no probe table")?;
     let rows = probes
         .as_array()
         .or_else(|| probes.get("probes").and_then(Value::as_array))
         .context("the header's probe table is not a list")?;
     let mut s = RecordingSummary::default();
-    for row in rows.iter().filter(|r| r.get("class").and_then(Value::as_str) == Some("kernel_path")) {
+    for row in rows
+        .iter()
+        .filter(|r| r.get("class").and_then(Value::as_str) == Some("kernel_path"))
+    {
         s.kernel_path_probes += 1;
         s.attached += usize::from(row.get("attached").and_then(Value::as_bool) == Some(true));
         s.fired += usize::from(row.get("fired").and_then(Value::as_bool) == Some(true));
     }
-    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
     let stats: Value = serde_json::from_str(last).context("the last line is not JSON")?;
     if stats.get("kind").and_then(Value::as_str) != Some("stats") {
         anyhow::bail!("no final stats line: the recording was cut short");
     }
-    s.events = stats.get("events").and_then(Value::as_u64).context("stats has no events")?;
-    s.drops = stats.get("dropped").and_then(Value::as_u64).context("stats has no dropped")?;
+    s.events = stats
+        .get("events")
+        .and_then(Value::as_u64)
+        .context("stats has no events")?;
+    s.drops = stats
+        .get("dropped")
+        .and_then(Value::as_u64)
+        .context("stats has no dropped")?;
     Ok(s)
 }
 
@@ -115,13 +136,25 @@ mod tests {
             HEADER.replace('\n', "")
         );
         let s = summarize(&text)?;
-        assert_eq!(s, RecordingSummary { kernel_path_probes: 3, attached: 2, fired: 1, events: 1, drops: 2 });
+        assert_eq!(
+            s,
+            RecordingSummary {
+                kernel_path_probes: 3,
+                attached: 2,
+                fired: 1,
+                events: 1,
+                drops: 2
+            }
+        );
         Ok(())
     }
 
     #[test]
     fn a_recording_without_stats_is_cut_short() {
-        let text = format!("{}\n{{\"kind\":\"shm_create\"}}\n", HEADER.replace('\n', ""));
+        let text = format!(
+            "{}\n{{\"kind\":\"shm_create\"}}\n",
+            HEADER.replace('\n', "")
+        );
         assert!(summarize(&text).is_err());
     }
 

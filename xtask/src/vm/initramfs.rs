@@ -39,32 +39,49 @@ pub struct Initramfs {
 
 /// Build (or reuse) `<out_dir>/initrd.gz` for `spec`.
 pub fn build(spec: &InitramfsSpec, out_dir: &Path) -> Result<Initramfs> {
-    std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let archive = out_dir.join("initrd.gz");
     let key_file = out_dir.join("initrd.key");
     let key = input_key(spec)?;
     if archive.is_file() && std::fs::read_to_string(&key_file).is_ok_and(|k| k == key) {
         let bytes = std::fs::metadata(&archive)?.len();
-        return Ok(Initramfs { path: archive, reused: true, bytes });
+        return Ok(Initramfs {
+            path: archive,
+            reused: true,
+            bytes,
+        });
     }
     let _ = std::fs::remove_file(&key_file);
     let root = out_dir.join("root");
     if root.exists() {
-        std::fs::remove_dir_all(&root).with_context(|| format!("cannot clear {}", root.display()))?;
+        std::fs::remove_dir_all(&root)
+            .with_context(|| format!("cannot clear {}", root.display()))?;
     }
     populate(spec, &root)?;
     pack(&root, &archive)?;
-    std::fs::write(&key_file, &key).with_context(|| format!("cannot write {}", key_file.display()))?;
+    std::fs::write(&key_file, &key)
+        .with_context(|| format!("cannot write {}", key_file.display()))?;
     let bytes = std::fs::metadata(&archive)?.len();
-    Ok(Initramfs { path: archive, reused: false, bytes })
+    Ok(Initramfs {
+        path: archive,
+        reused: false,
+        bytes,
+    })
 }
 
 /// A fingerprint of everything that goes into the archive.
 fn input_key(spec: &InitramfsSpec) -> Result<String> {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     spec.init_script.hash(&mut h);
-    for path in spec.binaries.iter().map(PathBuf::as_path).chain([Path::new(BUSYBOX)]) {
-        let meta = std::fs::metadata(path).with_context(|| format!("{} is missing", path.display()))?;
+    for path in spec
+        .binaries
+        .iter()
+        .map(PathBuf::as_path)
+        .chain([Path::new(BUSYBOX)])
+    {
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("{} is missing", path.display()))?;
         path.hash(&mut h);
         meta.len().hash(&mut h);
         meta.modified().ok().hash(&mut h);
@@ -74,8 +91,11 @@ fn input_key(spec: &InitramfsSpec) -> Result<String> {
 
 /// Lay out the initramfs tree under `root`.
 fn populate(spec: &InitramfsSpec, root: &Path) -> Result<()> {
-    for dir in ["bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "etc", "root", "run"] {
-        std::fs::create_dir_all(root.join(dir)).with_context(|| format!("cannot create {}", root.join(dir).display()))?;
+    for dir in [
+        "bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "etc", "root", "run",
+    ] {
+        std::fs::create_dir_all(root.join(dir))
+            .with_context(|| format!("cannot create {}", root.join(dir).display()))?;
     }
     let busybox = Path::new(BUSYBOX);
     if !busybox.is_file() {
@@ -83,7 +103,11 @@ fn populate(spec: &InitramfsSpec, root: &Path) -> Result<()> {
     }
     std::fs::copy(busybox, root.join("bin/busybox")).context("cannot copy busybox")?;
     let applets = cmd::output(Command::new(busybox).arg("--list"))?;
-    for applet in applets.lines().map(str::trim).filter(|a| !a.is_empty() && *a != "busybox") {
+    for applet in applets
+        .lines()
+        .map(str::trim)
+        .filter(|a| !a.is_empty() && *a != "busybox")
+    {
         let link = root.join("bin").join(applet);
         if !link.exists() {
             std::os::unix::fs::symlink("busybox", &link)
@@ -93,7 +117,9 @@ fn populate(spec: &InitramfsSpec, root: &Path) -> Result<()> {
     let mut libraries = BTreeSet::new();
     libraries.extend(shared_libraries(busybox)?);
     for binary in spec.binaries {
-        let name = binary.file_name().with_context(|| format!("{} has no file name", binary.display()))?;
+        let name = binary
+            .file_name()
+            .with_context(|| format!("{} has no file name", binary.display()))?;
         copy_stripped(binary, &root.join("bin").join(name))?;
         libraries.extend(shared_libraries(binary)?);
     }
@@ -101,22 +127,30 @@ fn populate(spec: &InitramfsSpec, root: &Path) -> Result<()> {
         let relative = lib.strip_prefix("/").unwrap_or(lib);
         let dest = root.join(relative);
         if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
         }
         std::fs::copy(lib, &dest).with_context(|| format!("cannot copy {}", lib.display()))?;
     }
     let init = root.join("init");
     std::fs::write(&init, spec.init_script).context("cannot write /init")?;
-    std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).context("cannot chmod /init")?;
+    std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755))
+        .context("cannot chmod /init")?;
     Ok(())
 }
 
 /// Copy `from` to `to` without debug info (smaller archive, faster boot);
-/// a plain copy when `strip` is not installed.
+/// a plain copy when `strip` is not installed or the file is not an object.
 fn copy_stripped(from: &Path, to: &Path) -> Result<()> {
-    if cmd::which("strip").is_some() {
-        cmd::output(Command::new("strip").arg("--strip-debug").arg("-o").arg(to).arg(from))?;
-    } else {
+    let stripped = cmd::which("strip").is_some()
+        && cmd::succeeds(
+            Command::new("strip")
+                .arg("--strip-debug")
+                .arg("-o")
+                .arg(to)
+                .arg(from),
+        );
+    if !stripped {
         std::fs::copy(from, to).with_context(|| format!("cannot copy {}", from.display()))?;
     }
     std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755))
@@ -131,7 +165,11 @@ pub fn shared_libraries(binary: &Path) -> Result<Vec<PathBuf>> {
         .stdin(Stdio::null())
         .output()
         .context("cannot run ldd: install libc-bin")?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     parse_ldd(&text).with_context(|| format!("ldd {}", binary.display()))
 }
 
@@ -186,7 +224,8 @@ fn archive_members(root: &Path) -> Result<Vec<String>> {
 fn pack(root: &Path, archive: &Path) -> Result<()> {
     let members = archive_members(root)?;
     let tmp = archive.with_extension("gz.tmp");
-    let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let file =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     let mut gzip = Command::new("gzip")
         .arg("-6")
         .stdin(Stdio::piped())
@@ -249,7 +288,10 @@ mod tests {
 
     #[test]
     fn the_host_busybox_is_static() -> Result<()> {
-        assert!(shared_libraries(Path::new(BUSYBOX))?.is_empty(), "{BUSYBOX} must be busybox-static");
+        assert!(
+            shared_libraries(Path::new(BUSYBOX))?.is_empty(),
+            "{BUSYBOX} must be busybox-static"
+        );
         Ok(())
     }
 }

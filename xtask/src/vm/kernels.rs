@@ -24,9 +24,18 @@ pub struct KernelSpec {
 
 /// The kernels of the matrix, oldest first.
 pub const KERNELS: &[KernelSpec] = &[
-    KernelSpec { series: "5.10", suite: "bullseye" },
-    KernelSpec { series: "6.1", suite: "bookworm" },
-    KernelSpec { series: "6.12", suite: "trixie" },
+    KernelSpec {
+        series: "5.10",
+        suite: "bullseye",
+    },
+    KernelSpec {
+        series: "6.1",
+        suite: "bookworm",
+    },
+    KernelSpec {
+        series: "6.12",
+        suite: "trixie",
+    },
 ];
 
 /// A kernel ready to boot.
@@ -62,8 +71,12 @@ pub fn fetch(spec: KernelSpec, refresh: bool) -> Result<Kernel> {
     let (vmlinuz, config, package) = (dir.join("vmlinuz"), dir.join("config"), dir.join("package"));
     let cached = vmlinuz.is_file() && package.is_file();
     if !cached || refresh {
-        download(spec, &dir)
-            .with_context(|| format!("cannot fetch the {} kernel from Debian {}", spec.series, spec.suite))?;
+        download(spec, &dir).with_context(|| {
+            format!(
+                "cannot fetch the {} kernel from Debian {}",
+                spec.series, spec.suite
+            )
+        })?;
     }
     let package_line = std::fs::read_to_string(&package)
         .with_context(|| format!("cannot read {}", package.display()))?;
@@ -91,7 +104,10 @@ impl AptSource {
             AptSource::Host => Vec::new(),
             AptSource::Private(dir) => vec![
                 "-o".into(),
-                format!("Dir::Etc::sourcelist={}", dir.join("sources.list").display()),
+                format!(
+                    "Dir::Etc::sourcelist={}",
+                    dir.join("sources.list").display()
+                ),
                 "-o".into(),
                 "Dir::Etc::sourceparts=/dev/null".into(),
                 "-o".into(),
@@ -104,7 +120,9 @@ impl AptSource {
 
     fn apt_get(&self) -> Command {
         let mut c = Command::new("apt-get");
-        c.arg("-q").args(self.options()).args(["-o", "APT::Sandbox::User=root"]);
+        c.arg("-q")
+            .args(self.options())
+            .args(["-o", "APT::Sandbox::User=root"]);
         c
     }
 
@@ -115,7 +133,11 @@ impl AptSource {
 
     /// All package names apt knows that start with `prefix`.
     fn package_names(&self, prefix: &str) -> Result<Vec<String>> {
-        let out = cmd::output(Command::new("apt-cache").args(self.options()).args(["pkgnames", prefix]))?;
+        let out = cmd::output(
+            Command::new("apt-cache")
+                .args(self.options())
+                .args(["pkgnames", prefix]),
+        )?;
         Ok(out.lines().map(str::to_string).collect())
     }
 }
@@ -124,26 +146,34 @@ impl AptSource {
 fn private_source(suite: &str, mirror: &str) -> Result<AptSource> {
     let dir = cmd::cache_dir()?.join("apt").join(suite);
     for sub in ["lists/partial", "cache/archives/partial"] {
-        std::fs::create_dir_all(dir.join(sub)).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir.join(sub))
+            .with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let signed = if Path::new(ARCHIVE_KEYRING).is_file() {
         format!("[signed-by={ARCHIVE_KEYRING}] ")
     } else {
         String::new()
     };
-    std::fs::write(dir.join("sources.list"), format!("deb {signed}{mirror} {suite} main\n"))
-        .with_context(|| format!("cannot write {}", dir.join("sources.list").display()))?;
+    std::fs::write(
+        dir.join("sources.list"),
+        format!("deb {signed}{mirror} {suite} main\n"),
+    )
+    .with_context(|| format!("cannot write {}", dir.join("sources.list").display()))?;
     Ok(AptSource::Private(dir))
 }
 
 /// Download the newest kernel of `spec` and unpack its `/boot` into `dir`.
 fn download(spec: KernelSpec, dir: &Path) -> Result<()> {
-    println!("vm-test: fetching the newest Debian {} kernel {}.x", spec.suite, spec.series);
+    println!(
+        "vm-test: fetching the newest Debian {} kernel {}.x",
+        spec.suite, spec.series
+    );
     let source = if host_codename().as_deref() == Some(spec.suite) {
         AptSource::Host
     } else {
         let src = private_source(spec.suite, &debian_mirror()?)?;
-        src.update().context("apt-get update on the private sources list failed")?;
+        src.update()
+            .context("apt-get update on the private sources list failed")?;
         src
     };
     let work = dir.join("download");
@@ -168,14 +198,27 @@ fn download(spec: KernelSpec, dir: &Path) -> Result<()> {
 fn newest_and_download(source: &AptSource, spec: KernelSpec, work: &Path) -> Result<PathBuf> {
     let names = source.package_names("linux-image-")?;
     let package = newest_image(&names, spec.series).with_context(|| {
-        format!("no linux-image-{}.*-amd64 package in the {} package lists", spec.series, spec.suite)
+        format!(
+            "no linux-image-{}.*-amd64 package in the {} package lists",
+            spec.series, spec.suite
+        )
     })?;
-    cmd::output(source.apt_get().current_dir(work).args(["download", &package]))?;
+    cmd::output(
+        source
+            .apt_get()
+            .current_dir(work)
+            .args(["download", &package]),
+    )?;
     let deb = std::fs::read_dir(work)
         .with_context(|| format!("cannot read {}", work.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|x| x == "deb"))
-        .with_context(|| format!("apt-get download {package} left no .deb in {}", work.display()))?;
+        .with_context(|| {
+            format!(
+                "apt-get download {package} left no .deb in {}",
+                work.display()
+            )
+        })?;
     Ok(deb)
 }
 
@@ -183,7 +226,8 @@ fn newest_and_download(source: &AptSource, spec: KernelSpec, work: &Path) -> Res
 fn unpack_boot(deb: &Path, dir: &Path) -> Result<()> {
     let extract = dir.join("extract");
     let _ = std::fs::remove_dir_all(&extract);
-    std::fs::create_dir_all(&extract).with_context(|| format!("cannot create {}", extract.display()))?;
+    std::fs::create_dir_all(&extract)
+        .with_context(|| format!("cannot create {}", extract.display()))?;
     let mut dpkg = Command::new("dpkg-deb")
         .arg("--fsys-tarfile")
         .arg(deb)
@@ -201,20 +245,34 @@ fn unpack_boot(deb: &Path, dir: &Path) -> Result<()> {
         .context("cannot run tar")?;
     let dpkg_status = dpkg.wait().context("dpkg-deb did not finish")?;
     if !tar.success() || !dpkg_status.success() {
-        bail!("unpacking /boot from {} failed (dpkg-deb {dpkg_status}, tar {tar})", deb.display());
+        bail!(
+            "unpacking /boot from {} failed (dpkg-deb {dpkg_status}, tar {tar})",
+            deb.display()
+        );
     }
     let boot = extract.join("boot");
     let find = |prefix: &str| -> Option<PathBuf> {
-        std::fs::read_dir(&boot).ok()?.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix))
-        })
+        std::fs::read_dir(&boot)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(prefix))
+            })
     };
-    let vmlinuz = find("vmlinuz-").with_context(|| format!("{} has no /boot/vmlinuz-*", deb.display()))?;
+    let vmlinuz =
+        find("vmlinuz-").with_context(|| format!("{} has no /boot/vmlinuz-*", deb.display()))?;
     std::fs::rename(&vmlinuz, dir.join("vmlinuz")).context("cannot store vmlinuz")?;
     if let Some(config) = find("config-") {
         std::fs::rename(&config, dir.join("config")).context("cannot store the kernel config")?;
     }
-    let fields = cmd::output(Command::new("dpkg-deb").args(["-f"]).arg(deb).args(["Package", "Version"]))?;
+    let fields = cmd::output(
+        Command::new("dpkg-deb")
+            .args(["-f"])
+            .arg(deb)
+            .args(["Package", "Version"]),
+    )?;
     let mut name_version = String::new();
     for line in fields.lines() {
         if let Some((_, value)) = line.split_once(": ") {
@@ -243,7 +301,10 @@ fn image_abi<'a>(name: &'a str, series: &str) -> Option<&'a str> {
     let abi = rest
         .strip_suffix("-amd64-unsigned")
         .or_else(|| rest.strip_suffix("-amd64"))?;
-    let plain = !abi.is_empty() && abi.split('-').all(|part| part.starts_with(|c: char| c.is_ascii_digit()));
+    let plain = !abi.is_empty()
+        && abi
+            .split('-')
+            .all(|part| part.starts_with(|c: char| c.is_ascii_digit()));
     let key = version_key(abi);
     let wanted = version_key(series);
     (plain && key.len() > wanted.len() && key[..wanted.len()] == wanted[..]).then_some(abi)
@@ -255,7 +316,9 @@ fn image_abi<'a>(name: &'a str, series: &str) -> Option<&'a str> {
 fn newest_image(names: &[String], series: &str) -> Option<String> {
     names
         .iter()
-        .filter_map(|n| image_abi(n, series).map(|abi| (version_key(abi), !n.ends_with("-unsigned"), n)))
+        .filter_map(|n| {
+            image_abi(n, series).map(|abi| (version_key(abi), !n.ends_with("-unsigned"), n))
+        })
         .max()
         .map(|(_, _, n)| n.clone())
 }
@@ -281,8 +344,13 @@ pub fn debian_mirror() -> Result<String> {
         files.extend(more);
     }
     for file in files {
-        let Ok(text) = std::fs::read_to_string(&file) else { continue };
-        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name.ends_with(".sources") {
             entries.extend(parse_deb822(&text));
         } else if name.ends_with(".list") {
@@ -307,11 +375,18 @@ fn parse_one_line(text: &str) -> Vec<SourceEntry> {
         .filter_map(|line| {
             let line = line.split('#').next()?.trim();
             let rest = line.strip_prefix("deb ")?.trim_start();
-            let rest = if rest.starts_with('[') { rest.split_once(']')?.1.trim_start() } else { rest };
+            let rest = if rest.starts_with('[') {
+                rest.split_once(']')?.1.trim_start()
+            } else {
+                rest
+            };
             let mut words = rest.split_whitespace();
             let uri = words.next()?.to_string();
             let suite = words.next()?.to_string();
-            Some(SourceEntry { uri, suites: vec![suite] })
+            Some(SourceEntry {
+                uri,
+                suites: vec![suite],
+            })
         })
         .collect()
 }
@@ -321,16 +396,25 @@ fn parse_deb822(text: &str) -> Vec<SourceEntry> {
     let mut out = Vec::new();
     for stanza in text.split("\n\n") {
         let field = |name: &str| -> Option<Vec<String>> {
-            stanza.lines().filter(|l| !l.trim_start().starts_with('#')).find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                (k.trim().eq_ignore_ascii_case(name)).then(|| v.split_whitespace().map(str::to_string).collect())
-            })
+            stanza
+                .lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    (k.trim().eq_ignore_ascii_case(name))
+                        .then(|| v.split_whitespace().map(str::to_string).collect())
+                })
         };
         let is_deb = field("Types").is_some_and(|t| t.iter().any(|t| t == "deb"));
         let enabled = field("Enabled").is_none_or(|v| v.first().is_none_or(|v| v != "no"));
-        if let (true, true, Some(uris), Some(suites)) = (is_deb, enabled, field("URIs"), field("Suites")) {
+        if let (true, true, Some(uris), Some(suites)) =
+            (is_deb, enabled, field("URIs"), field("Suites"))
+        {
             for uri in uris {
-                out.push(SourceEntry { uri, suites: suites.clone() });
+                out.push(SourceEntry {
+                    uri,
+                    suites: suites.clone(),
+                });
             }
         }
     }
@@ -344,7 +428,9 @@ fn pick_mirror(entries: &[SourceEntry], codename: Option<&str>) -> Option<String
     let usable = |e: &&SourceEntry| {
         (e.uri.starts_with("http://") || e.uri.starts_with("https://"))
             && !e.uri.contains("security")
-            && e.suites.iter().any(|s| !s.contains('-') && !s.contains('/'))
+            && e.suites
+                .iter()
+                .any(|s| !s.contains('-') && !s.contains('/'))
     };
     let own = |e: &&SourceEntry| codename.is_some_and(|c| e.suites.iter().any(|s| s == c));
     entries
@@ -375,21 +461,39 @@ mod tests {
             "linux-image-6.12.117+deb12-amd64",
             "linux-image-amd64",
         ]);
-        assert_eq!(newest_image(&n, "6.1").as_deref(), Some("linux-image-6.1.0-56-amd64"));
-        assert_eq!(newest_image(&n, "6.12").as_deref(), Some("linux-image-6.12.117+deb12-amd64"));
+        assert_eq!(
+            newest_image(&n, "6.1").as_deref(),
+            Some("linux-image-6.1.0-56-amd64")
+        );
+        assert_eq!(
+            newest_image(&n, "6.12").as_deref(),
+            Some("linux-image-6.12.117+deb12-amd64")
+        );
         assert_eq!(newest_image(&n, "5.10"), None);
     }
 
     #[test]
     fn unsigned_image_is_taken_when_it_is_the_only_one() {
-        let n = names(&["linux-image-5.10.0-31-amd64", "linux-image-5.10.0-32-amd64-unsigned"]);
-        assert_eq!(newest_image(&n, "5.10").as_deref(), Some("linux-image-5.10.0-32-amd64-unsigned"));
+        let n = names(&[
+            "linux-image-5.10.0-31-amd64",
+            "linux-image-5.10.0-32-amd64-unsigned",
+        ]);
+        assert_eq!(
+            newest_image(&n, "5.10").as_deref(),
+            Some("linux-image-5.10.0-32-amd64-unsigned")
+        );
     }
 
     #[test]
     fn version_order_is_numeric() {
-        let n = names(&["linux-image-6.12.9+deb13-amd64", "linux-image-6.12.117+deb13-amd64"]);
-        assert_eq!(newest_image(&n, "6.12").as_deref(), Some("linux-image-6.12.117+deb13-amd64"));
+        let n = names(&[
+            "linux-image-6.12.9+deb13-amd64",
+            "linux-image-6.12.117+deb13-amd64",
+        ]);
+        assert_eq!(
+            newest_image(&n, "6.12").as_deref(),
+            Some("linux-image-6.12.117+deb13-amd64")
+        );
     }
 
     #[test]
@@ -398,14 +502,20 @@ mod tests {
                     Types: deb\n# http://snapshot.example/x\nURIs: http://mirror.example/debian/\nSuites: bookworm bookworm-updates\nComponents: main\n";
         let entries = parse_deb822(text);
         assert_eq!(entries.len(), 2);
-        assert_eq!(pick_mirror(&entries, Some("bookworm")).as_deref(), Some("http://mirror.example/debian"));
+        assert_eq!(
+            pick_mirror(&entries, Some("bookworm")).as_deref(),
+            Some("http://mirror.example/debian")
+        );
     }
 
     #[test]
     fn mirror_comes_from_one_line_sources() {
         let text = "# comment\ndeb [arch=amd64 signed-by=/k.gpg] https://m.example/debian trixie main\ndeb https://m.example/debian-security trixie-security main\n";
         let entries = parse_one_line(text);
-        assert_eq!(pick_mirror(&entries, None).as_deref(), Some("https://m.example/debian"));
+        assert_eq!(
+            pick_mirror(&entries, None).as_deref(),
+            Some("https://m.example/debian")
+        );
     }
 
     #[test]

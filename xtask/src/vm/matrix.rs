@@ -58,8 +58,10 @@ pub struct BootRecord {
     pub fetch_seconds: f64,
     /// Seconds from QEMU start to exit.
     pub boot_seconds: Option<f64>,
-    /// `facts.txt` of the VM (uname, symbols present, ...).
+    /// `facts.txt` of the VM (uname, symbols present, ...) and kernel config options.
     pub facts: BTreeMap<String, String>,
+    /// One-line summaries of the kernel (shown under the table).
+    pub summary: Vec<String>,
 }
 
 /// The whole result.
@@ -71,6 +73,8 @@ pub struct Matrix {
     pub boots: Vec<BootRecord>,
     /// Size of the initramfs in bytes.
     pub initrd_bytes: Option<u64>,
+    /// Notes about the whole run (what was left out, ...).
+    pub notes: Vec<String>,
 }
 
 impl Matrix {
@@ -82,7 +86,8 @@ impl Matrix {
     /// Write the matrix as pretty JSON.
     pub fn write_json(&self, path: &Path) -> Result<()> {
         let json = serde_json::to_string_pretty(self).context("cannot serialise the matrix")?;
-        std::fs::write(path, json + "\n").with_context(|| format!("cannot write {}", path.display()))
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))
     }
 
     /// The table, then the failures and facts of each cell.
@@ -90,10 +95,12 @@ impl Matrix {
         fn opt<T: ToString>(v: &Option<T>) -> String {
             v.as_ref().map_or("-".to_string(), T::to_string)
         }
-        let mut rows = vec![[
-            "kernel", "backend", "result", "attached", "fired", "events", "drops", "seconds",
-        ]
-        .map(String::from)];
+        let mut rows = vec![
+            [
+                "kernel", "backend", "result", "attached", "fired", "events", "drops", "seconds",
+            ]
+            .map(String::from),
+        ];
         for c in &self.cells {
             let attached = match (c.probes_attached, c.probes_kernel_path) {
                 (Some(a), Some(t)) => format!("{a}/{t}"),
@@ -110,12 +117,43 @@ impl Matrix {
                 c.seconds.map_or("-".into(), |s| format!("{s:.1}")),
             ]);
         }
-        let widths: Vec<usize> = (0..8).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0)).collect();
+        let widths: Vec<usize> = (0..8)
+            .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
+            .collect();
         let mut out = String::new();
         for row in &rows {
-            let line: Vec<String> = row.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect();
+            let line: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(v, w)| format!("{v:<w$}"))
+                .collect();
             out.push_str(line.join("  ").trim_end());
             out.push('\n');
+        }
+        if !self.boots.is_empty() {
+            out.push_str("kernels:\n");
+            for b in &self.boots {
+                let boot = b
+                    .boot_seconds
+                    .map_or("not booted".to_string(), |s| format!("boot+run {s:.1} s"));
+                let fetch = if b.downloaded {
+                    "downloaded in"
+                } else {
+                    "cached,"
+                };
+                out.push_str(&format!(
+                    "  {}: {} ({fetch} {:.1} s), {boot}\n",
+                    b.kernel,
+                    b.package.as_deref().unwrap_or("no package"),
+                    b.fetch_seconds
+                ));
+                for line in &b.summary {
+                    out.push_str(&format!("    {line}\n"));
+                }
+            }
+        }
+        for note in &self.notes {
+            out.push_str(&format!("note: {note}\n"));
         }
         for (title, pick) in [("failures", true), ("facts", false)] {
             let items: Vec<String> = self
@@ -123,7 +161,8 @@ impl Matrix {
                 .iter()
                 .flat_map(|c| {
                     let list = if pick { &c.failures } else { &c.facts };
-                    list.iter().map(move |m| format!("  {} {}: {m}", c.kernel, c.backend))
+                    list.iter()
+                        .map(move |m| format!("  {} {}: {m}", c.kernel, c.backend))
                 })
                 .collect();
             if !items.is_empty() {
@@ -154,12 +193,21 @@ mod tests {
         };
         ok.facts.push("all good".into());
         let bad = Cell::failed("5.10", "fentry", "boot timed out".into());
-        let m = Matrix { cells: vec![ok, bad], ..Matrix::default() };
+        let m = Matrix {
+            cells: vec![ok, bad],
+            ..Matrix::default()
+        };
         let text = m.render();
         assert!(!m.passed());
-        assert!(text.contains("6.1     kprobe   PASS    7/7       6      120     0      4.3"), "{text}");
+        assert!(
+            text.contains("6.1     kprobe   PASS    7/7       6      120     0      4.3"),
+            "{text}"
+        );
         assert!(text.contains("5.10    fentry   FAIL"), "{text}");
-        assert!(text.contains("failures:\n  5.10 fentry: boot timed out"), "{text}");
+        assert!(
+            text.contains("failures:\n  5.10 fentry: boot timed out"),
+            "{text}"
+        );
         assert!(text.contains("facts:\n  6.1 kprobe: all good"), "{text}");
     }
 

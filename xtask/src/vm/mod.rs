@@ -40,6 +40,9 @@ pub struct VmTestArgs {
     /// Use the binaries already in target/release instead of building first.
     #[arg(long)]
     pub no_build: bool,
+    /// Take the binaries from this directory (no build) instead of target/release.
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
     /// Download the kernels again even when cached.
     #[arg(long)]
     pub refresh_kernels: bool,
@@ -81,7 +84,9 @@ impl VmTestArgs {
 
     fn plan(&self) -> Plan {
         if self.smoke {
-            Plan::Smoke { demo_args: self.demo_args.clone() }
+            Plan::Smoke {
+                demo_args: self.demo_args.clone(),
+            }
         } else {
             Plan::Record {
                 backends: self.columns(),
@@ -102,7 +107,10 @@ pub fn run(args: &VmTestArgs) -> Result<bool> {
 
     let initrd = binaries(args, &mut notes).and_then(|bins| {
         let init = script::init_script(&args.plan());
-        let spec = initramfs::InitramfsSpec { init_script: &init, binaries: &bins };
+        let spec = initramfs::InitramfsSpec {
+            init_script: &init,
+            binaries: &bins,
+        };
         initramfs::build(&spec, &out.join("initramfs")).context("building the initramfs failed")
     });
     let initrd = match initrd {
@@ -122,13 +130,13 @@ pub fn run(args: &VmTestArgs) -> Result<bool> {
     for spec in args.kernels() {
         let (boot, mut cells) = run_kernel(args, spec, &initrd, &columns, &out);
         for cell in &mut cells {
-            cell.facts.extend(notes.iter().cloned());
             cell.passed = cell.failures.is_empty();
         }
         matrix.boots.push(boot);
         matrix.cells.extend(cells);
     }
 
+    matrix.notes = notes;
     print!("{}", matrix.render());
     let json = out.join("matrix.json");
     matrix.write_json(&json)?;
@@ -138,23 +146,38 @@ pub fn run(args: &VmTestArgs) -> Result<bool> {
 
 /// Build (unless told not to) and list the binaries for the initramfs.
 fn binaries(args: &VmTestArgs, notes: &mut Vec<String>) -> Result<Vec<PathBuf>> {
-    let built = if args.no_build { Ok(()) } else { build::cargo_build(true) };
-    let dir = build::profile_dir(true);
-    let (present, missing): (Vec<PathBuf>, Vec<PathBuf>) =
-        build::BINARIES.iter().map(|b| dir.join(b)).partition(|p| p.is_file());
+    let built = if args.no_build || args.bin_dir.is_some() {
+        Ok(())
+    } else {
+        build::cargo_build(true)
+    };
+    let dir = args
+        .bin_dir
+        .clone()
+        .unwrap_or_else(|| build::profile_dir(true));
+    let (present, missing): (Vec<PathBuf>, Vec<PathBuf>) = build::BINARIES
+        .iter()
+        .map(|b| dir.join(b))
+        .partition(|p| p.is_file());
     let missing: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
     if args.smoke {
         if let Err(e) = built {
             notes.push(format!("build failed, using what exists: {e:#}"));
         }
         if !missing.is_empty() {
-            notes.push(format!("not in the initramfs (not built): {}", missing.join(", ")));
+            notes.push(format!(
+                "not in the initramfs (not built): {}",
+                missing.join(", ")
+            ));
         }
         return Ok(present);
     }
     built?;
     if !missing.is_empty() {
-        bail!("binary missing: {}: build them with cargo xtask build", missing.join(", "));
+        bail!(
+            "binary missing: {}: build them with cargo xtask build",
+            missing.join(", ")
+        );
     }
     Ok(present)
 }
@@ -167,9 +190,15 @@ fn run_kernel(
     columns: &[String],
     out: &Path,
 ) -> (BootRecord, Vec<Cell>) {
-    let mut boot = BootRecord { kernel: spec.series.to_string(), ..BootRecord::default() };
+    let mut boot = BootRecord {
+        kernel: spec.series.to_string(),
+        ..BootRecord::default()
+    };
     let fail_all = |reason: String| -> Vec<Cell> {
-        columns.iter().map(|c| Cell::failed(spec.series, c, reason.clone())).collect()
+        columns
+            .iter()
+            .map(|c| Cell::failed(spec.series, c, reason.clone()))
+            .collect()
     };
     let initrd = match initrd {
         Ok(path) => path,
@@ -187,7 +216,10 @@ fn run_kernel(
         return (boot, fail_all(format!("cannot clear {}", dir.display())));
     }
     if let Err(e) = std::fs::create_dir_all(&dir) {
-        return (boot, fail_all(format!("cannot create {}: {e}", dir.display())));
+        return (
+            boot,
+            fail_all(format!("cannot create {}: {e}", dir.display())),
+        );
     }
     let console = dir.join("console.log");
     let channel_file = dir.join("channel.out");
@@ -209,7 +241,11 @@ fn run_kernel(
         "vm-test: {} ({}): {} {:.1} s, boot+run {:.1} s",
         spec.series,
         kernel.package,
-        if kernel.downloaded { "downloaded in" } else { "cached, looked up in" },
+        if kernel.downloaded {
+            "downloaded in"
+        } else {
+            "cached, looked up in"
+        },
         boot.fetch_seconds,
         outcome.elapsed.as_secs_f64()
     );
@@ -222,20 +258,34 @@ fn run_kernel(
     if outcome.timed_out {
         boot_failures.push(format!("boot timed out after {} s", args.boot_timeout));
     } else if !outcome.status.is_some_and(|s| s.success()) {
-        boot_failures.push(format!("QEMU failed ({:?}): {}", outcome.status, last_lines(&outcome.stderr, 5)));
+        boot_failures.push(format!(
+            "QEMU failed ({:?}): {}",
+            outcome.status,
+            last_lines(&outcome.stderr, 5)
+        ));
     }
     if !ch.hello {
         let log = std::fs::read_to_string(&console).unwrap_or_default();
-        boot_failures.push(format!("the VM script never started; console ends with: {}", last_lines(&log, 8)));
+        boot_failures.push(format!(
+            "the VM script never started; console ends with: {}",
+            last_lines(&log, 8)
+        ));
     } else if !ch.done {
-        boot_failures.push(format!("the VM script did not finish (see {})", console.display()));
+        boot_failures.push(format!(
+            "the VM script did not finish (see {})",
+            console.display()
+        ));
     }
     boot_failures.extend(ch.problems.iter().map(|p| format!("channel: {p}")));
     boot.facts = key_values(&ch.text("facts.txt").unwrap_or_default());
-    if let Some(config) = kernel.config.as_deref().and_then(|p| std::fs::read_to_string(p).ok()) {
+    if let Some(config) = kernel
+        .config
+        .as_deref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+    {
         boot.facts.extend(config_facts(&config));
     }
-    let kernel_facts = describe_facts(&boot.facts, ch.text("doctor.txt").as_deref());
+    boot.summary = describe_facts(&boot.facts, ch.text("doctor.txt").as_deref());
 
     let cells = columns
         .iter()
@@ -246,7 +296,6 @@ fn run_kernel(
                 record_cell(spec.series, column, &ch, &dir)
             };
             cell.failures.splice(0..0, boot_failures.iter().cloned());
-            cell.facts.splice(0..0, kernel_facts.iter().cloned());
             cell
         })
         .collect();
@@ -255,7 +304,11 @@ fn run_kernel(
 
 /// The last `n` non-empty lines of `text`, joined with ` | `.
 fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     lines[lines.len().saturating_sub(n)..].join(" | ")
 }
 
@@ -296,17 +349,28 @@ fn describe_facts(facts: &BTreeMap<String, String>, doctor: Option<&str>) -> Vec
         let absent: Vec<&str> = script::FACT_SYMBOLS
             .iter()
             .copied()
-            .filter(|s| facts.get(&format!("kallsyms.{s}")).is_some_and(|n| n == "0"))
+            .filter(|s| {
+                facts
+                    .get(&format!("kallsyms.{s}"))
+                    .is_some_and(|n| n == "0")
+            })
             .collect();
+        let fact = |k: &str| facts.get(k).map_or("?", String::as_str);
         out.push(format!(
-            "uname {uname}, btf {}, kprobe pmu {}, symbols absent: {}",
-            facts.get("btf").map_or("?", String::as_str),
-            facts.get("kprobe_pmu").map_or("?", String::as_str),
+            "uname {uname}, btf {}, kprobe pmu {}, CONFIG_KPROBES {}, bpf_jit_kallsyms {}, symbols absent: {}",
+            fact("btf"),
+            fact("kprobe_pmu"),
+            fact("config.CONFIG_KPROBES"),
+            fact("bpf_jit_kallsyms"),
             if absent.is_empty() { "none".to_string() } else { absent.join(" ") }
         ));
     }
     if let Some(doctor) = doctor {
-        let exit = doctor.lines().rev().find_map(|l| l.strip_prefix("exit=")).unwrap_or("?");
+        let exit = doctor
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("exit="))
+            .unwrap_or("?");
         out.push(format!("ipc-trace doctor exited {exit}"));
     }
     out
@@ -320,13 +384,18 @@ fn seconds(kv: &BTreeMap<String, String>) -> Option<f64> {
 
 /// The smoke cell: facts arrived, demo-run (when built) exited 0.
 fn smoke_cell(kernel: &str, ch: &channel::Channel) -> Cell {
-    let mut cell = Cell { kernel: kernel.to_string(), backend: "smoke".to_string(), ..Cell::default() };
+    let mut cell = Cell {
+        kernel: kernel.to_string(),
+        backend: "smoke".to_string(),
+        ..Cell::default()
+    };
     let facts = key_values(&ch.text("facts.txt").unwrap_or_default());
     if !facts.contains_key("uname") {
         cell.failures.push("facts.txt did not arrive".to_string());
     }
     if ch.missing.iter().any(|m| m == "smoke/demo-run") {
-        cell.facts.push("demo-run is not built: only the kernel facts were collected".to_string());
+        cell.facts
+            .push("demo-run is not built: only the kernel facts were collected".to_string());
         return cell;
     }
     let result = key_values(&ch.text("smoke/result.txt").unwrap_or_default());
@@ -336,19 +405,31 @@ fn smoke_cell(kernel: &str, ch: &channel::Channel) -> Cell {
             "demo-run exited {rc}: {}",
             last_lines(&ch.text("smoke/demo.log").unwrap_or_default(), 5)
         )),
-        None => cell.failures.push("the demo result did not arrive".to_string()),
+        None => cell
+            .failures
+            .push("the demo result did not arrive".to_string()),
     }
     cell.seconds = seconds(&result);
-    let reports = ch.files.keys().filter(|k| k.starts_with("smoke/reports/")).count();
-    cell.facts.push(format!("demo-run wrote {reports} report(s)"));
+    let reports = ch
+        .files
+        .keys()
+        .filter(|k| k.starts_with("smoke/reports/"))
+        .count();
+    cell.facts
+        .push(format!("demo-run wrote {reports} report(s)"));
     cell
 }
 
 /// The cell of one backend: record exit, recording figures, BPF cleanup, check.
 fn record_cell(kernel: &str, backend: &str, ch: &channel::Channel, dir: &Path) -> Cell {
-    let mut cell = Cell { kernel: kernel.to_string(), backend: backend.to_string(), ..Cell::default() };
+    let mut cell = Cell {
+        kernel: kernel.to_string(),
+        backend: backend.to_string(),
+        ..Cell::default()
+    };
     let Some(result) = ch.text(&format!("{backend}/result.txt")) else {
-        cell.failures.push("the run's result did not arrive".to_string());
+        cell.failures
+            .push("the run's result did not arrive".to_string());
         return cell;
     };
     let kv = key_values(&result);
@@ -356,14 +437,29 @@ fn record_cell(kernel: &str, backend: &str, ch: &channel::Channel, dir: &Path) -
     match kv.get("record_rc").map(String::as_str) {
         Some("0") => {}
         Some(rc) => {
-            let why = if rc == "143" || rc == "124" { " (killed at the run time limit)" } else { "" };
-            let log = ch.text(&format!("{backend}/record.log")).unwrap_or_default();
-            cell.failures.push(format!("ipc-trace record exited {rc}{why}: {}", last_lines(&log, 5)));
+            let why = if rc == "143" || rc == "124" {
+                " (killed at the run time limit)"
+            } else {
+                ""
+            };
+            let log = ch
+                .text(&format!("{backend}/record.log"))
+                .unwrap_or_default();
+            cell.failures.push(format!(
+                "ipc-trace record exited {rc}{why}: {}",
+                last_lines(&log, 5)
+            ));
         }
-        None => cell.failures.push("no exit code for ipc-trace record".to_string()),
+        None => cell
+            .failures
+            .push("no exit code for ipc-trace record".to_string()),
     }
     let count = |k: &str| kv.get(k).and_then(|v| v.parse::<i64>().ok());
-    match (count("bpf_progs_before"), count("bpf_progs_peak"), count("bpf_progs_after")) {
+    match (
+        count("bpf_progs_before"),
+        count("bpf_progs_peak"),
+        count("bpf_progs_after"),
+    ) {
         (Some(before), Some(peak), Some(after)) => {
             if after != before {
                 cell.failures.push(format!(
@@ -376,10 +472,13 @@ fn record_cell(kernel: &str, backend: &str, ch: &channel::Channel, dir: &Path) -
                 ));
             }
         }
-        _ => cell.failures.push("BPF program counts missing from the result".to_string()),
+        _ => cell
+            .failures
+            .push("BPF program counts missing from the result".to_string()),
     }
     if count("bpffs_entries").is_some_and(|n| n != 0) {
-        cell.failures.push("objects left pinned in /sys/fs/bpf".to_string());
+        cell.failures
+            .push("objects left pinned in /sys/fs/bpf".to_string());
     }
     let recording_name = format!("{backend}/recording.ndjson");
     let recording = dir.join(&recording_name);
@@ -397,7 +496,12 @@ fn record_cell(kernel: &str, backend: &str, ch: &channel::Channel, dir: &Path) -
         },
     }
     let prefix = format!("{backend}/reports/");
-    let reports: Vec<PathBuf> = ch.files.keys().filter(|k| k.starts_with(&prefix)).map(|k| dir.join(k)).collect();
+    let reports: Vec<PathBuf> = ch
+        .files
+        .keys()
+        .filter(|k| k.starts_with(&prefix))
+        .map(|k| dir.join(k))
+        .collect();
     if recording.is_file() {
         let verdict = check::check_recording(&recording, &reports);
         cell.failures.extend(verdict.failures);

@@ -46,7 +46,16 @@ pub struct BootOutcome {
 /// The QEMU arguments for `boot`.
 pub fn arguments(boot: &Boot) -> Vec<String> {
     let mut args: Vec<String> = [
-        "-accel", "tcg", "-cpu", "max", "-nographic", "-no-reboot", "-monitor", "none", "-net", "none",
+        "-accel",
+        "tcg",
+        "-cpu",
+        "max",
+        "-nographic",
+        "-no-reboot",
+        "-monitor",
+        "none",
+        "-net",
+        "none",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -73,7 +82,9 @@ pub fn arguments(boot: &Boot) -> Vec<String> {
 /// Boot and wait for the guest to power off (or for the time limit).
 pub fn boot(boot: &Boot) -> Result<BootOutcome> {
     if cmd::which(QEMU).is_none() {
-        anyhow::bail!("{QEMU} is not installed: apt-get install qemu-system-x86 (or cargo xtask setup)");
+        anyhow::bail!(
+            "{QEMU} is not installed: apt-get install qemu-system-x86 (or cargo xtask setup)"
+        );
     }
     let stderr_path = boot.console_log.with_extension("qemu-stderr");
     let stderr_file = std::fs::File::create(&stderr_path)
@@ -99,5 +110,10 @@ pub fn boot(boot: &Boot) -> Result<BootOutcome> {
         std::thread::sleep(Duration::from_millis(100));
     };
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-    Ok(BootOutcome { elapsed: start.elapsed(), timed_out, status, stderr })
+    Ok(BootOutcome {
+        elapsed: start.elapsed(),
+        timed_out,
+        status,
+        stderr,
+    })
 }

@@ -55,6 +55,7 @@ mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /tmp
 mount -t tracefs nodev /sys/kernel/tracing
 mount -t bpf bpf /sys/fs/bpf
+echo 1 > /proc/sys/net/core/bpf_jit_kallsyms 2>/dev/null
 exec 3>/dev/ttyS1
 stty -F /dev/ttyS1 raw -echo
 echo "@@MARK hello" >&3
@@ -70,6 +71,7 @@ send() {
     fi
 }
 up() { cut -d' ' -f1 /proc/uptime; }
+# JITed BPF images (programs, trampolines) the kernel lists in kallsyms.
 progs() { grep -c '\[bpf\]$' /proc/kallsyms; }
 
 {
@@ -80,6 +82,7 @@ progs() { grep -c '\[bpf\]$' /proc/kallsyms; }
     done
     [ -e /sys/kernel/btf/vmlinux ] && echo btf=yes || echo btf=no
     [ -e /sys/bus/event_source/devices/kprobe/type ] && echo kprobe_pmu=yes || echo kprobe_pmu=no
+    echo "bpf_jit_kallsyms=$(cat /proc/sys/net/core/bpf_jit_kallsyms 2>&1)"
     echo "bpf_progs=$(progs)"
     echo "boot_seconds=$(up)"
 } > /tmp/facts.txt 2>&1
@@ -154,14 +157,22 @@ pub fn init_script(plan: &Plan) -> String {
     let symbols = FACT_SYMBOLS.join(" ");
     let body = match plan {
         Plan::Smoke { demo_args } => SMOKE.replace("@@DEMO_ARGS", demo_args),
-        Plan::Record { backends, demo_args, timeout_secs } => RECORD
+        Plan::Record {
+            backends,
+            demo_args,
+            timeout_secs,
+        } => RECORD
             .replace("@@BACKENDS", &backends.join(" "))
             .replace("@@DEMO_ARGS", demo_args)
             .replace("@@TIMEOUT", &timeout_secs.to_string()),
     };
-    [PRELUDE.replace("@@SYMBOLS", &symbols), body, EPILOGUE.to_string()]
-        .concat()
-        .replace("@@MARK", MARK)
+    [
+        PRELUDE.replace("@@SYMBOLS", &symbols),
+        body,
+        EPILOGUE.to_string(),
+    ]
+    .concat()
+    .replace("@@MARK", MARK)
 }
 
 #[cfg(test)]
@@ -169,7 +180,13 @@ mod tests {
     use super::*;
 
     fn assert_no_placeholder(script: &str) {
-        for p in ["@@MARK", "@@SYMBOLS", "@@DEMO_ARGS", "@@BACKENDS", "@@TIMEOUT"] {
+        for p in [
+            "@@MARK",
+            "@@SYMBOLS",
+            "@@DEMO_ARGS",
+            "@@BACKENDS",
+            "@@TIMEOUT",
+        ] {
             assert!(!script.contains(p), "{p} was left in:\n{script}");
         }
     }
@@ -192,7 +209,9 @@ mod tests {
 
     #[test]
     fn smoke_script_has_no_placeholders() {
-        let s = init_script(&Plan::Smoke { demo_args: String::new() });
+        let s = init_script(&Plan::Smoke {
+            demo_args: String::new(),
+        });
         assert_no_placeholder(&s);
         assert!(s.contains("kallsyms.$s"));
     }
