@@ -136,17 +136,12 @@ impl Matrix {
                 let boot = b
                     .boot_seconds
                     .map_or("not booted".to_string(), |s| format!("boot+run {s:.1} s"));
-                let fetch = if b.downloaded {
-                    "downloaded in"
-                } else {
-                    "cached,"
+                let fetched = match (&b.package, b.downloaded) {
+                    (None, _) => "not fetched".to_string(),
+                    (Some(p), true) => format!("{p} (downloaded in {:.1} s)", b.fetch_seconds),
+                    (Some(p), false) => format!("{p} (cached)"),
                 };
-                out.push_str(&format!(
-                    "  {}: {} ({fetch} {:.1} s), {boot}\n",
-                    b.kernel,
-                    b.package.as_deref().unwrap_or("no package"),
-                    b.fetch_seconds
-                ));
+                out.push_str(&format!("  {}: {fetched}, {boot}\n", b.kernel));
                 for line in &b.summary {
                     out.push_str(&format!("    {line}\n"));
                 }
