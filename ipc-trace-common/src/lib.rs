@@ -63,7 +63,9 @@ pub mod raw_kind {
 
 /// Bits of `RawEvent::flags`.
 pub mod flag {
-    /// The task slept (switched out not runnable) inside the operation.
+    /// The task waited inside the operation: it switched out asleep, or it
+    /// was queued and woken (`sched_waking` while inside the call) — a V
+    /// can wake a queued P before it even reaches `schedule()`.
     pub const SLEPT: u8 = 1 << 0;
     /// `__do_semtimedop` ran inside the reported `do_semtimedop`.
     pub const INNER_SEEN: u8 = 1 << 1;
@@ -260,8 +262,8 @@ pub struct TracepointOffsets {
     pub fault_address: u32,
     /// `exceptions:page_fault_user` `error_code`.
     pub fault_error_code: u32,
-    /// Explicit padding.
-    pub _pad: u32,
+    /// `sched:sched_waking` `pid` (the task being woken).
+    pub waking_pid: u32,
 }
 
 impl TracepointOffsets {
@@ -273,7 +275,7 @@ impl TracepointOffsets {
         exit_group_dead: 0,
         fault_address: 8,
         fault_error_code: 24,
-        _pad: 0,
+        waking_pid: 24,
     };
 }
 

@@ -67,7 +67,7 @@ pub static INFLIGHT: LruHashMap<InflightKey, RawEvent> = LruHashMap::with_max_en
 /// Semaphore operations in flight, by pid_tgid: 0 until the task first
 /// sleeps inside the call, then the time of that first sleep.
 #[map]
-pub static SLEEPS: LruHashMap<u64, u64> = LruHashMap::with_max_entries(10240, 0);
+pub static SLEEPS: LruHashMap<u32, u64> = LruHashMap::with_max_entries(10240, 0);
 
 /// One record per CPU to build in (the BPF stack is only 512 bytes).
 #[map]

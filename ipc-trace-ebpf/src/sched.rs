@@ -11,10 +11,30 @@ use crate::{
     maps::{SHM_RANGES, SLEEPS, TRACE_CONFIG, TRACED_TGIDS, tpoff},
 };
 
+/// `sched:sched_waking`: a task inside a semop is woken (by a V, a
+/// timeout or a signal). It had queued itself and set its sleeping state,
+/// even when the wakeup comes before it reaches `schedule()`: the
+/// operation waited. Marks the first such moment, like `sched_switch`.
+#[tracepoint]
+pub fn sched_waking(ctx: TracePointContext) -> u32 {
+    let Ok(tid) = (unsafe { ctx.read_at::<i32>(tpoff!(waking_pid)) }) else {
+        return 0;
+    };
+    if let Some(first_sleep) = SLEEPS.get_ptr_mut(tid as u32) {
+        // SAFETY: a u64 slot; a lost race with the sleeper's own switch
+        // only moves the mark by the width of the race.
+        let first_sleep = unsafe { &mut *first_sleep };
+        if *first_sleep == 0 {
+            *first_sleep = now();
+        }
+    }
+    0
+}
+
 /// `sched:sched_switch`; current is the task being switched out.
 #[tracepoint]
 pub fn sched_switch(ctx: TracePointContext) -> u32 {
-    let id = pid_tgid();
+    let id = pid_tgid() as u32;
     let Some(first_sleep) = SLEEPS.get_ptr_mut(id) else {
         return 0;
     };

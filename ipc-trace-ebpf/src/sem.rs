@@ -132,7 +132,7 @@ fn semtimedop_entry(
     ev.args[1] = nsops as u32 as u64;
     ev.args[2] = (timeout != 0) as u64;
     read_sops(ev, sops, nsops, probe_id == probe::DO_SEMTIMEDOP);
-    let _ = SLEEPS.insert(id, 0u64, BPF_NOEXIST);
+    let _ = SLEEPS.insert(id as u32, 0u64, BPF_NOEXIST);
     stash(ev);
 }
 
@@ -147,7 +147,7 @@ fn semtimedop_exit(ret: i64, probe_id: u8) {
 /// first sleep inside the call, written by `sched_switch`).
 #[inline(always)]
 pub fn mark_sleep(ev: &mut RawEvent) {
-    if let Some(first_sleep) = SLEEPS.get_ptr(pid_tgid()) {
+    if let Some(first_sleep) = SLEEPS.get_ptr(pid_tgid() as u32) {
         // SAFETY: only this task writes its own entry while it runs.
         let first_sleep = unsafe { *first_sleep };
         if first_sleep != 0 {

@@ -66,7 +66,7 @@ fn on_enter(ctx: &TracePointContext) -> Option<()> {
     }
     if probe_id == probe::SYS_SEMOP || probe_id == probe::SYS_SEMTIMEDOP {
         read_sops(ev, ev.args[1], ev.args[2], true);
-        let _ = SLEEPS.insert(id, 0u64, 0);
+        let _ = SLEEPS.insert(id as u32, 0u64, 0);
     } else if probe_id == probe::SYS_SEMCTL {
         let cmd = ev.args[2] & 0xff;
         if cmd == SETALL {
@@ -129,7 +129,7 @@ fn on_exit(ctx: &TracePointContext) -> Option<()> {
     let is_semop = probe_id == probe::SYS_SEMOP || probe_id == probe::SYS_SEMTIMEDOP;
     let Some(ev) = SYSCALLS.get_ptr_mut(id) else {
         if is_semop {
-            let _ = SLEEPS.remove(id);
+            let _ = SLEEPS.remove(id as u32);
         }
         return None;
     };
@@ -145,7 +145,7 @@ fn on_exit(ctx: &TracePointContext) -> Option<()> {
     ev.ret = ret;
     if is_semop {
         mark_sleep(ev);
-        let _ = SLEEPS.remove(id);
+        let _ = SLEEPS.remove(id as u32);
     }
     match probe_id {
         probe::SYS_SHMGET => on_shmget_exit(ev),

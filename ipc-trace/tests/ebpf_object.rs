@@ -59,6 +59,7 @@ fn tracepoint_programs_exist() {
         "sched_switch",
         "sched_process_fork",
         "sched_process_exec",
+        "sched_waking",
         "sched_process_exit",
     ] {
         assert_eq!(kind(&obj, name), Some("tracepoint"), "program {name}");

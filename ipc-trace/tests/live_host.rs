@@ -58,7 +58,7 @@ fn host_tracepoint_offsets() -> Result<TracepointOffsets, Box<dyn Error + Send +
         exit_group_dead: group_dead,
         fault_address: field_offset("exceptions/page_fault_user", "address")?,
         fault_error_code: field_offset("exceptions/page_fault_user", "error_code")?,
-        _pad: 0,
+        waking_pid: field_offset("sched/sched_waking", "pid")?,
     })
 }
 

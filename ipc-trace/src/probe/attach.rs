@@ -120,7 +120,7 @@ impl std::fmt::Debug for Tracer {
 
 /// The tracepoint programs and where each is attached: (program, category,
 /// event, probe id or None for a helper without its own row).
-const SCHED_TRACEPOINTS: [(&str, &str, &str, Option<u8>); 4] = [
+const SCHED_TRACEPOINTS: [(&str, &str, &str, Option<u8>); 5] = [
     (
         "sched_switch",
         "sched",
@@ -140,6 +140,7 @@ const SCHED_TRACEPOINTS: [(&str, &str, &str, Option<u8>); 4] = [
         Some(ids::SCHED_EXIT),
     ),
     ("sched_process_exec", "sched", "sched_process_exec", None),
+    ("sched_waking", "sched", "sched_waking", None),
 ];
 
 impl Tracer {

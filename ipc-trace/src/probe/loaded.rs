@@ -5,7 +5,7 @@
 use super::kernel_path::KERNEL_PROBES;
 
 /// Tracepoint programs of the object.
-const TRACEPOINT_PROGRAMS: [&str; 7] = [
+const TRACEPOINT_PROGRAMS: [&str; 8] = [
     "sys_enter",
     "sys_exit",
     "page_fault_user",
@@ -13,6 +13,7 @@ const TRACEPOINT_PROGRAMS: [&str; 7] = [
     "sched_process_fork",
     "sched_process_exit",
     "sched_process_exec",
+    "sched_waking",
 ];
 
 /// The kernel keeps at most 15 characters of a program's name.

@@ -17,9 +17,9 @@ const KPROBE_PMU_TYPE: &str = "/sys/bus/event_source/devices/kprobe/type";
 const KPTR_RESTRICT: &str = "/proc/sys/kernel/kptr_restrict";
 const UNPRIVILEGED_BPF_DISABLED: &str = "/proc/sys/kernel/unprivileged_bpf_disabled";
 
+pub use super::privilege::parse_cap_eff;
 /// Capability bit numbers (`linux/capability.h`).
 use super::privilege::{CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN};
-pub use super::privilege::parse_cap_eff;
 
 /// The one line shown when the process may not load BPF programs.
 pub const PRIVILEGE_MESSAGE: &str =

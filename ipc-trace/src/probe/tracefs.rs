@@ -244,6 +244,7 @@ pub fn tracepoint_offsets_checked(root: &Path) -> (TracepointOffsets, Vec<String
         "error_code",
         defaults.fault_error_code,
     );
+    let waking_pid = read("sched", "sched_waking", "pid", defaults.waking_pid);
     let exit_group_dead = match field_offset(root, "sched", "sched_process_exit", "group_dead") {
         Ok(offset) => offset,
         Err(TracefsError::NoField { .. }) => 0,
@@ -258,7 +259,7 @@ pub fn tracepoint_offsets_checked(root: &Path) -> (TracepointOffsets, Vec<String
         exit_group_dead,
         fault_address,
         fault_error_code,
-        _pad: 0,
+        waking_pid,
     };
     (offsets, warnings)
 }

@@ -139,12 +139,30 @@ impl Drop for FakeTracefs {
     }
 }
 
+/// `sched:sched_waking` as 5.10–6.18 print it.
+const WAKING: &str = "name: sched_waking
+ID: 371
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
+\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+
+\tfield:char comm[16];\toffset:8;\tsize:16;\tsigned:0;
+\tfield:pid_t pid;\toffset:24;\tsize:4;\tsigned:1;
+\tfield:int prio;\toffset:28;\tsize:4;\tsigned:1;
+\tfield:int target_cpu;\toffset:32;\tsize:4;\tsigned:1;
+
+print fmt: \"comm=%s pid=%d prio=%d target_cpu=%03d\", REC->comm, REC->pid, REC->prio, REC->target_cpu
+";
+
 #[test]
 fn reads_offsets_from_an_old_kernel_layout() -> Result<(), Box<dyn std::error::Error>> {
     let fake = FakeTracefs::new()?;
     fake.event("sched", "sched_process_fork", FORK_OLD)?;
     fake.event("sched", "sched_process_exit", EXIT_OLD)?;
     fake.event("sched", "sched_switch", SWITCH_MOVED)?;
+    fake.event("sched", "sched_waking", WAKING)?;
     assert!(has_event(&fake.0, "sched", "sched_switch"));
     assert!(!has_event(&fake.0, "exceptions", "page_fault_user"));
     assert_eq!(
@@ -179,7 +197,9 @@ fn reads_offsets_from_the_6_18_layout() -> Result<(), Box<dyn std::error::Error>
     let fake = FakeTracefs::new()?;
     fake.event("sched", "sched_process_fork", FORK_6_18)?;
     fake.event("sched", "sched_process_exit", EXIT_NEW)?;
+    fake.event("sched", "sched_waking", WAKING)?;
     let (offsets, warnings) = tracepoint_offsets_checked(&fake.0);
+    assert_eq!(offsets.waking_pid, 24);
     assert_eq!(offsets.fork_child_pid, 20);
     assert_eq!(offsets.exit_group_dead, 32);
     // sched_switch and page_fault_user are missing here.
