@@ -160,19 +160,20 @@ impl Builder {
                 ));
             }
         }
-        if e.kind == EventKind::SemOp && e.blocked == Some(true) && e.wait_ns.is_some_and(|w| w > 0)
+        if e.kind == EventKind::SemOp
+            && e.blocked == Some(true)
+            && e.wait_ns.is_some_and(|w| w > 0)
+            && let Some((start, end)) = blocked_slice(e)
         {
-            if let Some((start, end)) = blocked_slice(e) {
-                let name = format!("blocked on sem set {}", e.id.unwrap_or(-1));
-                let wait = format!("{{\"wait_ns\":{}}}", e.wait_ns.unwrap_or(0)).into_boxed_str();
-                self.entries.push(entry(
-                    start,
-                    end - start,
-                    Phase::Complete,
-                    name.into(),
-                    Some(wait),
-                ));
-            }
+            let name = format!("blocked on sem set {}", e.id.unwrap_or(-1));
+            let wait = format!("{{\"wait_ns\":{}}}", e.wait_ns.unwrap_or(0)).into_boxed_str();
+            self.entries.push(entry(
+                start,
+                end - start,
+                Phase::Complete,
+                name.into(),
+                Some(wait),
+            ));
         }
         if let Some(update) = update {
             self.push_counter(e.ts_ns, update);
