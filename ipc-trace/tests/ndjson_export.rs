@@ -34,15 +34,9 @@ fn export_to(
     Ok(out_path)
 }
 
-fn read_all(
-    path: &Path,
-) -> Result<
-    (
-        RecordingReader<Box<dyn std::io::BufRead + Send>>,
-        Vec<Event>,
-    ),
-    Box<dyn std::error::Error>,
-> {
+type Reader = RecordingReader<Box<dyn std::io::BufRead + Send>>;
+
+fn read_all(path: &Path) -> Result<(Reader, Vec<Event>), Box<dyn std::error::Error>> {
     let mut reader = RecordingReader::open(path, ReadOptions::default())?;
     let events = reader.events().collect::<Result<Vec<_>, _>>()?;
     Ok((reader, events))

@@ -108,19 +108,19 @@ fn trace_event_violations(doc: &Value) -> Vec<String> {
                     // Slices on one thread nest properly.
                     let stack = open.entry(track).or_default();
                     stack.retain(|&(_, end)| end > ts);
-                    if let Some(&(_, end)) = stack.last() {
-                        if ts + dur > end + 1e-9 {
-                            fail("slice overlaps its parent without nesting");
-                        }
+                    if let Some(&(_, end)) = stack.last()
+                        && ts + dur > end + 1e-9
+                    {
+                        fail("slice overlaps its parent without nesting");
                     }
                     stack.push((ts, ts + dur));
                 }
                 _ => fail("X without dur >= 0"),
             },
-            "i" => {
-                if !["t", "p", "g"].contains(&e.get("s").and_then(Value::as_str).unwrap_or("t")) {
-                    fail("instant scope not t/p/g");
-                }
+            "i" if !["t", "p", "g"]
+                .contains(&e.get("s").and_then(Value::as_str).unwrap_or("t")) =>
+            {
+                fail("instant scope not t/p/g");
             }
             "C" => match e.get("args").and_then(Value::as_object) {
                 Some(args) if !args.is_empty() && args.values().all(Value::is_number) => {}

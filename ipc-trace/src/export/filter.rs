@@ -162,10 +162,10 @@ impl Matcher<'_> {
             if let Some(object) = object.filter(|_| !event.failed()) {
                 self.keyed.insert(object);
             }
-            if matches!(event.kind, EventKind::ShmDestroy | EventKind::SemDestroy) {
-                if let Some(object) = object {
-                    self.keyed.remove(&object);
-                }
+            if matches!(event.kind, EventKind::ShmDestroy | EventKind::SemDestroy)
+                && let Some(object) = object
+            {
+                self.keyed.remove(&object);
             }
             return true;
         }

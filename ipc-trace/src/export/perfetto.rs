@@ -11,11 +11,10 @@
 use super::counters::{CounterUpdate, Counters};
 use super::reorder::Reorder;
 use super::sem_flow::{WakeFlows, blocked_slice};
-use super::trace_event::{Phase, TraceEvent, write_event, write_name};
+use super::trace_event::{Names, Phase, TraceEvent, write_event, write_name};
 use super::{ExportError, ExportStats, Filter};
 use crate::event::{Event, EventKind};
 use crate::recording::{Header, Record, RecordingReader};
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufWriter, Write};
 
@@ -55,6 +54,7 @@ pub fn export_perfetto<R: BufRead, W: Write>(
 #[derive(Default)]
 struct Builder {
     entries: Vec<TraceEvent>,
+    names: Names,
     processes: BTreeMap<u32, String>,
     threads: BTreeMap<(u32, u32), String>,
     counters: Counters,
@@ -110,7 +110,7 @@ impl Builder {
         let (pid, tid) = (e.tgid, e.pid);
         let cat = category(e.kind);
         let args = Some(args_of(e)?);
-        let entry = |ts_ns, dur_ns, phase, name: Cow<'static, str>, args| TraceEvent {
+        let entry = |ts_ns, dur_ns, phase, name: u32, args| TraceEvent {
             ts_ns,
             dur_ns,
             phase,
@@ -128,15 +128,20 @@ impl Builder {
                 } else {
                     "page fault"
                 };
-                self.entries
-                    .push(entry(e.ts_ns, 0, Phase::InstantThread, name.into(), args));
+                self.entries.push(entry(
+                    e.ts_ns,
+                    0,
+                    Phase::InstantThread,
+                    self.names.intern(name),
+                    args,
+                ));
             }
             (EventKind::Drops, _) => {
                 self.entries.push(entry(
                     e.ts_ns,
                     0,
                     Phase::InstantGlobal,
-                    "events lost".into(),
+                    self.names.intern("events lost"),
                     args,
                 ));
             }
@@ -146,7 +151,7 @@ impl Builder {
                     start,
                     e.ts_ns - start,
                     Phase::Complete,
-                    call_name(e).into(),
+                    self.names.intern(&call_name(e)),
                     args,
                 ));
             }
@@ -155,24 +160,25 @@ impl Builder {
                     e.ts_ns,
                     0,
                     Phase::InstantThread,
-                    kind.as_str().into(),
+                    self.names.intern(kind.as_str()),
                     args,
                 ));
             }
         }
-        if e.kind == EventKind::SemOp && e.blocked == Some(true) && e.wait_ns.is_some_and(|w| w > 0)
+        if e.kind == EventKind::SemOp
+            && e.blocked == Some(true)
+            && e.wait_ns.is_some_and(|w| w > 0)
+            && let Some((start, end)) = blocked_slice(e)
         {
-            if let Some((start, end)) = blocked_slice(e) {
-                let name = format!("blocked on sem set {}", e.id.unwrap_or(-1));
-                let wait = format!("{{\"wait_ns\":{}}}", e.wait_ns.unwrap_or(0)).into_boxed_str();
-                self.entries.push(entry(
-                    start,
-                    end - start,
-                    Phase::Complete,
-                    name.into(),
-                    Some(wait),
-                ));
-            }
+            let name = format!("blocked on sem set {}", e.id.unwrap_or(-1));
+            let wait = format!("{{\"wait_ns\":{}}}", e.wait_ns.unwrap_or(0)).into_boxed_str();
+            self.entries.push(entry(
+                start,
+                end - start,
+                Phase::Complete,
+                self.names.intern(&name),
+                Some(wait),
+            ));
         }
         if let Some(update) = update {
             self.push_counter(e.ts_ns, update);
@@ -187,7 +193,7 @@ impl Builder {
                     ts_ns,
                     dur_ns: 0,
                     phase,
-                    name: "wakes".into(),
+                    name: self.names.intern("wakes"),
                     cat: "sem",
                     pid,
                     tid,
@@ -217,7 +223,7 @@ impl Builder {
             ts_ns,
             dur_ns: 0,
             phase: Phase::Counter,
-            name: track.into(),
+            name: self.names.intern(&track),
             cat,
             pid: OBJECTS_PID,
             tid: OBJECTS_PID,
@@ -281,7 +287,7 @@ impl Builder {
         }
         for entry in &self.entries {
             sep(&mut out)?;
-            write_event(&mut out, entry, base)?;
+            write_event(&mut out, entry, &self.names, base)?;
         }
         self.stats.written = written;
         let zero_unix_ns = header

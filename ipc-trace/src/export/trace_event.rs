@@ -2,8 +2,32 @@
 //! their encoding. Times are kept in ns and written in µs with three
 //! decimals (exact), relative to a base.
 
-use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::Write;
+
+/// Entry names, stored once: entries refer to them by index.
+#[derive(Default)]
+pub(crate) struct Names {
+    list: Vec<String>,
+    ids: HashMap<String, u32>,
+}
+
+impl Names {
+    /// The index of `name`, adding it when new.
+    pub(crate) fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.list.len() as u32;
+        self.list.push(name.to_string());
+        self.ids.insert(name.to_string(), id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &str {
+        self.list.get(id as usize).map_or("?", String::as_str)
+    }
+}
 
 /// The phase (`ph`) of an entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +67,8 @@ pub(crate) struct TraceEvent {
     /// Duration (Complete only).
     pub dur_ns: u64,
     pub phase: Phase,
-    pub name: Cow<'static, str>,
+    /// Index into [`Names`].
+    pub name: u32,
     pub cat: &'static str,
     pub pid: u32,
     pub tid: u32,
@@ -73,11 +98,12 @@ fn write_us<W: Write>(out: &mut W, ns: u64) -> std::io::Result<()> {
 pub(crate) fn write_event<W: Write>(
     out: &mut W,
     e: &TraceEvent,
+    names: &Names,
     base_ns: u64,
 ) -> Result<(), serde_json::Error> {
     out.write_all(b"{\"name\":")
         .map_err(serde_json::Error::io)?;
-    serde_json::to_writer(&mut *out, e.name.as_ref())?;
+    serde_json::to_writer(&mut *out, names.get(e.name))?;
     let ph = match e.phase {
         Phase::Complete => "X",
         Phase::InstantThread | Phase::InstantGlobal => "i",
@@ -131,11 +157,12 @@ mod tests {
 
     #[test]
     fn entries_encode_as_trace_event_json() -> Result<(), Box<dyn std::error::Error>> {
+        let mut names = Names::default();
         let e = TraceEvent {
             ts_ns: 1_234_567,
             dur_ns: 1_001,
             phase: Phase::Complete,
-            name: "semop \"x\"".into(),
+            name: names.intern("semop \"x\""),
             cat: "sem",
             pid: 7,
             tid: 8,
@@ -143,7 +170,7 @@ mod tests {
             args: Some("{\"id\":3}".into()),
         };
         let mut out = Vec::new();
-        write_event(&mut out, &e, 1_000)?;
+        write_event(&mut out, &e, &names, 1_000)?;
         let v: serde_json::Value = serde_json::from_slice(&out)?;
         assert_eq!(
             v,

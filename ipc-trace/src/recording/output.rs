@@ -104,10 +104,12 @@ fn finish_file(writer: BufWriter<File>, temp: &Path, path: &Path) -> std::io::Re
     drop(file);
     std::fs::rename(temp, path)?;
     // Make the rename itself durable; a failure here does not lose data.
-    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
     }
     Ok(())
 }
