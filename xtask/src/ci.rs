@@ -99,7 +99,11 @@ const STEPS: &[Step] = &[
         ],
         needs_root: false,
     },
-    // Bench smoke and fuzz steps go here.
+    Step {
+        name: "fuzz",
+        argv: &["cargo", "xtask", "fuzz", "--seconds", "30"],
+        needs_root: false,
+    },
 ];
 
 /// How a step ended.

@@ -4,12 +4,14 @@
 //! - `setup`: install and check everything the build and the tests need.
 //! - `build`: build `ipc-trace` and the demo programs.
 //! - `vm-test`: run the tracer under real Debian kernels in QEMU.
+//! - `fuzz`: run the fuzz targets for a while.
 //! - `ci`: the whole pipeline, as CI runs it.
 
 mod build;
 mod ci;
 mod cmd;
 mod demo;
+mod fuzz;
 mod setup;
 mod vm;
 
@@ -34,6 +36,8 @@ enum Command {
     Build(build::BuildArgs),
     /// Boot Debian kernels under QEMU and check ipc-trace's recordings of the demos.
     VmTest(vm::VmTestArgs),
+    /// Run the fuzz targets for a while (cargo-fuzz, nightly).
+    Fuzz(fuzz::FuzzArgs),
     /// Run the CI pipeline: setup, fmt, clippy, build, tests, vm-test.
     Ci,
 }
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run(&args).map(|_| true),
         Command::VmTest(args) => vm::run(&args),
         Command::Ci => ci::run(),
+        Command::Fuzz(args) => fuzz::run(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
