@@ -260,7 +260,8 @@ pub struct TracepointOffsets {
 }
 
 impl TracepointOffsets {
-    /// The layout of Linux 5.10–6.18 on x86_64, used until tracefs says otherwise.
+    /// Fallbacks (the 5.10 layout on x86_64); the real offsets are always read
+    /// from tracefs at load time — on 6.x `sched_process_fork` moved `child_pid`.
     pub const DEFAULT: TracepointOffsets = TracepointOffsets {
         switch_prev_state: 32,
         fork_child_pid: 44,

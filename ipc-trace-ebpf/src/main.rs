@@ -1,5 +1,24 @@
+//! The eBPF programs of ipc-trace. Every record is an
+//! `ipc_trace_common::RawEvent` sent to the `EVENTS` ring buffer.
+//!
+//! Programs (names are the ELF symbols userspace loads by):
+//! - tracepoints: `sys_enter`, `sys_exit` (eight syscalls each),
+//!   `page_fault_user`, `sched_switch`, `sched_process_fork`,
+//!   `sched_process_exec`, `sched_process_exit`;
+//! - kernel functions, as `kprobe_F` + `kretprobe_F` and `fentry_F` +
+//!   `fexit_F`: newseg, do_shmat, shm_fault, shmem_fault, newary,
+//!   do_semtimedop, do_semtimedop_inner (`__do_semtimedop`); entry only
+//!   (`kprobe_F`, `fentry_F`): shm_destroy, shm_close, freeary.
 #![no_std]
 #![no_main]
+
+mod emit;
+mod fault;
+mod maps;
+mod sched;
+mod sem;
+mod shm;
+mod syscalls;
 
 #[cfg(not(test))]
 #[panic_handler]

@@ -1,7 +1,17 @@
 //! ipc-trace: see System V shared memory and semaphores inside the Linux
-//! kernel. The module map is in DESIGN.md (docs/DESIGN.md in the repo).
+//! kernel. The module map is in docs/DESIGN.md.
 #![deny(missing_docs)]
 
+pub mod cli;
+pub mod commands;
 pub mod decode;
 pub mod event;
+pub mod export;
+pub mod model;
 pub mod probe;
+pub mod recording;
+pub mod selftest;
+pub mod session;
+pub mod source;
+pub mod sysvipc;
+pub mod tui;

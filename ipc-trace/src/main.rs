@@ -1,2 +1,50 @@
-//! The `ipc-trace` command.
-fn main() {}
+//! The `ipc-trace` command: parse, dispatch, map errors to exit statuses
+//! (0 ok, 1 runtime error, 2 bad usage or bad input).
+
+use clap::Parser;
+use ipc_trace::cli::{Cli, Command};
+use ipc_trace::commands;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ipc-trace: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            None => commands::tui(cli.trace, cli.cmd).await,
+            Some(Command::Tui { trace, cmd }) => commands::tui(trace, cmd).await,
+            Some(Command::Record { output, duration, echo, trace, cmd }) => {
+                commands::record(&output, duration, echo, trace, cmd).await
+            }
+            Some(Command::Replay { file, skip_bad }) => commands::replay(&file, skip_bad).await,
+            Some(Command::Summary { file, json, skip_bad, trace, cmd }) => {
+                commands::summary(file.as_deref(), json, skip_bad, trace, cmd).await
+            }
+            Some(Command::Export { file, format, output, key, id, pid, kind, from, to, skip_bad }) => {
+                commands::export(&file, format, &output, key, id, pid, kind, from, to, skip_bad)
+            }
+            Some(Command::Doctor { attach, trace, loaded_programs }) => {
+                commands::doctor(attach, trace, loaded_programs).await
+            }
+            Some(Command::Lab { name }) => commands::lab(name.as_deref()).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("ipc-trace: {}", e.message);
+            ExitCode::from(e.status)
+        }
+    }
+}

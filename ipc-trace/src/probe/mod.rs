@@ -91,3 +91,10 @@ impl ProbeTable {
             .and_then(|p| if p.attached { p.backend } else { None })
     }
 }
+
+pub mod attach;
+pub mod kallsyms;
+pub mod kernel_path;
+pub mod loaded;
+pub mod privilege;
+pub mod reason;

@@ -1,0 +1,173 @@
+//! What every program does the same way: the tgid filter, the common
+//! record fields (time, task, comm, IPC namespace), kernel reads, the
+//! in-flight stash between a function's entry and its return, and ring
+//! buffer output with per-probe drop counting.
+
+use aya_ebpf::helpers::{
+    bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_task, bpf_ktime_get_ns,
+    bpf_probe_read_kernel,
+};
+use ipc_trace_common::{COMM_LEN, RawEvent, flag};
+
+use crate::maps::{
+    DROPS, EVENTS, INFLIGHT, InflightKey, SCRATCH, TRACE_CONFIG, TRACED_TGIDS, known, koff,
+};
+
+/// `BPF_NOEXIST`: insert only when the key is absent.
+pub const BPF_NOEXIST: u64 = 1;
+
+/// CLOCK_MONOTONIC in nanoseconds.
+#[inline(always)]
+pub fn now() -> u64 {
+    unsafe { bpf_ktime_get_ns() }
+}
+
+/// The current task's pid (low 32 bits) and tgid (high 32 bits).
+#[inline(always)]
+pub fn pid_tgid() -> u64 {
+    bpf_get_current_pid_tgid()
+}
+
+/// The tgid part of a `pid_tgid`.
+#[inline(always)]
+pub fn tgid_of(pid_tgid: u64) -> u32 {
+    (pid_tgid >> 32) as u32
+}
+
+/// True when the task is to be reported: filtering is off, or its tgid is
+/// in `TRACED_TGIDS`.
+#[inline(always)]
+pub fn traced(pid_tgid: u64) -> bool {
+    let filtering = crate::maps::read_global_u32(&raw const TRACE_CONFIG.filter_tgids);
+    if filtering == 0 {
+        return true;
+    }
+    TRACED_TGIDS.get_ptr(tgid_of(pid_tgid)).is_some()
+}
+
+/// Reads a `T` from kernel memory at `addr` (None for NULL or a failed read).
+#[inline(always)]
+pub fn read_kernel<T>(addr: u64) -> Option<T> {
+    if addr == 0 {
+        return None;
+    }
+    unsafe { bpf_probe_read_kernel(addr as *const T) }.ok()
+}
+
+/// The inode number of the IPC namespace at `ns` (a `struct
+/// ipc_namespace *`), or None when the offset is unknown or unreadable.
+#[inline(always)]
+pub fn ns_inum(ns: u64) -> Option<u32> {
+    let inum = koff!(ipc_ns_inum);
+    if !known(inum) {
+        return None;
+    }
+    read_kernel::<u32>(ns + inum)
+}
+
+/// The inode number of the current task's IPC namespace (0 when unknown).
+#[inline(always)]
+pub fn current_ipc_ns() -> u32 {
+    let nsproxy_off = koff!(task_nsproxy);
+    let ipc_ns_off = koff!(nsproxy_ipc_ns);
+    if !known(nsproxy_off) || !known(ipc_ns_off) {
+        return 0;
+    }
+    let task = unsafe { bpf_get_current_task() };
+    let Some(nsproxy) = read_kernel::<u64>(task + nsproxy_off) else {
+        return 0;
+    };
+    let Some(ns) = read_kernel::<u64>(nsproxy + ipc_ns_off) else {
+        return 0;
+    };
+    ns_inum(ns).unwrap_or(0)
+}
+
+/// Starts a record in this CPU's scratch slot: zeroed, then the common
+/// fields filled (`ts_ns` = `start_ns` = now).
+#[inline(always)]
+pub fn begin(kind: u8, probe: u8, backend: u8) -> Option<&'static mut RawEvent> {
+    let ptr = SCRATCH.get_ptr_mut(0)?;
+    // SAFETY: a per-CPU array slot; programs do not nest on one CPU.
+    let ev = unsafe { &mut *ptr };
+    *ev = RawEvent::ZERO;
+    let t = now();
+    ev.ts_ns = t;
+    ev.start_ns = t;
+    ev.pid_tgid = pid_tgid();
+    ev.comm = bpf_get_current_comm().unwrap_or([0; COMM_LEN]);
+    ev.ipc_ns = current_ipc_ns();
+    ev.kind = kind;
+    ev.probe = probe;
+    ev.backend = backend;
+    Some(ev)
+}
+
+/// Sends a finished record; counts a drop for its probe when the ring is full.
+#[inline(always)]
+pub fn submit(ev: &RawEvent) {
+    if EVENTS.output::<RawEvent>(ev, 0).is_err() {
+        count_drop(ev.probe);
+    }
+}
+
+/// Adds one to this CPU's drop counter of `probe`.
+#[inline(always)]
+pub fn count_drop(probe: u8) {
+    if let Some(slot) = DROPS.get_ptr_mut(probe as u32) {
+        // SAFETY: per-CPU slot, no concurrent writer on this CPU.
+        unsafe { *slot += 1 };
+    }
+}
+
+/// Keeps `ev` in `INFLIGHT` until the function it describes returns.
+#[inline(always)]
+pub fn stash(ev: &RawEvent) {
+    let key = InflightKey::new(ev.pid_tgid, ev.probe);
+    if INFLIGHT.insert(key, ev, 0).is_err() {
+        count_drop(ev.probe);
+    }
+}
+
+/// The in-flight record of `probe` on task `pid_tgid`, if its entry ran.
+#[inline(always)]
+pub fn inflight(pid_tgid: u64, probe: u8) -> Option<&'static mut RawEvent> {
+    let key = InflightKey::new(pid_tgid, probe);
+    // SAFETY: only this task touches its own key.
+    INFLIGHT.get_ptr_mut(key).map(|p| unsafe { &mut *p })
+}
+
+/// Forgets the in-flight record of `probe` on task `pid_tgid`.
+#[inline(always)]
+pub fn forget(pid_tgid: u64, probe: u8) {
+    let key = InflightKey::new(pid_tgid, probe);
+    let _ = INFLIGHT.remove(key);
+}
+
+/// Completes an in-flight record at the function's return: sets `ts_ns`
+/// and `ret`, lets `finish` add kind-specific fields, sends it, forgets it.
+#[inline(always)]
+pub fn complete(probe: u8, ret: i64, finish: impl FnOnce(&mut RawEvent)) {
+    let id = pid_tgid();
+    let Some(ev) = inflight(id, probe) else {
+        return;
+    };
+    ev.ts_ns = now();
+    ev.ret = ret;
+    finish(ev);
+    submit(ev);
+    forget(id, probe);
+}
+
+/// Reads a kernel value for a record, flagging `READ_FAILED` (and giving
+/// 0) when it cannot be read.
+#[inline(always)]
+pub fn read_or_flag<T: Default>(ev: &mut RawEvent, addr: u64) -> T {
+    match read_kernel::<T>(addr) {
+        Some(v) => v,
+        None => {
+            ev.flags |= flag::READ_FAILED;
+            T::default()
+        }
+    }
+}

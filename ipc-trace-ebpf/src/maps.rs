@@ -1,0 +1,129 @@
+//! Maps and globals shared by every program. Userspace looks the public
+//! ones up by name (`EVENTS`, `DROPS`, `TRACED_TGIDS`, `SHM_SIZES`,
+//! `SHM_RANGES`, and the globals `TRACE_CONFIG`, `KERNEL_OFFSETS`,
+//! `TRACEPOINT_OFFSETS`); the others are private to the programs.
+
+use aya_ebpf::{
+    macros::map,
+    maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
+};
+use ipc_trace_common::{
+    KernelOffsets, RawEvent, SegKey, ShmRanges, TraceConfig, TracepointOffsets, probe,
+};
+
+/// The one ring buffer every record goes to. Userspace resizes it.
+#[map]
+pub static EVENTS: RingBuf = RingBuf::with_byte_size(4 * 1024 * 1024, 0);
+
+/// Per-CPU count of records lost because `EVENTS` was full, per probe id.
+#[map]
+pub static DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(probe::COUNT as u32, 0);
+
+/// tgids to report when `TRACE_CONFIG.filter_tgids` is set (value unused).
+#[map]
+pub static TRACED_TGIDS: HashMap<u32, u8> = HashMap::with_max_entries(16384, 0);
+
+/// Segment sizes by (IPC namespace, shmid), learnt at shmget and seeded by
+/// userspace for segments that existed before tracing started.
+#[map]
+pub static SHM_SIZES: HashMap<SegKey, u64> = HashMap::with_max_entries(4096, 0);
+
+/// Attached shm address ranges per tgid (page-fault tracepoint filter).
+#[map]
+pub static SHM_RANGES: LruHashMap<u32, ShmRanges> = LruHashMap::with_max_entries(4096, 0);
+
+/// Syscalls in flight, by pid_tgid: filled at sys_enter, sent at sys_exit.
+#[map]
+pub static SYSCALLS: LruHashMap<u64, RawEvent> = LruHashMap::with_max_entries(10240, 0);
+
+/// Key of `INFLIGHT`: one task inside one kernel function.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct InflightKey {
+    /// `bpf_get_current_pid_tgid()`.
+    pub pid_tgid: u64,
+    /// `probe::*` id of the function.
+    pub probe: u32,
+    /// Always zero (the key is hashed as bytes).
+    pub pad: u32,
+}
+
+impl InflightKey {
+    /// The key of `probe` on the current task `pid_tgid`.
+    #[inline(always)]
+    pub fn new(pid_tgid: u64, probe: u8) -> InflightKey {
+        InflightKey {
+            pid_tgid,
+            probe: probe as u32,
+            pad: 0,
+        }
+    }
+}
+
+/// Kernel functions in flight: filled at entry, sent at return.
+#[map]
+pub static INFLIGHT: LruHashMap<InflightKey, RawEvent> = LruHashMap::with_max_entries(10240, 0);
+
+/// Semaphore operations in flight, by pid_tgid: 0 until the task first
+/// sleeps inside the call, then the time of that first sleep.
+#[map]
+pub static SLEEPS: LruHashMap<u64, u64> = LruHashMap::with_max_entries(10240, 0);
+
+/// One record per CPU to build in (the BPF stack is only 512 bytes).
+#[map]
+pub static SCRATCH: PerCpuArray<RawEvent> = PerCpuArray::with_max_entries(1, 0);
+
+/// One all-zero `ShmRanges`, never written: the initial value of a new
+/// `SHM_RANGES` entry.
+#[map]
+pub static ZERO_RANGES: Array<ShmRanges> = Array::with_max_entries(1, 0);
+
+// The globals carry an explicit section: LLVM never merges other constants
+// into a global that has one. Without it, a promoted `&0u64` can be folded
+// onto `TRACE_CONFIG`'s all-zero default and then read the patched value.
+
+/// Run-time switches, set by userspace before loading.
+#[unsafe(no_mangle)]
+#[unsafe(link_section = ".rodata")]
+pub static TRACE_CONFIG: TraceConfig = TraceConfig::DEFAULT;
+
+/// Kernel struct field offsets from the running kernel's BTF.
+#[unsafe(no_mangle)]
+#[unsafe(link_section = ".rodata")]
+pub static KERNEL_OFFSETS: KernelOffsets = KernelOffsets::UNKNOWN;
+
+/// Tracepoint record field offsets from tracefs.
+#[unsafe(no_mangle)]
+#[unsafe(link_section = ".rodata")]
+pub static TRACEPOINT_OFFSETS: TracepointOffsets = TracepointOffsets::DEFAULT;
+
+/// Reads a u32 field of a global (volatile: userspace patches globals at
+/// load time, the compiler must not fold the defaults).
+#[inline(always)]
+pub fn read_global_u32(field: *const u32) -> u32 {
+    // SAFETY: `field` points into one of the immutable globals above.
+    unsafe { core::ptr::read_volatile(field) }
+}
+
+/// Reads one field of `KERNEL_OFFSETS` (volatile: userspace patches the
+/// value at load time, the compiler must not fold the default).
+macro_rules! koff {
+    ($field:ident) => {
+        $crate::maps::read_global_u32(&raw const $crate::maps::KERNEL_OFFSETS.$field) as u64
+    };
+}
+pub(crate) use koff;
+
+/// Reads one field of `TRACEPOINT_OFFSETS` (volatile, as `koff!`).
+macro_rules! tpoff {
+    ($field:ident) => {
+        $crate::maps::read_global_u32(&raw const $crate::maps::TRACEPOINT_OFFSETS.$field) as usize
+    };
+}
+pub(crate) use tpoff;
+
+/// True when `off` (from `koff!`) is a real offset.
+#[inline(always)]
+pub fn known(off: u64) -> bool {
+    off != ipc_trace_common::OFFSET_UNKNOWN as u64
+}

@@ -1,0 +1,303 @@
+//! Semaphore paths: `newary` (a set is created), `do_semtimedop` and
+//! `__do_semtimedop` (one semop, sleeping or not), `freeary` (a set is
+//! freed); and the sembuf / value decoding shared with the syscall
+//! tracepoints.
+
+use aya_ebpf::{
+    helpers::{bpf_probe_read_kernel, bpf_probe_read_user},
+    macros::{fentry, fexit, kprobe, kretprobe},
+    programs::{FEntryContext, FExitContext, ProbeContext, RetProbeContext},
+};
+use ipc_trace_common::{
+    MAX_SEMVALS, MAX_SOPS, RawEvent, RawSembuf, backend, flag, probe, raw_kind,
+};
+
+use crate::{
+    emit::{
+        BPF_NOEXIST, begin, complete, inflight, ns_inum, pid_tgid, read_or_flag, stash, submit,
+        traced,
+    },
+    maps::{SLEEPS, known, koff},
+};
+
+/// Copies up to `MAX_SOPS` sembufs from `ptr` (user memory when `user`,
+/// kernel memory otherwise) into `ev.sops`; `ev.nsops` gets the real count.
+#[inline(always)]
+pub fn read_sops(ev: &mut RawEvent, ptr: u64, nsops: u64, user: bool) {
+    let nsops = nsops as u32;
+    ev.nsops = nsops;
+    if nsops as usize > MAX_SOPS {
+        ev.flags |= flag::SOPS_TRUNCATED;
+    }
+    let size = core::mem::size_of::<RawSembuf>() as u64;
+    for i in 0..MAX_SOPS {
+        if i as u32 >= nsops {
+            break;
+        }
+        let src = (ptr + i as u64 * size) as *const RawSembuf;
+        let read = if user {
+            unsafe { bpf_probe_read_user(src) }
+        } else {
+            unsafe { bpf_probe_read_kernel(src) }
+        };
+        match read {
+            Ok(sop) => ev.sops[i] = sop,
+            Err(_) => {
+                ev.flags |= flag::READ_FAILED;
+                break;
+            }
+        }
+    }
+}
+
+/// Copies `semctl(SETALL)` values (u16 each) from user memory at `ptr`
+/// until `MAX_SEMVALS` or the first failed read; `ev.nvals` = how many.
+#[inline(always)]
+pub fn read_semvals(ev: &mut RawEvent, ptr: u64) {
+    let mut n = 0u32;
+    for i in 0..MAX_SEMVALS {
+        let src = (ptr + i as u64 * 2) as *const u16;
+        match unsafe { bpf_probe_read_user(src) } {
+            Ok(v) => {
+                ev.vals[i] = v;
+                n += 1;
+            }
+            Err(_) => break,
+        }
+    }
+    if n == 0 {
+        ev.flags |= flag::READ_FAILED;
+    }
+    ev.nvals = n;
+}
+
+/// Entry of `newary(ns, params)`.
+#[inline(always)]
+fn newary_entry(ns: u64, params: u64, backend: u8) {
+    let (key_off, u_off, flg_off) = (
+        koff!(ipc_params_key),
+        koff!(ipc_params_u),
+        koff!(ipc_params_flg),
+    );
+    if !known(key_off) || !known(u_off) || !known(flg_off) || !traced(pid_tgid()) {
+        return;
+    }
+    let Some(ev) = begin(raw_kind::NEWARY, probe::NEWARY, backend) else {
+        return;
+    };
+    if let Some(inum) = ns_inum(ns) {
+        ev.ipc_ns = inum;
+    }
+    let key: i32 = read_or_flag(ev, params + key_off);
+    let nsems: i32 = read_or_flag(ev, params + u_off);
+    let flg: i32 = read_or_flag(ev, params + flg_off);
+    ev.args[0] = key as u32 as u64;
+    ev.args[1] = nsems as u32 as u64;
+    ev.args[2] = flg as u32 as u64;
+    stash(ev);
+}
+
+/// Entry of `do_semtimedop` (user sembufs) or `__do_semtimedop` (kernel
+/// sembufs, `ns` given). When `__do_semtimedop` runs inside a reported
+/// `do_semtimedop`, it only marks that record.
+#[inline(always)]
+fn semtimedop_entry(
+    semid: u64,
+    sops: u64,
+    nsops: u64,
+    timeout: u64,
+    ns: u64,
+    probe_id: u8,
+    backend: u8,
+) {
+    let id = pid_tgid();
+    if probe_id == probe::DO_SEMTIMEDOP_INNER
+        && let Some(outer) = inflight(id, probe::DO_SEMTIMEDOP)
+    {
+        outer.flags |= flag::INNER_SEEN;
+        return;
+    }
+    if !traced(id) {
+        return;
+    }
+    let Some(ev) = begin(raw_kind::SEMTIMEDOP, probe_id, backend) else {
+        return;
+    };
+    if ns != 0
+        && let Some(inum) = ns_inum(ns)
+    {
+        ev.ipc_ns = inum;
+    }
+    ev.args[0] = semid as u32 as u64;
+    ev.args[1] = nsops as u32 as u64;
+    ev.args[2] = (timeout != 0) as u64;
+    read_sops(ev, sops, nsops, probe_id == probe::DO_SEMTIMEDOP);
+    let _ = SLEEPS.insert(id, 0u64, BPF_NOEXIST);
+    stash(ev);
+}
+
+/// Return of `do_semtimedop` / `__do_semtimedop`: result and sleep time.
+/// `SLEEPS` is left for the syscall exit to delete.
+#[inline(always)]
+fn semtimedop_exit(ret: i64, probe_id: u8) {
+    let id = pid_tgid();
+    complete(probe_id, ret, |ev| {
+        if let Some(first_sleep) = SLEEPS.get_ptr(id) {
+            let first_sleep = unsafe { *first_sleep };
+            if first_sleep != 0 {
+                ev.flags |= flag::SLEPT;
+                ev.wait_ns = ev.ts_ns.saturating_sub(first_sleep);
+            }
+        }
+    });
+}
+
+/// Entry of `freeary(ns, ipcp)`: reported at once.
+#[inline(always)]
+fn freeary_entry(ns: u64, ipcp: u64, backend: u8) {
+    let (id_off, key_off) = (koff!(ipc_perm_id), koff!(ipc_perm_key));
+    if !known(id_off) || !known(key_off) || !traced(pid_tgid()) {
+        return;
+    }
+    let Some(ev) = begin(raw_kind::FREEARY, probe::FREEARY, backend) else {
+        return;
+    };
+    if let Some(inum) = ns_inum(ns) {
+        ev.ipc_ns = inum;
+    }
+    let semid: i32 = read_or_flag(ev, ipcp + id_off);
+    let key: i32 = read_or_flag(ev, ipcp + key_off);
+    ev.args[0] = semid as u32 as u64;
+    ev.args[1] = key as u32 as u64;
+    submit(ev);
+}
+
+/// The `n`th kprobe argument as a raw register value.
+#[inline(always)]
+pub fn karg(ctx: &ProbeContext, n: usize) -> u64 {
+    ctx.arg::<u64>(n).unwrap_or(0)
+}
+
+// ---- newary ----
+
+#[kprobe]
+pub fn kprobe_newary(ctx: ProbeContext) -> u32 {
+    newary_entry(karg(&ctx, 0), karg(&ctx, 1), backend::KPROBE);
+    0
+}
+
+#[kretprobe]
+pub fn kretprobe_newary(ctx: RetProbeContext) -> u32 {
+    complete(probe::NEWARY, ctx.ret::<i32>() as i64, |_| {});
+    0
+}
+
+#[fentry(function = "newary")]
+pub fn fentry_newary(ctx: FEntryContext) -> i32 {
+    newary_entry(ctx.arg::<u64>(0), ctx.arg::<u64>(1), backend::FENTRY);
+    0
+}
+
+#[fexit(function = "newary")]
+pub fn fexit_newary(ctx: FExitContext) -> i32 {
+    complete(probe::NEWARY, ctx.arg::<i32>(2) as i64, |_| {});
+    0
+}
+
+// ---- do_semtimedop(semid, tsops __user, nsops, timeout) ----
+
+#[kprobe]
+pub fn kprobe_do_semtimedop(ctx: ProbeContext) -> u32 {
+    semtimedop_entry(
+        karg(&ctx, 0),
+        karg(&ctx, 1),
+        karg(&ctx, 2),
+        karg(&ctx, 3),
+        0,
+        probe::DO_SEMTIMEDOP,
+        backend::KPROBE,
+    );
+    0
+}
+
+#[kretprobe]
+pub fn kretprobe_do_semtimedop(ctx: RetProbeContext) -> u32 {
+    semtimedop_exit(ctx.ret::<i64>(), probe::DO_SEMTIMEDOP);
+    0
+}
+
+#[fentry(function = "do_semtimedop")]
+pub fn fentry_do_semtimedop(ctx: FEntryContext) -> i32 {
+    semtimedop_entry(
+        ctx.arg::<u64>(0),
+        ctx.arg::<u64>(1),
+        ctx.arg::<u64>(2),
+        ctx.arg::<u64>(3),
+        0,
+        probe::DO_SEMTIMEDOP,
+        backend::FENTRY,
+    );
+    0
+}
+
+#[fexit(function = "do_semtimedop")]
+pub fn fexit_do_semtimedop(ctx: FExitContext) -> i32 {
+    semtimedop_exit(ctx.arg::<i64>(4), probe::DO_SEMTIMEDOP);
+    0
+}
+
+// ---- __do_semtimedop(semid, sops (kernel), nsops, timeout, ns) ----
+
+#[kprobe]
+pub fn kprobe_do_semtimedop_inner(ctx: ProbeContext) -> u32 {
+    semtimedop_entry(
+        karg(&ctx, 0),
+        karg(&ctx, 1),
+        karg(&ctx, 2),
+        karg(&ctx, 3),
+        karg(&ctx, 4),
+        probe::DO_SEMTIMEDOP_INNER,
+        backend::KPROBE,
+    );
+    0
+}
+
+#[kretprobe]
+pub fn kretprobe_do_semtimedop_inner(ctx: RetProbeContext) -> u32 {
+    semtimedop_exit(ctx.ret::<i64>(), probe::DO_SEMTIMEDOP_INNER);
+    0
+}
+
+#[fentry(function = "__do_semtimedop")]
+pub fn fentry_do_semtimedop_inner(ctx: FEntryContext) -> i32 {
+    semtimedop_entry(
+        ctx.arg::<u64>(0),
+        ctx.arg::<u64>(1),
+        ctx.arg::<u64>(2),
+        ctx.arg::<u64>(3),
+        ctx.arg::<u64>(4),
+        probe::DO_SEMTIMEDOP_INNER,
+        backend::FENTRY,
+    );
+    0
+}
+
+#[fexit(function = "__do_semtimedop")]
+pub fn fexit_do_semtimedop_inner(ctx: FExitContext) -> i32 {
+    semtimedop_exit(ctx.arg::<i64>(5), probe::DO_SEMTIMEDOP_INNER);
+    0
+}
+
+// ---- freeary(ns, ipcp) ----
+
+#[kprobe]
+pub fn kprobe_freeary(ctx: ProbeContext) -> u32 {
+    freeary_entry(karg(&ctx, 0), karg(&ctx, 1), backend::KPROBE);
+    0
+}
+
+#[fentry(function = "freeary")]
+pub fn fentry_freeary(ctx: FEntryContext) -> i32 {
+    freeary_entry(ctx.arg::<u64>(0), ctx.arg::<u64>(1), backend::FENTRY);
+    0
+}

@@ -1,0 +1,127 @@
+//! The syscall tracepoints `syscalls:sys_{enter,exit}_X` for X in shmget,
+//! shmat, shmdt, shmctl, semget, semop, semtimedop, semctl: one program
+//! for all enters and one for all exits, told apart by `__syscall_nr`
+//! (x86_64 numbers). The enter stashes a record by pid_tgid; the exit
+//! completes and sends it.
+
+use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
+use ipc_trace_common::{RawEvent, backend, flag, probe, raw_kind};
+
+use crate::{
+    emit::{begin, now, pid_tgid, submit, traced},
+    maps::{SLEEPS, SYSCALLS},
+    sem::{read_semvals, read_sops},
+    shm::{on_shmat_exit, on_shmctl_exit, on_shmdt_exit, on_shmget_exit},
+};
+
+/// Offset of `__syscall_nr` in both enter and exit records.
+const NR_OFFSET: usize = 8;
+/// Offset of the first argument (enter) or of `ret` (exit).
+const ARGS_OFFSET: usize = 16;
+/// `semctl` commands (the low byte; glibc ORs in `IPC_64`).
+const SETVAL: u64 = 16;
+const SETALL: u64 = 17;
+
+/// The probe id and argument count of an x86_64 syscall number.
+#[inline(always)]
+fn syscall_probe(nr: i32) -> Option<(u8, usize)> {
+    match nr {
+        29 => Some((probe::SYS_SHMGET, 3)),
+        30 => Some((probe::SYS_SHMAT, 3)),
+        31 => Some((probe::SYS_SHMCTL, 3)),
+        64 => Some((probe::SYS_SEMGET, 3)),
+        65 => Some((probe::SYS_SEMOP, 3)),
+        66 => Some((probe::SYS_SEMCTL, 4)),
+        67 => Some((probe::SYS_SHMDT, 1)),
+        220 => Some((probe::SYS_SEMTIMEDOP, 4)),
+        _ => None,
+    }
+}
+
+#[tracepoint]
+pub fn sys_enter(ctx: TracePointContext) -> u32 {
+    on_enter(&ctx);
+    0
+}
+
+#[tracepoint]
+pub fn sys_exit(ctx: TracePointContext) -> u32 {
+    on_exit(&ctx);
+    0
+}
+
+#[inline(always)]
+fn on_enter(ctx: &TracePointContext) -> Option<()> {
+    let nr: i32 = unsafe { ctx.read_at(NR_OFFSET) }.ok()?;
+    let (probe_id, nargs) = syscall_probe(nr)?;
+    let id = pid_tgid();
+    if !traced(id) {
+        return None;
+    }
+    let ev = begin(raw_kind::SYSCALL, probe_id, backend::TRACEPOINT)?;
+    for i in 0..6 {
+        if i < nargs {
+            ev.args[i] = unsafe { ctx.read_at::<u64>(ARGS_OFFSET + 8 * i) }.unwrap_or(0);
+        }
+    }
+    if probe_id == probe::SYS_SEMOP || probe_id == probe::SYS_SEMTIMEDOP {
+        read_sops(ev, ev.args[1], ev.args[2], true);
+        let _ = SLEEPS.insert(id, 0u64, 0);
+    } else if probe_id == probe::SYS_SEMCTL {
+        let cmd = ev.args[2] & 0xff;
+        if cmd == SETALL {
+            read_semvals(ev, ev.args[3]);
+        } else if cmd == SETVAL {
+            ev.vals[0] = ev.args[3] as u16;
+            ev.nvals = 1;
+        }
+    }
+    let ev: &RawEvent = ev;
+    if SYSCALLS.insert(id, ev, 0).is_err() {
+        crate::emit::count_drop(probe_id);
+    }
+    Some(())
+}
+
+#[inline(always)]
+fn on_exit(ctx: &TracePointContext) -> Option<()> {
+    let nr: i32 = unsafe { ctx.read_at(NR_OFFSET) }.ok()?;
+    let (probe_id, _) = syscall_probe(nr)?;
+    let id = pid_tgid();
+    let is_semop = probe_id == probe::SYS_SEMOP || probe_id == probe::SYS_SEMTIMEDOP;
+    let Some(ev) = SYSCALLS.get_ptr_mut(id) else {
+        if is_semop {
+            let _ = SLEEPS.remove(id);
+        }
+        return None;
+    };
+    // SAFETY: only this task touches its own entry.
+    let ev = unsafe { &mut *ev };
+    if ev.probe != probe_id {
+        let _ = SYSCALLS.remove(id);
+        return None;
+    }
+    let ret: i64 = unsafe { ctx.read_at(ARGS_OFFSET) }.unwrap_or(0);
+    ev.ts_ns = now();
+    ev.ret = ret;
+    if is_semop {
+        if let Some(first_sleep) = SLEEPS.get_ptr(id) {
+            let first_sleep = unsafe { *first_sleep };
+            if first_sleep != 0 {
+                ev.flags |= flag::SLEPT;
+                ev.wait_ns = ev.ts_ns.saturating_sub(first_sleep);
+            }
+        }
+        let _ = SLEEPS.remove(id);
+    }
+    match probe_id {
+        probe::SYS_SHMGET => on_shmget_exit(ev),
+        probe::SYS_SHMAT => on_shmat_exit(ev),
+        probe::SYS_SHMDT => on_shmdt_exit(ev),
+        probe::SYS_SHMCTL => on_shmctl_exit(ev),
+        _ => {}
+    }
+    submit(ev);
+    let _ = SYSCALLS.remove(id);
+    Some(())
+}

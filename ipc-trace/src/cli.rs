@@ -1,0 +1,290 @@
+//! The command line: every command, flag and default, with help text.
+//! Parsing only; `main.rs` dispatches.
+
+use crate::probe::attach::BackendChoice;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// See System V shared memory and semaphores inside the Linux kernel.
+///
+/// Without a command, opens the live TUI (needs root: run with sudo).
+/// `ipc-trace -- CMD ARGS...` opens the TUI on a command it starts.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ipc-trace",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = "Exit status: 0 ok, 1 runtime error, 2 bad usage or bad input.\n\
+                  Examples:\n  sudo ipc-trace -- demo-run\n  sudo ipc-trace record -o run.ndjson -- ./producer\n  \
+                  ipc-trace replay run.ndjson\n  ipc-trace summary run.ndjson --json\n  sudo ipc-trace doctor"
+)]
+pub struct Cli {
+    /// What to do (default: the live TUI).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of the default live TUI.
+    #[command(flatten)]
+    pub trace: TraceArgs,
+    /// A command to start and trace (with its descendants) in the TUI.
+    #[arg(last = true, value_name = "CMD")]
+    pub cmd: Vec<String>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Live TUI over the kernel's IPC activity (the default).
+    Tui {
+        /// Tracing options.
+        #[command(flatten)]
+        trace: TraceArgs,
+        /// A command to start and trace with its descendants.
+        #[arg(last = true, value_name = "CMD")]
+        cmd: Vec<String>,
+    },
+    /// Record events as NDJSON (schema ipc-trace/1, see docs/SCHEMA.md).
+    Record {
+        /// Output file (`-` for standard output). Written to a temporary
+        /// file and renamed when complete.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// Stop after this many seconds.
+        #[arg(long, value_name = "SECS")]
+        duration: Option<f64>,
+        /// Print each event on standard error as it is recorded.
+        #[arg(long)]
+        echo: bool,
+        /// Tracing options.
+        #[command(flatten)]
+        trace: TraceArgs,
+        /// A command to start and trace with its descendants; recording
+        /// stops when it exits and ipc-trace exits with its status.
+        #[arg(last = true, value_name = "CMD")]
+        cmd: Vec<String>,
+    },
+    /// Open the TUI on a recording (no root needed). `-` reads standard input.
+    Replay {
+        /// The recording.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Skip malformed lines (counted and reported) instead of stopping.
+        #[arg(long)]
+        skip_bad: bool,
+    },
+    /// Reconstructed lifecycles as a report, from a recording or a live command.
+    Summary {
+        /// The recording (`-` for standard input). Omit it with `-- CMD`.
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// One JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Skip malformed lines (counted and reported) instead of stopping.
+        #[arg(long)]
+        skip_bad: bool,
+        /// Tracing options (live summary with `-- CMD`).
+        #[command(flatten)]
+        trace: TraceArgs,
+        /// A command to trace live and summarize.
+        #[arg(last = true, value_name = "CMD")]
+        cmd: Vec<String>,
+    },
+    /// Convert a recording: filtered NDJSON or Perfetto/Chrome trace JSON.
+    Export {
+        /// The recording (`-` for standard input).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Perfetto)]
+        format: ExportFormat,
+        /// Output file (`-` for standard output).
+        #[arg(short, long, value_name = "OUT")]
+        output: PathBuf,
+        /// Only objects with this key (hex 0x… or decimal).
+        #[arg(long)]
+        key: Option<String>,
+        /// Only objects with this id.
+        #[arg(long)]
+        id: Option<i32>,
+        /// Only events of this process (tgid) or thread.
+        #[arg(long)]
+        pid: Option<u32>,
+        /// Only these kinds (comma separated, e.g. sem_op,shm_fault).
+        #[arg(long, value_delimiter = ',')]
+        kind: Vec<String>,
+        /// Only events at or after this many seconds from the first event.
+        #[arg(long, value_name = "SECS")]
+        from: Option<f64>,
+        /// Only events before this many seconds from the first event.
+        #[arg(long, value_name = "SECS")]
+        to: Option<f64>,
+        /// Skip malformed lines (counted and reported) instead of stopping.
+        #[arg(long)]
+        skip_bad: bool,
+    },
+    /// What this kernel lets ipc-trace see: BTF, lockdown, capabilities,
+    /// tracefs, and one row per probe with the backend it gets.
+    Doctor {
+        /// Also attach every probe and run the self-test (needs root).
+        #[arg(long)]
+        attach: bool,
+        /// Tracing options used with --attach.
+        #[command(flatten)]
+        trace: TraceArgs,
+        /// Print how many of ipc-trace's BPF programs are loaded, then exit
+        /// (0 when none: used by tests to prove a clean detach).
+        #[arg(long)]
+        loaded_programs: bool,
+    },
+    /// Teaching labs: run a demo and walk through the kernel steps it triggers.
+    Lab {
+        /// The lab to run; omit to list them.
+        name: Option<String>,
+    },
+}
+
+/// Output formats of `export`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Filtered NDJSON in the same schema.
+    Ndjson,
+    /// Chrome trace-event JSON for the Perfetto UI (ui.perfetto.dev).
+    Perfetto,
+}
+
+/// Options of every live tracing command.
+#[derive(Debug, Clone, Args)]
+pub struct TraceArgs {
+    /// Kernel-path backend: auto picks fentry, then kprobe, per probe;
+    /// tracepoint uses syscall/exception tracepoints only and derives the rest.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// Ring buffer size in bytes (a power of two, at least 4096).
+    #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024, value_parser = parse_ring_size)]
+    pub ringbuf_size: u32,
+    /// Only these processes (and their children). Repeatable.
+    #[arg(long = "pid", value_name = "PID")]
+    pub pids: Vec<u32>,
+    /// Only tasks with this name.
+    #[arg(long, value_name = "NAME")]
+    pub comm: Option<String>,
+    /// Only objects with this key (hex 0x… or decimal).
+    #[arg(long, value_name = "KEY", value_parser = parse_key)]
+    pub key: Option<i32>,
+    /// Only this IPC namespace (inode number, as in /proc/PID/ns/ipc).
+    #[arg(long, value_name = "INODE")]
+    pub ipc_ns: Option<u32>,
+    /// Skip the start-up self-test (a tiny real IPC round trip that shows
+    /// which probes actually fire).
+    #[arg(long)]
+    pub no_selftest: bool,
+    /// Print the plan (kernel facts and the backend each probe would get),
+    /// then exit without tracing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Parses a ring buffer size: a power of two, at least one page.
+pub fn parse_ring_size(s: &str) -> Result<u32, String> {
+    let n: u64 = parse_size(s)?;
+    if n < 4096 || !n.is_power_of_two() || n > (1 << 30) {
+        return Err(format!(
+            "ring buffer size must be a power of two between 4096 and 1 GiB, got {n}"
+        ));
+    }
+    u32::try_from(n).map_err(|_| format!("ring buffer size {n} is too large"))
+}
+
+/// Parses `4096`, `64K`, `4M`, `1G`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, mult) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('m' | 'M') => (&t[..t.len() - 1], 1u64 << 20),
+        Some('g' | 'G') => (&t[..t.len() - 1], 1u64 << 30),
+        _ => (t, 1),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (examples: 65536, 64K, 4M)"))?;
+    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+}
+
+/// Parses an IPC key: `0x16988`, `92552` or `-1`.
+pub fn parse_key(s: &str) -> Result<i32, String> {
+    let t = s.trim();
+    let parsed = if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        u32::from_str_radix(hex, 16).map(|v| v as i32).ok()
+    } else {
+        t.parse::<i64>()
+            .ok()
+            .filter(|v| *v >= i64::from(i32::MIN) && *v <= i64::from(u32::MAX))
+            .map(|v| v as i32)
+    };
+    parsed.ok_or_else(|| format!("`{s}` is not an IPC key (examples: 0x00016988, 92552)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("ipc-trace").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn default_is_the_tui_with_a_command() -> Result<(), clap::Error> {
+        let cli = parse(&["--", "demo-run", "--messages", "3"])?;
+        assert!(cli.command.is_none());
+        assert_eq!(cli.cmd, ["demo-run", "--messages", "3"]);
+        assert_eq!(cli.trace.backend, BackendChoice::Auto);
+        Ok(())
+    }
+
+    #[test]
+    fn record_takes_output_duration_filters_and_command() -> Result<(), clap::Error> {
+        let cli = parse(&[
+            "record", "-o", "x.ndjson", "--duration", "2.5", "--backend", "kprobe", "--pid", "7",
+            "--pid", "9", "--key", "0x16988", "--", "true",
+        ])?;
+        match cli.command {
+            Some(Command::Record { output, duration, trace, cmd, .. }) => {
+                assert_eq!(output, PathBuf::from("x.ndjson"));
+                assert_eq!(duration, Some(2.5));
+                assert_eq!(trace.backend, BackendChoice::Kprobe);
+                assert_eq!(trace.pids, [7, 9]);
+                assert_eq!(trace.key, Some(0x16988));
+                assert_eq!(cmd, ["true"]);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn bad_usage_is_an_error_with_exit_status_2() {
+        for args in [
+            &["record"][..],
+            &["--frobnicate"],
+            &["record", "-o", "x", "--ringbuf-size", "1000"],
+            &["record", "-o", "x", "--backend", "magic"],
+            &["tui", "--key", "banana"],
+        ] {
+            match parse(args) {
+                Ok(cli) => panic!("{args:?} parsed as {cli:?}"),
+                Err(e) => assert_eq!(e.exit_code(), 2, "{args:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn keys_and_sizes_parse() {
+        assert_eq!(parse_key("0x00016988"), Ok(0x16988));
+        assert_eq!(parse_key("92552"), Ok(92552));
+        assert_eq!(parse_key("0xffffffff"), Ok(-1));
+        assert!(parse_key("0xfffffffff").is_err());
+        assert_eq!(parse_ring_size("64K"), Ok(65536));
+        assert_eq!(parse_ring_size("4M"), Ok(4 << 20));
+        assert!(parse_ring_size("3M").is_err());
+    }
+}

@@ -1,0 +1,124 @@
+//! Processes seen in the trace: name, first/last activity, exit.
+
+use std::collections::HashMap;
+
+/// Processes remembered; beyond this, the longest-exited are forgotten.
+pub const PROCESSES_CAP: usize = 20_000;
+
+/// One process (thread group).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Process {
+    /// Process id.
+    pub tgid: u32,
+    /// Task name (of its last event).
+    pub comm: String,
+    /// First event.
+    pub first_ts: u64,
+    /// Last event.
+    pub last_ts: u64,
+    /// When it exited (proc_exit seen).
+    pub exited: Option<u64>,
+    /// Known gone without an exit event (e.g. the creator of a seeded
+    /// segment no longer exists).
+    pub gone: bool,
+    /// Events by it.
+    pub events: u64,
+}
+
+impl Process {
+    /// True unless it exited or is known gone.
+    pub fn alive(&self) -> bool {
+        self.exited.is_none() && !self.gone
+    }
+}
+
+/// Processes by tgid.
+#[derive(Clone, Debug, Default)]
+pub struct ProcessTable {
+    procs: HashMap<u32, Process>,
+}
+
+impl ProcessTable {
+    /// Notes an event by `tgid`.
+    pub fn touch(&mut self, tgid: u32, comm: &str, ts_ns: u64) {
+        let p = self.procs.entry(tgid).or_insert_with(|| Process {
+            tgid,
+            comm: String::new(),
+            first_ts: ts_ns,
+            last_ts: ts_ns,
+            exited: None,
+            gone: false,
+            events: 0,
+        });
+        p.events += 1;
+        p.last_ts = p.last_ts.max(ts_ns);
+        if !comm.is_empty() && p.comm != comm {
+            p.comm = comm.to_string();
+        }
+    }
+
+    /// Marks `tgid` exited at `ts_ns`.
+    pub fn exited(&mut self, tgid: u32, ts_ns: u64) {
+        if let Some(p) = self.procs.get_mut(&tgid) {
+            p.exited.get_or_insert(ts_ns);
+        }
+        self.trim();
+    }
+
+    /// Marks `tgid` as gone (no exit event).
+    pub fn gone(&mut self, tgid: u32, ts_ns: u64) {
+        let p = self.procs.entry(tgid).or_insert_with(|| Process {
+            tgid,
+            comm: String::new(),
+            first_ts: ts_ns,
+            last_ts: ts_ns,
+            exited: None,
+            gone: false,
+            events: 0,
+        });
+        p.gone = true;
+    }
+
+    /// The process `tgid`.
+    pub fn get(&self, tgid: u32) -> Option<&Process> {
+        self.procs.get(&tgid)
+    }
+
+    /// True when `tgid` is known to have exited or be gone.
+    pub fn is_gone(&self, tgid: u32) -> bool {
+        self.procs.get(&tgid).is_some_and(|p| !p.alive())
+    }
+
+    /// All processes, by first activity.
+    pub fn sorted(&self) -> Vec<&Process> {
+        let mut v: Vec<&Process> = self.procs.values().collect();
+        v.sort_by_key(|p| (p.first_ts, p.tgid));
+        v
+    }
+
+    /// Number of processes.
+    pub fn len(&self) -> usize {
+        self.procs.len()
+    }
+
+    /// True when none.
+    pub fn is_empty(&self) -> bool {
+        self.procs.is_empty()
+    }
+
+    fn trim(&mut self) {
+        if self.procs.len() <= PROCESSES_CAP {
+            return;
+        }
+        let mut exited: Vec<(u64, u32)> = self
+            .procs
+            .values()
+            .filter_map(|p| p.exited.map(|t| (t, p.tgid)))
+            .collect();
+        exited.sort_unstable();
+        let excess = self.procs.len() - PROCESSES_CAP + PROCESSES_CAP / 10;
+        for (_, tgid) in exited.into_iter().take(excess) {
+            self.procs.remove(&tgid);
+        }
+    }
+}

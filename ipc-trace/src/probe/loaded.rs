@@ -1,0 +1,46 @@
+//! Which of ipc-trace's programs the kernel has loaded right now, from any
+//! process: the proof that every exit path detached (used by `doctor
+//! --loaded-programs` and the tests).
+
+use super::kernel_path::KERNEL_PROBES;
+
+/// Tracepoint programs of the object.
+const TRACEPOINT_PROGRAMS: [&str; 7] = [
+    "sys_enter",
+    "sys_exit",
+    "page_fault_user",
+    "sched_switch",
+    "sched_process_fork",
+    "sched_process_exit",
+    "sched_process_exec",
+];
+
+/// The kernel keeps at most 15 characters of a program's name.
+const BPF_NAME_LEN: usize = 15;
+
+/// Every program name of the object, as the kernel shows it (truncated).
+pub fn program_names() -> Vec<String> {
+    let mut names: Vec<String> = TRACEPOINT_PROGRAMS.iter().map(|s| (*s).to_string()).collect();
+    for p in KERNEL_PROBES {
+        for prefix in ["kprobe", "kretprobe", "fentry", "fexit"] {
+            names.push(p.program(prefix));
+        }
+    }
+    for n in &mut names {
+        n.truncate(BPF_NAME_LEN);
+    }
+    names
+}
+
+/// How many programs with ipc-trace's names are loaded in the kernel.
+pub fn count_loaded_programs() -> Result<usize, aya::programs::ProgramError> {
+    let ours = program_names();
+    let mut n = 0;
+    for info in aya::programs::loaded_programs() {
+        let info = info?;
+        if info.name_as_str().is_some_and(|name| ours.iter().any(|o| o == name)) {
+            n += 1;
+        }
+    }
+    Ok(n)
+}

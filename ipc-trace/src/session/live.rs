@@ -1,0 +1,458 @@
+//! A live tracing session: check privileges, load and attach the probes,
+//! seed what already exists, self-test, start the traced command, then
+//! hand out decoded events until the command exits, the duration is up or
+//! a signal arrives; finally drain the ring, count drops and detach.
+
+use super::child::{ChildError, GatedChild};
+use super::filter::LiveFilter;
+use crate::cli::TraceArgs;
+use crate::decode::Decoder;
+use crate::event::{Event, EventKind, Stats};
+use crate::probe::attach::{AttachOptions, Tracer};
+use crate::probe::{ProbeTable, btf, system, tracefs};
+use crate::recording::Header;
+use crate::{selftest, source, sysvipc};
+use ipc_trace_common::{KernelOffsets, RawEvent, probe};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+/// Why a session could not start.
+#[derive(Debug, Error)]
+pub enum SessionError {
+    /// Missing privileges (one line saying what to do).
+    #[error("{0}")]
+    Privileges(String),
+    /// The command after `--` cannot be run.
+    #[error(transparent)]
+    Child(#[from] ChildError),
+    /// tracefs is missing and cannot be mounted.
+    #[error("{0}")]
+    Tracefs(String),
+    /// Loading or attaching failed as a whole.
+    #[error("{0}")]
+    Attach(String),
+    /// The self-test could not run its IPC round trip.
+    #[error("self-test failed: {0} (use --no-selftest to skip it)")]
+    Selftest(String),
+    /// Any other I/O problem.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl SessionError {
+    /// True when the user's input is at fault (exit status 2).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, SessionError::Child(_))
+    }
+}
+
+/// What ended a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The traced command exited with this shell-style code.
+    ChildExited(i32),
+    /// `--duration` elapsed.
+    Duration,
+    /// SIGINT or SIGTERM.
+    Signal,
+    /// The consumer asked to stop (e.g. `q` in the TUI).
+    Stopped,
+}
+
+/// What a live session needs.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// Tracing flags.
+    pub trace: TraceArgs,
+    /// Command to start and trace (empty: trace the system or `--pid`s).
+    pub cmd: Vec<String>,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+}
+
+/// A running session.
+pub struct Live {
+    tracer: Tracer,
+    pipeline: Pipeline,
+    rx: mpsc::Receiver<RawEvent>,
+    reader: tokio::task::JoinHandle<Result<source::ReaderExit, source::SourceError>>,
+    stop_reader: tokio::sync::watch::Sender<bool>,
+    child: Option<GatedChild>,
+    deadline: Option<tokio::time::Instant>,
+    header: Header,
+    self_tgid: u32,
+    started: Instant,
+    drops_seen: [u64; probe::COUNT],
+    drop_poll: tokio::time::Interval,
+    sigint: tokio::signal::unix::Signal,
+    sigterm: tokio::signal::unix::Signal,
+    raw_buf: Vec<RawEvent>,
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: the clock of `bpf_ktime_get_ns`.
+pub fn monotonic_ns() -> u64 {
+    clock_ns(libc::CLOCK_MONOTONIC)
+}
+
+/// CLOCK_REALTIME in nanoseconds since the epoch.
+pub fn realtime_ns() -> u64 {
+    clock_ns(libc::CLOCK_REALTIME)
+}
+
+fn clock_ns(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64)
+}
+
+/// The inode of this process's IPC namespace (what the probes report).
+pub fn own_ipc_ns() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self/ns/ipc").map(|m| m.ino() as u32).unwrap_or(0)
+}
+
+/// Kernel struct offsets from BTF, and the fields that are missing.
+pub fn kernel_offsets() -> (KernelOffsets, Vec<String>) {
+    match btf::Btf::from_file(std::path::Path::new("/sys/kernel/btf/vmlinux")) {
+        Ok(b) => btf::kernel_offsets(&b),
+        Err(e) => (KernelOffsets::UNKNOWN, vec![format!("no kernel BTF ({e})")]),
+    }
+}
+
+/// Prepares the attach options for `args` (offsets from BTF and tracefs).
+pub fn attach_options(args: &TraceArgs, filter_tgids: bool) -> Result<AttachOptions, SessionError> {
+    let root = tracefs::ensure_mounted().map_err(|e| SessionError::Tracefs(e.to_string()))?;
+    let (kernel_offsets, _missing) = kernel_offsets();
+    Ok(AttachOptions {
+        backend: args.backend,
+        ringbuf_bytes: args.ringbuf_size,
+        filter_tgids,
+        kernel_offsets,
+        tracepoint_offsets: tracefs::tracepoint_offsets(&root),
+    })
+}
+
+impl Live {
+    /// Starts a session. On error nothing stays attached.
+    pub async fn start(opts: LiveOptions) -> Result<Live, SessionError> {
+        if let Some(program) = opts.cmd.first() {
+            super::child::resolve(program)?;
+        }
+        let facts = system::gather();
+        if let Some(msg) = system::privilege_error(&facts) {
+            return Err(SessionError::Privileges(msg));
+        }
+        let filter_tgids = !opts.cmd.is_empty() || !opts.trace.pids.is_empty();
+        let attach = attach_options(&opts.trace, filter_tgids)?;
+        let mut tracer =
+            Tracer::load_and_attach(&attach).map_err(|e| SessionError::Attach(e.to_string()))?;
+        for pid in &opts.trace.pids {
+            tracer.add_traced_tgid(*pid).map_err(|e| SessionError::Attach(e.to_string()))?;
+        }
+        let mut decoder = Decoder::new(tracer.table());
+        let mut filter = LiveFilter::new(opts.trace.comm.clone(), opts.trace.key, opts.trace.ipc_ns);
+        seed_existing(&mut tracer, &mut decoder, &mut filter);
+
+        let ring = tracer.take_ring().map_err(|e| SessionError::Attach(e.to_string()))?;
+        let (tx, rx) = mpsc::channel(64 * 1024);
+        let (stop_reader, stop_rx) = tokio::sync::watch::channel(false);
+        let reader = source::spawn_reader_with_stop(
+            ring,
+            tx,
+            stop_rx,
+            std::sync::Arc::new(source::ReaderStats::default()),
+        );
+        let self_tgid = std::process::id();
+        let mut live = Live {
+            tracer,
+            pipeline: Pipeline { decoder, filter, self_tgid, events: 0, events_by_probe: BTreeMap::new() },
+            rx,
+            reader,
+            stop_reader,
+            child: None,
+            deadline: opts.duration.map(|d| tokio::time::Instant::now() + d),
+            header: Header::new(&facts.kernel_release, realtime_ns(), monotonic_ns()),
+            self_tgid,
+            started: Instant::now(),
+            drops_seen: [0; probe::COUNT],
+            drop_poll: tokio::time::interval(Duration::from_millis(500)),
+            sigint: signal(SignalKind::interrupt())?,
+            sigterm: signal(SignalKind::terminate())?,
+            raw_buf: Vec::new(),
+        };
+        if !opts.trace.no_selftest {
+            live.self_test(filter_tgids).await?;
+        }
+        if !opts.cmd.is_empty() {
+            let mut child = GatedChild::spawn(&opts.cmd)?;
+            if let Some(pid) = child.pid() {
+                live.tracer
+                    .add_traced_tgid(pid)
+                    .map_err(|e| SessionError::Attach(e.to_string()))?;
+            }
+            child.release()?;
+            live.child = Some(child);
+        }
+        live.header.command = opts.cmd.clone();
+        live.header.filters = filters_json(&opts.trace);
+        live.header.system = serde_json::to_value(&facts).unwrap_or_default();
+        live.header.probes = live.tracer.table().probes.clone();
+        Ok(live)
+    }
+
+    async fn self_test(&mut self, filter_tgids: bool) -> Result<(), SessionError> {
+        let me = self.self_tgid;
+        if filter_tgids {
+            self.tracer.add_traced_tgid(me).map_err(|e| SessionError::Attach(e.to_string()))?;
+        }
+        let done = tokio::task::spawn_blocking(selftest::round_trip);
+        let mut mine = Vec::new();
+        let mut others = Vec::new();
+        let outcome = done.await.map_err(|e| SessionError::Selftest(e.to_string()))?;
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+        loop {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(r)) => {
+                    let last = selftest::is_last_record(&r, me);
+                    if (r.pid_tgid >> 32) as u32 == me { mine.push(r) } else { others.push(r) }
+                    if last {
+                        break;
+                    }
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        if filter_tgids {
+            self.tracer.remove_traced_tgid(me).map_err(|e| SessionError::Attach(e.to_string()))?;
+        }
+        outcome.map_err(|e| SessionError::Selftest(e.to_string()))?;
+        let fired = selftest::fired(&mine, me);
+        let table = self.tracer.table_mut();
+        for id in selftest::EXERCISED {
+            if let Some(row) = table.get_mut(id) {
+                row.fired = row.attached.then_some(fired[id as usize]);
+            }
+        }
+        // Other processes' records that arrived meanwhile are kept.
+        self.raw_buf = others;
+        Ok(())
+    }
+
+    /// The recording header (kernel, facts, probe table with self-test results).
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The probe table.
+    pub fn probe_table(&self) -> &ProbeTable {
+        self.tracer.table()
+    }
+
+    /// Waits for the next events and appends them (decoded, filtered) to
+    /// `out`. Returns `Some(end)` when the session should end; call
+    /// `finish` then.
+    pub async fn next_batch(&mut self, out: &mut Vec<Event>) -> Option<End> {
+        let pending = std::mem::take(&mut self.raw_buf);
+        for r in &pending {
+            self.push(r, out);
+        }
+        if !out.is_empty() {
+            return None;
+        }
+        let deadline = self.deadline;
+        let sleep_until = async move {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let child_exit = async {
+            match self.child.as_mut() {
+                Some(c) => c.wait().await.ok(),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = self.rx.recv() => match r {
+                Some(r) => {
+                    self.push(&r, out);
+                    while let Ok(r) = self.rx.try_recv() {
+                        self.push(&r, out);
+                        if out.len() >= 4096 { break; }
+                    }
+                    None
+                }
+                None => Some(End::Stopped),
+            },
+            status = child_exit => {
+                let code = status.map(|s| super::child::exit_code(&s)).unwrap_or(1);
+                Some(End::ChildExited(code))
+            }
+            _ = sleep_until => Some(End::Duration),
+            _ = self.drop_poll.tick() => { self.poll_drops(out); None }
+            _ = self.sigint.recv() => Some(End::Signal),
+            _ = self.sigterm.recv() => Some(End::Signal),
+        }
+    }
+
+    fn push(&mut self, raw: &RawEvent, out: &mut Vec<Event>) {
+        self.pipeline.push(raw, out);
+    }
+}
+
+/// Decode, filter and count: what every raw record goes through.
+struct Pipeline {
+    decoder: Decoder,
+    filter: LiveFilter,
+    self_tgid: u32,
+    events: u64,
+    events_by_probe: BTreeMap<String, u64>,
+}
+
+impl Pipeline {
+    fn push(&mut self, raw: &RawEvent, out: &mut Vec<Event>) {
+        if (raw.pid_tgid >> 32) as u32 == self.self_tgid {
+            return;
+        }
+        let start = out.len();
+        self.decoder.decode(raw, out);
+        let mut keep = start;
+        for i in start..out.len() {
+            if self.filter.pass(&out[i]) {
+                out.swap(keep, i);
+                keep += 1;
+            }
+        }
+        out.truncate(keep);
+        for ev in &out[start..] {
+            self.events += 1;
+            *self.events_by_probe.entry(ev.probe.clone()).or_default() += 1;
+        }
+    }
+}
+
+impl Live {
+
+    fn poll_drops(&mut self, out: &mut Vec<Event>) {
+        let Ok(now) = self.tracer.drops() else { return };
+        for (i, (&n, seen)) in now.iter().zip(self.drops_seen.iter_mut()).enumerate() {
+            if n > *seen {
+                let mut ev = Event::new(monotonic_ns(), EventKind::Drops, 0, 0, "");
+                ev.probe = probe::name(i as u8).to_string();
+                ev.count = Some(n - *seen);
+                *seen = n;
+                out.push(ev);
+            }
+        }
+    }
+
+    /// Stops: terminates the traced command if it still runs (on a signal
+    /// or stop), drains what the kernel already produced, records final
+    /// drops and detaches every probe. Returns the closing stats.
+    pub async fn finish(mut self, end: End, out: &mut Vec<Event>) -> Stats {
+        if matches!(end, End::Signal | End::Stopped | End::Duration) {
+            if let Some(child) = self.child.as_mut() {
+                child.terminate();
+                let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+            }
+        }
+        // Stop the reader (it drains the ring into the channel one last
+        // time) while receiving, so a full channel cannot stall it.
+        let _ = self.stop_reader.send(true);
+        let pending = std::mem::take(&mut self.raw_buf);
+        for r in &pending {
+            self.push(r, out);
+        }
+        let mut ring = None;
+        loop {
+            tokio::select! {
+                exit = &mut self.reader => {
+                    ring = exit.ok().and_then(|r| r.ok()).map(|e| (e.ring, e.stats));
+                    break;
+                }
+                r = self.rx.recv() => match r {
+                    Some(r) => self.push(&r, out),
+                    None => break,
+                },
+            }
+        }
+        while let Ok(r) = self.rx.try_recv() {
+            self.push(&r, out);
+        }
+        // Drops are read while the maps are alive; then detach, then take
+        // what the programs wrote between the last drain and the detach.
+        self.poll_drops(out);
+        let Live { tracer, mut pipeline, drops_seen, started, .. } = self;
+        let raw_tail = detach_and_drain(tracer, ring);
+        for r in &raw_tail {
+            pipeline.push(r, out);
+        }
+        let dropped_by_probe: BTreeMap<String, u64> = drops_seen
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| (probe::name(i as u8).to_string(), *n))
+            .collect();
+        let stats = Stats {
+            kind: "stats".into(),
+            events: pipeline.events,
+            dropped: drops_seen.iter().sum(),
+            dropped_by_probe,
+            events_by_probe: pipeline.events_by_probe,
+            duration_ns: started.elapsed().as_nanos() as u64,
+        };
+        stats
+    }
+}
+
+/// Detaches every probe (drops the tracer), then drains what is left in
+/// the ring.
+fn detach_and_drain(
+    tracer: Tracer,
+    ring: Option<(aya::maps::RingBuf<aya::maps::MapData>, std::sync::Arc<source::ReaderStats>)>,
+) -> Vec<RawEvent> {
+    drop(tracer);
+    let mut tail = Vec::new();
+    if let Some((mut ring, stats)) = ring {
+        source::drain(&mut ring, &stats, |r| tail.push(r));
+    }
+    tail
+}
+
+fn filters_json(t: &TraceArgs) -> serde_json::Map<String, serde_json::Value> {
+    let v = serde_json::json!({
+        "pids": t.pids,
+        "comm": t.comm,
+        "key": t.key,
+        "ipc_ns": t.ipc_ns,
+        "backend": format!("{:?}", t.backend).to_lowercase(),
+    });
+    match v {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// Objects that exist already: their sizes go to the kernel (so faults in
+/// their attached ranges are seen on the tracepoint path), and the decoder
+/// learns them so that finding them is not taken for creating them.
+fn seed_existing(tracer: &mut Tracer, decoder: &mut Decoder, filter: &mut LiveFilter) {
+    let ns = own_ipc_ns();
+    if let Ok(segs) = sysvipc::read_shm(std::path::Path::new("/proc/sysvipc/shm")) {
+        for s in segs {
+            let _ = tracer.seed_shm_size(ns, s.shmid as u32, s.size);
+            decoder.seed_segment(ns, s.shmid, s.key, s.size, s.nattch as u32);
+            filter.learn(ns, true, s.shmid, s.key);
+        }
+    }
+    if let Ok(sets) = sysvipc::read_sem(std::path::Path::new("/proc/sysvipc/sem")) {
+        for s in sets {
+            decoder.seed_semset(ns, s.semid, s.key, s.nsems);
+            filter.learn(ns, false, s.semid, s.key);
+        }
+    }
+}

@@ -1,0 +1,434 @@
+//! The state of the UI: the model, which view is shown, selection, sort,
+//! filters, searches and scroll positions. Key handling is in `input.rs`;
+//! drawing reads an `&App`.
+
+use super::feed::{FeedInfo, Seeds};
+use crate::event::{Event, EventKind};
+use crate::model::{LoggedEvent, ObjId, ObjKind, Object, State};
+use std::cell::Cell;
+
+/// The views, in tab order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// ipcs-like table of objects.
+    Objects,
+    /// One lifecycle as a timeline with SEED steps.
+    Detail,
+    /// Pages of a segment: who touched which, in what order.
+    Pages,
+    /// Semaphore values over time, blocked operations.
+    Semaphores,
+    /// Processes × time.
+    Swimlane,
+    /// The event log.
+    Log,
+    /// Probes, rates, drops, kernel.
+    Stats,
+}
+
+impl View {
+    /// Every view, in tab order (keys 1–7).
+    pub const ALL: [View; 7] = [
+        View::Objects,
+        View::Detail,
+        View::Pages,
+        View::Semaphores,
+        View::Swimlane,
+        View::Log,
+        View::Stats,
+    ];
+
+    /// Tab title.
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Objects => "Objects",
+            View::Detail => "Detail",
+            View::Pages => "Pages",
+            View::Semaphores => "Semaphores",
+            View::Swimlane => "Swimlane",
+            View::Log => "Log",
+            View::Stats => "Stats",
+        }
+    }
+
+    /// 0-based position.
+    pub fn index(self) -> usize {
+        View::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+
+    /// The view `delta` tabs away, wrapping.
+    pub fn step(self, delta: isize) -> View {
+        let n = View::ALL.len() as isize;
+        let i = (self.index() as isize + delta).rem_euclid(n) as usize;
+        View::ALL[i]
+    }
+}
+
+/// Sort order of the object table (`s` cycles, `S` reverses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortBy {
+    /// Creation order.
+    Created,
+    /// IPC key.
+    Key,
+    /// shmid/semid.
+    Id,
+    /// Bytes or semaphores.
+    Size,
+    /// Current attaches.
+    Nattch,
+    /// Page faults.
+    Faults,
+    /// Operations per second.
+    Rate,
+    /// Blocked semops.
+    Blocked,
+}
+
+impl SortBy {
+    const ORDER: [SortBy; 8] = [
+        SortBy::Created,
+        SortBy::Key,
+        SortBy::Id,
+        SortBy::Size,
+        SortBy::Nattch,
+        SortBy::Faults,
+        SortBy::Rate,
+        SortBy::Blocked,
+    ];
+
+    /// Name shown in the table title.
+    pub fn label(self) -> &'static str {
+        match self {
+            SortBy::Created => "created",
+            SortBy::Key => "key",
+            SortBy::Id => "id",
+            SortBy::Size => "size",
+            SortBy::Nattch => "nattch",
+            SortBy::Faults => "faults",
+            SortBy::Rate => "ops/s",
+            SortBy::Blocked => "blocked",
+        }
+    }
+
+    /// The next order.
+    pub fn next(self) -> SortBy {
+        let i = SortBy::ORDER.iter().position(|s| *s == self).unwrap_or(0);
+        SortBy::ORDER[(i + 1) % SortBy::ORDER.len()]
+    }
+}
+
+/// Which objects the table shows (`f` cycles).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableFilter {
+    /// Everything kept, removed ones included.
+    All,
+    /// Not removed.
+    Live,
+    /// Segments only.
+    Shm,
+    /// Semaphore sets only.
+    Sem,
+    /// Orphaned, incomplete or marked for removal.
+    Problems,
+}
+
+impl TableFilter {
+    const ORDER: [TableFilter; 5] = [
+        TableFilter::All,
+        TableFilter::Live,
+        TableFilter::Shm,
+        TableFilter::Sem,
+        TableFilter::Problems,
+    ];
+
+    /// Name shown in the table title.
+    pub fn label(self) -> &'static str {
+        match self {
+            TableFilter::All => "all",
+            TableFilter::Live => "live",
+            TableFilter::Shm => "shm",
+            TableFilter::Sem => "sem",
+            TableFilter::Problems => "problems",
+        }
+    }
+
+    /// The next filter.
+    pub fn next(self) -> TableFilter {
+        let i = TableFilter::ORDER
+            .iter()
+            .position(|s| *s == self)
+            .unwrap_or(0);
+        TableFilter::ORDER[(i + 1) % TableFilter::ORDER.len()]
+    }
+}
+
+/// Filters of the event log (`f` in the log view: `kind=sem_op pid=42 id=7`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogFilter {
+    /// Only this kind.
+    pub kind: Option<EventKind>,
+    /// Only this process (tgid) or thread (pid).
+    pub pid: Option<u32>,
+    /// Only this shmid/semid.
+    pub id: Option<i32>,
+}
+
+impl LogFilter {
+    /// Parses `kind=NAME pid=N id=N` (a bare word is a kind name).
+    pub fn parse(text: &str) -> Result<LogFilter, String> {
+        let mut f = LogFilter::default();
+        for word in text.split_whitespace() {
+            let (k, v) = word.split_once('=').unwrap_or(("kind", word));
+            match k {
+                "kind" => {
+                    f.kind = Some(
+                        EventKind::ALL
+                            .into_iter()
+                            .find(|x| x.as_str() == v)
+                            .ok_or_else(|| format!("unknown kind `{v}` (e.g. sem_op, shm_fault)"))?,
+                    )
+                }
+                "pid" => f.pid = Some(v.parse().map_err(|_| format!("pid `{v}` is not a number"))?),
+                "id" => f.id = Some(v.parse().map_err(|_| format!("id `{v}` is not a number"))?),
+                _ => return Err(format!("unknown filter `{k}`: use kind=, pid=, id=")),
+            }
+        }
+        Ok(f)
+    }
+
+    /// True when nothing is filtered.
+    pub fn is_empty(&self) -> bool {
+        *self == LogFilter::default()
+    }
+
+    /// The filter as typed.
+    pub fn describe(&self) -> String {
+        let mut v = Vec::new();
+        if let Some(k) = self.kind {
+            v.push(format!("kind={}", k.as_str()));
+        }
+        if let Some(p) = self.pid {
+            v.push(format!("pid={p}"));
+        }
+        if let Some(i) = self.id {
+            v.push(format!("id={i}"));
+        }
+        v.join(" ")
+    }
+
+    fn matches(&self, ev: &Event) -> bool {
+        self.kind.is_none_or(|k| ev.kind == k)
+            && self.pid.is_none_or(|p| ev.tgid == p || ev.pid == p)
+            && self.id.is_none_or(|i| ev.id == Some(i))
+    }
+}
+
+/// A line being typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Prompt {
+    /// `/` search text.
+    Search(String),
+    /// `f` in the log: a filter expression.
+    LogFilter(String),
+}
+
+/// The whole UI state.
+#[derive(Debug)]
+pub struct App {
+    /// The model.
+    pub state: State,
+    /// Facts about the source.
+    pub info: FeedInfo,
+    /// The view shown.
+    pub view: View,
+    /// The help overlay is open.
+    pub help: bool,
+    /// The source finished (replay done, command exited).
+    pub source_ended: bool,
+    /// `q` was pressed.
+    pub quit: bool,
+    /// The selected lifecycle (table, detail, pages, semaphores).
+    pub selected: Option<ObjId>,
+    /// Object table order.
+    pub sort: SortBy,
+    /// Reverse the order.
+    pub sort_desc: bool,
+    /// Object table filter.
+    pub filter: TableFilter,
+    /// Object table search (key, id, owner).
+    pub search: String,
+    /// Event log search (any text of the line).
+    pub log_search: String,
+    /// Event log filter.
+    pub log_filter: LogFilter,
+    /// Log shows the newest events (scrolling up turns it off).
+    pub log_follow: bool,
+    /// A line being typed.
+    pub prompt: Option<Prompt>,
+    /// Scroll position per view (lines from the top; for the log, from the
+    /// bottom).
+    pub scroll: [usize; 7],
+    /// A short message for the footer (e.g. a bad filter).
+    pub message: Option<String>,
+    /// CLOCK_MONOTONIC now, for live rates.
+    pub clock_ns: Option<u64>,
+    /// First visible row of the object table (kept by the renderer).
+    pub table_offset: Cell<usize>,
+}
+
+impl App {
+    /// A UI over an empty model.
+    pub fn new(info: FeedInfo) -> App {
+        App {
+            state: State::new(),
+            info,
+            view: View::Objects,
+            help: false,
+            source_ended: false,
+            quit: false,
+            selected: None,
+            sort: SortBy::Created,
+            sort_desc: false,
+            filter: TableFilter::All,
+            search: String::new(),
+            log_search: String::new(),
+            log_filter: LogFilter::default(),
+            log_follow: true,
+            prompt: None,
+            scroll: [0; 7],
+            message: None,
+            clock_ns: None,
+            table_offset: Cell::new(0),
+        }
+    }
+
+    /// Adds the objects that existed before the source started.
+    pub fn seed(&mut self, seeds: &Seeds) {
+        self.state
+            .seed(&seeds.shm, &seeds.sem, seeds.ipc_ns, seeds.now_ns);
+        for pid in &seeds.gone {
+            self.state.process_gone(*pid);
+        }
+    }
+
+    /// Applies one event to the model.
+    pub fn apply(&mut self, ev: &Event) {
+        self.state.apply(ev);
+        if self.selected.is_none() {
+            self.selected = self.state.log().last().and_then(|l| l.object);
+        }
+    }
+
+    /// "Now" for rates: the monotonic clock when live, else the newest event.
+    pub fn now_ns(&self) -> u64 {
+        self.clock_ns
+            .unwrap_or(0)
+            .max(self.state.now_ns())
+    }
+
+    /// Operations per second on an object, now.
+    pub fn ops_per_second(&self, o: &Object) -> u64 {
+        o.activity.per_second(self.now_ns())
+    }
+
+    fn table_match(&self, o: &Object) -> bool {
+        let pass = match self.filter {
+            TableFilter::All => true,
+            TableFilter::Live => o.is_live(),
+            TableFilter::Shm => o.key.kind == ObjKind::Shm,
+            TableFilter::Sem => o.key.kind == ObjKind::Sem,
+            TableFilter::Problems => {
+                o.incomplete || o.marked_for_removal.is_some() && o.is_live() || self.state.is_orphan(o)
+            }
+        };
+        if !pass {
+            return false;
+        }
+        if self.search.is_empty() {
+            return true;
+        }
+        let needle = self.search.to_lowercase();
+        o.key_hex().contains(&needle)
+            || o.key.id.to_string().contains(&needle)
+            || o.creator.as_ref().is_some_and(|c| {
+                c.comm.to_lowercase().contains(&needle) || c.tgid.to_string() == needle
+            })
+    }
+
+    fn sort_key(&self, o: &Object) -> i128 {
+        match self.sort {
+            SortBy::Created => o.handle.0 as i128,
+            SortBy::Key => o.ipc_key.map_or(-1, |k| i128::from(k as u32)),
+            SortBy::Id => i128::from(o.key.id),
+            SortBy::Size => i128::from(o.size.or(o.nsems.map(u64::from)).unwrap_or(0)),
+            SortBy::Nattch => i128::from(o.nattch()),
+            SortBy::Faults => i128::from(o.shm.as_ref().map_or(0, |s| s.pages.faults)),
+            SortBy::Rate => i128::from(self.ops_per_second(o)),
+            SortBy::Blocked => i128::from(o.sem.as_ref().map_or(0, |s| s.blocked)),
+        }
+    }
+
+    /// The object table's rows, filtered and sorted.
+    pub fn table_rows(&self) -> Vec<&Object> {
+        let mut rows: Vec<(i128, &Object)> = self
+            .state
+            .objects()
+            .filter(|o| self.table_match(o))
+            .map(|o| (self.sort_key(o), o))
+            .collect();
+        rows.sort_by_key(|(k, o)| (*k, o.handle));
+        if self.sort_desc {
+            rows.reverse();
+        }
+        rows.into_iter().map(|(_, o)| o).collect()
+    }
+
+    /// The selected lifecycle.
+    pub fn selected_object(&self) -> Option<&Object> {
+        self.selected.and_then(|h| self.state.object(h))
+    }
+
+    /// The segment the page map shows: the selected one, else the newest.
+    pub fn page_object(&self) -> Option<&Object> {
+        self.object_of(ObjKind::Shm)
+    }
+
+    /// The set the semaphore view shows: the selected one, else the newest.
+    pub fn sem_object(&self) -> Option<&Object> {
+        self.object_of(ObjKind::Sem)
+    }
+
+    fn object_of(&self, kind: ObjKind) -> Option<&Object> {
+        match self.selected_object() {
+            Some(o) if o.key.kind == kind => Some(o),
+            _ => self
+                .state
+                .objects()
+                .rev()
+                .find(|o| o.key.kind == kind && o.is_live())
+                .or_else(|| self.state.objects().rev().find(|o| o.key.kind == kind)),
+        }
+    }
+
+    /// The log lines passing the filter and search, oldest first.
+    pub fn log_rows(&self) -> Vec<&LoggedEvent> {
+        let needle = self.log_search.to_lowercase();
+        self.state
+            .log()
+            .iter()
+            .filter(|l| self.log_filter.matches(&l.event))
+            .filter(|l| {
+                needle.is_empty()
+                    || super::format::log_line_text(l)
+                        .to_lowercase()
+                        .contains(&needle)
+            })
+            .collect()
+    }
+
+    /// Time of the first event (timelines are shown relative to it).
+    pub fn origin_ns(&self) -> u64 {
+        self.state.first_ns().unwrap_or(0)
+    }
+}

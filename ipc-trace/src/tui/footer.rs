@@ -1,0 +1,49 @@
+//! The footer: the keys of the current view, or the line being typed.
+
+use super::app::{App, Prompt, View};
+use super::theme;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+/// The keys every view has.
+pub const GLOBAL_KEYS: &str = "Tab/1-7 view · ↑↓/jk move · / search · ? help · q quit";
+
+/// The keys of one view.
+pub fn view_keys(view: View) -> &'static str {
+    match view {
+        View::Objects => "Enter detail · s sort · S reverse · f filter",
+        View::Detail | View::Pages | View::Semaphores => "←→/hl prev/next object · Esc table",
+        View::Swimlane => "↑↓ scroll processes",
+        View::Log => "f filter (kind= pid= id=) · c clear · End follow",
+        View::Stats => "↑↓ scroll",
+    }
+}
+
+/// The footer widget.
+pub struct Footer<'a>(pub &'a App);
+
+impl Widget for Footer<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let first = match &app.prompt {
+            Some(Prompt::Search(t)) => Line::from(vec![
+                Span::styled("search: ", theme::header()),
+                Span::raw(format!("{t}▏")),
+                Span::styled("  Enter apply · Esc cancel", theme::dim()),
+            ]),
+            Some(Prompt::LogFilter(t)) => Line::from(vec![
+                Span::styled("filter: ", theme::header()),
+                Span::raw(format!("{t}▏")),
+                Span::styled("  kind=sem_op pid=N id=N · Enter apply · Esc cancel", theme::dim()),
+            ]),
+            None => match &app.message {
+                Some(m) => Line::from(Span::styled(m.clone(), theme::warn())),
+                None => Line::from(Span::styled(view_keys(app.view), theme::dim())),
+            },
+        };
+        let second = Line::from(Span::styled(GLOBAL_KEYS, theme::header()));
+        Paragraph::new(vec![first, second]).render(area, buf);
+    }
+}

@@ -1,0 +1,99 @@
+//! The event loop: one `tokio::select!` over terminal input, a steady
+//! redraw tick and the traced events. Events are drained into the model
+//! between draws; the screen is drawn at most once per tick however fast
+//! they come.
+
+use super::app::App;
+use super::draw::draw;
+use super::feed::Feed;
+use super::terminal::TerminalGuard;
+use crossterm::event::EventStream;
+use futures_util::StreamExt;
+use std::time::Duration;
+use tokio::sync::mpsc::error::TryRecvError;
+
+/// Redraws per second.
+pub const FPS: u64 = 10;
+/// Events applied at most before input and ticks get a turn.
+const DRAIN_BATCH: usize = 50_000;
+
+/// CLOCK_MONOTONIC now, in nanoseconds (the clock event timestamps use).
+fn monotonic_ns() -> Option<u64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+}
+
+/// Runs the TUI until `q` (or Ctrl-C). Returns `Ok` on quit so the caller
+/// can detach probes; the terminal is restored on every exit path. When the
+/// event channel closes the UI shows "source ended" and stays open.
+pub async fn run(feed: Feed) -> anyhow::Result<()> {
+    let Feed {
+        mut events,
+        info,
+        seeds,
+    } = feed;
+    let live_clock = info.live_clock;
+    let mut app = App::new(info);
+    app.seed(&seeds);
+    let mut guard = TerminalGuard::enter()?;
+    let mut input = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(1000 / FPS));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut source_open = true;
+    let mut dirty = true;
+
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if live_clock {
+                    app.clock_ns = monotonic_ns();
+                    dirty = true;
+                }
+                if dirty {
+                    guard.terminal().draw(|f| draw(f, &app))?;
+                    dirty = false;
+                }
+            }
+            term = input.next() => match term {
+                Some(Ok(ev)) => {
+                    app.on_terminal_event(&ev);
+                    dirty = true;
+                    if app.quit {
+                        break;
+                    }
+                }
+                Some(Err(e)) => return Err(anyhow::anyhow!("reading the terminal failed: {e}")),
+                None => break,
+            },
+            ev = events.recv(), if source_open => match ev {
+                Some(ev) => {
+                    app.apply(&ev);
+                    for _ in 0..DRAIN_BATCH {
+                        match events.try_recv() {
+                            Ok(ev) => app.apply(&ev),
+                            Err(TryRecvError::Empty) => break,
+                            Err(TryRecvError::Disconnected) => {
+                                source_open = false;
+                                app.source_ended = true;
+                                break;
+                            }
+                        }
+                    }
+                    dirty = true;
+                }
+                None => {
+                    source_open = false;
+                    app.source_ended = true;
+                    dirty = true;
+                }
+            },
+        }
+    }
+    drop(guard);
+    Ok(())
+}
