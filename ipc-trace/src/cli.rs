@@ -54,6 +54,10 @@ pub enum Command {
         /// Print each event on standard error as it is recorded.
         #[arg(long)]
         echo: bool,
+        /// Also write the summary of the lifecycles as reconstructed live
+        /// (JSON, as `summary --json` prints it).
+        #[arg(long, value_name = "FILE")]
+        summary_out: Option<PathBuf>,
         /// Tracing options.
         #[command(flatten)]
         trace: TraceArgs,

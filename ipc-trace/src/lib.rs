@@ -13,5 +13,6 @@ pub mod recording;
 pub mod selftest;
 pub mod session;
 pub mod source;
+pub mod summary;
 pub mod sysvipc;
 pub mod tui;

@@ -24,8 +24,8 @@ fn main() -> ExitCode {
         match cli.command {
             None => commands::tui(cli.trace, cli.cmd).await,
             Some(Command::Tui { trace, cmd }) => commands::tui(trace, cmd).await,
-            Some(Command::Record { output, duration, echo, trace, cmd }) => {
-                commands::record(&output, duration, echo, trace, cmd).await
+            Some(Command::Record { output, duration, echo, summary_out, trace, cmd }) => {
+                commands::record(&output, duration, echo, summary_out.as_deref(), trace, cmd).await
             }
             Some(Command::Replay { file, skip_bad }) => commands::replay(&file, skip_bad).await,
             Some(Command::Summary { file, json, skip_bad, trace, cmd }) => {

@@ -20,7 +20,9 @@ pub const SHM_DEST: u32 = 0o1000;
 #[derive(Debug, thiserror::Error)]
 pub enum SysvIpcError {
     /// The file could not be read.
-    #[error("cannot read {path}: {source} (is /proc mounted, and is the kernel built with CONFIG_SYSVIPC?)")]
+    #[error(
+        "cannot read {path}: {source} (is /proc mounted, and is the kernel built with CONFIG_SYSVIPC?)"
+    )]
     Io {
         /// The file.
         path: PathBuf,
@@ -189,7 +191,10 @@ struct Row<'t, 'a> {
 
 impl<'a> Table<'a> {
     fn parse(text: &'a str, path: &'a Path) -> Result<Table<'a>, SysvIpcError> {
-        let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
         let Some((_, header)) = lines.next() else {
             return Err(SysvIpcError::Format {
                 path: path.to_path_buf(),
@@ -236,7 +241,10 @@ impl Row<'_, '_> {
         };
         match self.fields.get(i) {
             Some(f) => Ok(Some(f)),
-            None => Err(self.err(format!("missing column `{name}` (line has {} fields)", self.fields.len()))),
+            None => Err(self.err(format!(
+                "missing column `{name}` (line has {} fields)",
+                self.fields.len()
+            ))),
         }
     }
 
@@ -285,7 +293,8 @@ mod tests {
      92552      32768  1777                   516  4242  4243      0     0     0     0     0 1716000000 1716000001 1715999999                  4096                     0
         -1          1   600                  4096   100   100      2  1000  1000  1000  1000          0          0 1715999999                     0                     0
 ";
-    const SEM: &str = "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime
+    const SEM: &str =
+        "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime
      92553      32768   777          1     0     0     0     0 1716000002 1715999999
 ";
 
@@ -297,7 +306,10 @@ mod tests {
         assert_eq!(v[0].shmid, 32768);
         assert_eq!(v[0].perms & 0o777, 0o777);
         assert!(v[0].dest());
-        assert_eq!((v[0].size, v[0].cpid, v[0].lpid, v[0].nattch), (516, 4242, 4243, 0));
+        assert_eq!(
+            (v[0].size, v[0].cpid, v[0].lpid, v[0].nattch),
+            (516, 4242, 4243, 0)
+        );
         assert_eq!(v[0].rss, Some(4096));
         assert_eq!(v[1].key, -1);
         assert!(!v[1].dest());
@@ -309,7 +321,10 @@ mod tests {
     fn parses_sem_lines_and_old_shm_without_rss() -> Result<(), SysvIpcError> {
         let v = parse_sem(SEM, Path::new("sem"))?;
         assert_eq!(v.len(), 1);
-        assert_eq!((v[0].key, v[0].semid, v[0].perms, v[0].nsems), (0x16989, 32768, 0o777, 1));
+        assert_eq!(
+            (v[0].key, v[0].semid, v[0].perms, v[0].nsems),
+            (0x16989, 32768, 0o777, 1)
+        );
         let old = "key shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime ctime\n1 2 666 10 3 4 0 0 0 0 0 0 0 0\n";
         let s = parse_shm(old, Path::new("old"))?;
         assert_eq!(s[0].rss, None);
@@ -320,7 +335,10 @@ mod tests {
     fn bad_lines_name_the_line() {
         let bad = "key shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime ctime\n1 2 999 10\n";
         let err = parse_shm(bad, Path::new("x")).err().map(|e| e.to_string());
-        assert_eq!(err.as_deref(), Some("x:2: column `perms`: `999` is not octal"));
+        assert_eq!(
+            err.as_deref(),
+            Some("x:2: column `perms`: `999` is not octal")
+        );
         let err = parse_sem("", Path::new("y")).err().map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("header")));
     }

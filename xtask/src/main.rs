@@ -1,1 +1,53 @@
-fn main() {}
+//! `cargo xtask`: the project's developer commands.
+//!
+//! - `setup`: install and check everything the build and the tests need.
+//! - `build`: build `ipc-trace` and the demo programs.
+//! - `vm-test`: run the tracer under real Debian kernels in QEMU.
+//! - `ci`: the whole pipeline, as CI runs it.
+
+mod build;
+mod ci;
+mod cmd;
+mod setup;
+mod vm;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Developer commands for ipc-trace.
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "ipc-trace developer commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install and check the packages, toolchain parts and mounts the project needs.
+    Setup,
+    /// Build ipc-trace and the demos (release unless --debug) and print the binary paths.
+    Build(build::BuildArgs),
+    /// Boot Debian kernels under QEMU and check ipc-trace's recordings of the demos.
+    VmTest(vm::VmTestArgs),
+    /// Run the CI pipeline: setup, fmt, clippy, build, tests, vm-test.
+    Ci,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Setup => setup::run(),
+        Command::Build(args) => build::run(&args).map(|_| true),
+        Command::VmTest(args) => vm::run(&args),
+        Command::Ci => ci::run(),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

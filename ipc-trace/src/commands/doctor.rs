@@ -40,7 +40,7 @@ pub async fn doctor(attach: bool, trace: TraceArgs, loaded_programs: bool) -> Cm
         println!("(run `ipc-trace doctor --attach` as root to attach every probe and self-test it)");
         return Ok(0);
     }
-    let live = Live::start(LiveOptions { trace, cmd: Vec::new(), duration: None }).await?;
+    let live = Live::start(LiveOptions { trace, cmd: Vec::new(), duration: None, child_output: None }).await?;
     let table = live.probe_table().clone();
     let mut sink = Vec::new();
     let _ = live.finish(End::Stopped, &mut sink).await;

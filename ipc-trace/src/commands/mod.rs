@@ -2,10 +2,18 @@
 //! `CmdError` carrying the message and status (1 runtime, 2 usage/input).
 
 mod doctor;
+mod export;
+mod lab;
 mod record;
+mod summary;
+mod tui;
 
 pub use doctor::doctor;
+pub use export::export;
+pub use lab::lab;
 pub use record::record;
+pub use summary::summary;
+pub use tui::{replay, tui};
 
 use crate::session::live::SessionError;
 use std::fmt::Display;

@@ -2,18 +2,50 @@
 
 use super::{CmdError, CmdResult, warn_skipped};
 use crate::cli::TraceArgs;
+use crate::event::Event;
+use crate::model::State;
 use crate::recording::RecordingWriter;
 use crate::session::live::{End, Live, LiveOptions};
 use std::path::Path;
 use std::time::Duration;
 
+/// Runs a session until it ends, handing every event to `each`.
+pub async fn pump(
+    live: &mut Live,
+    mut each: impl FnMut(&Event) -> Result<(), CmdError>,
+) -> Result<(End, u64), CmdError> {
+    let mut batch = Vec::new();
+    let mut n = 0;
+    loop {
+        let end = live.next_batch(&mut batch).await;
+        for ev in batch.drain(..) {
+            each(&ev)?;
+            n += 1;
+        }
+        if let Some(end) = end {
+            return Ok((end, n));
+        }
+    }
+}
+
+/// The exit status for how a session ended: the command's, else 0.
+pub fn exit_status(end: End) -> u8 {
+    match end {
+        End::ChildExited(code) => u8::try_from(code).unwrap_or(1),
+        End::Duration | End::Signal | End::Stopped => 0,
+    }
+}
+
 /// Records events to `output` until the command exits, `duration` passes,
 /// or SIGINT/SIGTERM; the file is complete (header, events, stats) in every
-/// case. With a command, exits with the command's status.
+/// case. With a command, exits with the command's status. With
+/// `summary_out`, also writes the summary of the model built live (the same
+/// a replay of the file must give).
 pub async fn record(
     output: &Path,
     duration: Option<f64>,
     echo: bool,
+    summary_out: Option<&Path>,
     trace: TraceArgs,
     cmd: Vec<String>,
 ) -> CmdResult {
@@ -22,41 +54,44 @@ pub async fn record(
     }
     let duration = match duration {
         Some(s) if !(s.is_finite() && s > 0.0) => {
-            return Err(CmdError::usage(format!("--duration must be a positive number of seconds, got {s}")));
+            return Err(CmdError::usage(format!(
+                "--duration must be a positive number of seconds, got {s}"
+            )));
         }
         Some(s) => Some(Duration::from_secs_f64(s)),
         None => None,
     };
     let mut writer = RecordingWriter::create(output).map_err(CmdError::usage)?;
-    let mut live = Live::start(LiveOptions { trace, cmd, duration }).await?;
+    let mut live = Live::start(LiveOptions { trace, cmd, duration, child_output: None }).await?;
     warn_skipped(live.probe_table());
     writer.write_header(live.header()).map_err(CmdError::runtime)?;
-    let mut batch = Vec::new();
-    let end = loop {
-        let end = live.next_batch(&mut batch).await;
-        for ev in batch.drain(..) {
-            if echo {
-                eprintln!("{}", serde_json::to_string(&ev).unwrap_or_default());
-            }
-            writer.write_event(&ev).map_err(CmdError::runtime)?;
+    let mut model = summary_out.map(|_| State::new());
+    let mut write = |ev: &Event| -> Result<(), CmdError> {
+        if echo {
+            eprintln!("{}", serde_json::to_string(ev).unwrap_or_default());
         }
-        if let Some(end) = end {
-            break end;
+        if let Some(m) = model.as_mut() {
+            m.apply(ev);
         }
+        writer.write_event(ev).map_err(CmdError::runtime)
     };
-    let stats = live.finish(end, &mut batch).await;
-    for ev in batch.drain(..) {
-        writer.write_event(&ev).map_err(CmdError::runtime)?;
+    let (end, _) = pump(&mut live, &mut write).await?;
+    let mut rest = Vec::new();
+    let stats = live.finish(end, &mut rest).await;
+    for ev in &rest {
+        write(ev)?;
     }
     writer.finish(&stats).map_err(CmdError::runtime)?;
+    if let (Some(path), Some(m)) = (summary_out, model.as_ref()) {
+        let text = serde_json::to_string_pretty(&crate::summary::summarize(m)).map_err(CmdError::runtime)?;
+        std::fs::write(path, text)
+            .map_err(|e| CmdError::runtime(format!("cannot write {}: {e}", path.display())))?;
+    }
     let dropped = if stats.dropped > 0 {
         format!(", {} LOST (ring buffer full: try a larger --ringbuf-size)", stats.dropped)
     } else {
         String::new()
     };
     eprintln!("ipc-trace: recorded {} events to {}{dropped}", stats.events, output.display());
-    Ok(match end {
-        End::ChildExited(code) => u8::try_from(code).unwrap_or(1),
-        End::Duration | End::Signal | End::Stopped => 0,
-    })
+    Ok(exit_status(end))
 }

@@ -21,6 +21,7 @@
 //! with values above one may form edges that are not real waits.
 
 use super::object::{Actor, ObjId};
+use super::sem::OpResult;
 use crate::event::SemOpSpec;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -85,10 +86,13 @@ impl SemHolds {
         actor: &Actor,
         ts_ns: u64,
         ops: &[SemOpSpec],
-        ok: bool,
-        blocked: bool,
-        wait_ns: u64,
+        result: OpResult,
     ) {
+        let OpResult {
+            ok,
+            blocked,
+            wait_ns,
+        } = result;
         let tgid = actor.tgid;
         if blocked {
             let nums: Vec<u16> = ops.iter().filter(|o| o.op < 0).map(|o| o.num).collect();
@@ -238,6 +242,14 @@ mod tests {
         }
     }
 
+    fn res(ok: bool, blocked: bool, wait_ns: u64) -> OpResult {
+        OpResult {
+            ok,
+            blocked,
+            wait_ns,
+        }
+    }
+
     fn op(num: u16, op: i16) -> SemOpSpec {
         SemOpSpec { num, op, flg: 0 }
     }
@@ -247,15 +259,18 @@ mod tests {
         let set = ObjId(1);
         let mut h = SemHolds::default();
         // A takes 0, B takes 1; each then times out waiting for the other's.
-        h.apply(set, &actor(10), 1, &[op(0, -1)], true, false, 0);
-        h.apply(set, &actor(20), 2, &[op(1, -1)], true, false, 0);
-        h.apply(set, &actor(10), 3, &[op(1, -1)], false, true, 1_000);
-        h.apply(set, &actor(20), 4, &[op(0, -1)], false, true, 1_000);
+        h.apply(set, &actor(10), 1, &[op(0, -1)], res(true, false, 0));
+        h.apply(set, &actor(20), 2, &[op(1, -1)], res(true, false, 0));
+        h.apply(set, &actor(10), 3, &[op(1, -1)], res(false, true, 1_000));
+        h.apply(set, &actor(20), 4, &[op(0, -1)], res(false, true, 1_000));
         let cycles = h.cycles(|_| true);
         assert_eq!(cycles.len(), 1, "{cycles:?}");
         let c = &cycles[0];
         assert_eq!(
-            c.edges.iter().map(|e| (e.waiter, e.holder, e.num)).collect::<Vec<_>>(),
+            c.edges
+                .iter()
+                .map(|e| (e.waiter, e.holder, e.num))
+                .collect::<Vec<_>>(),
             vec![(10, 20, 1), (20, 10, 0)]
         );
         // B exits without undo: it still holds 1, but it cannot wait any more.
@@ -266,14 +281,14 @@ mod tests {
         let pc = ObjId(2);
         let mut g = SemHolds::default();
         for i in 0..5 {
-            g.apply(pc, &actor(1), i * 4, &[op(0, -1)], true, true, 10);
-            g.apply(pc, &actor(1), i * 4 + 1, &[op(1, 1)], true, false, 0);
-            g.apply(pc, &actor(2), i * 4 + 2, &[op(1, -1)], true, true, 10);
-            g.apply(pc, &actor(2), i * 4 + 3, &[op(0, 1)], true, false, 0);
+            g.apply(pc, &actor(1), i * 4, &[op(0, -1)], res(true, true, 10));
+            g.apply(pc, &actor(1), i * 4 + 1, &[op(1, 1)], res(true, false, 0));
+            g.apply(pc, &actor(2), i * 4 + 2, &[op(1, -1)], res(true, true, 10));
+            g.apply(pc, &actor(2), i * 4 + 3, &[op(0, 1)], res(true, false, 0));
         }
         // Both end in a blocked P: each waits on what only it took itself.
-        g.apply(pc, &actor(1), 100, &[op(0, -1)], true, true, 10);
-        g.apply(pc, &actor(2), 101, &[op(1, -1)], true, true, 10);
+        g.apply(pc, &actor(1), 100, &[op(0, -1)], res(true, true, 10));
+        g.apply(pc, &actor(2), 101, &[op(1, -1)], res(true, true, 10));
         assert_eq!(g.last_blocked().count(), 2);
         assert!(g.edges(|_| true).is_empty());
         assert!(g.cycles(|_| true).is_empty());

@@ -56,23 +56,27 @@ pub fn event_text(ev: &Event) -> String {
             ev.size.unwrap_or(0),
             ev.ret.map_or_else(|| "?".into(), |x| x.to_string())
         ),
-        EventKind::ShmCreate => format!("segment {id} created{key}, {} bytes", ev.size.unwrap_or(0)),
-        EventKind::ShmAttach => format!(
-            "shmat {id} at 0x{:x}{r}",
-            ev.addr.unwrap_or(0)
-        ),
+        EventKind::ShmCreate => {
+            format!("segment {id} created{key}, {} bytes", ev.size.unwrap_or(0))
+        }
+        EventKind::ShmAttach => format!("shmat {id} at 0x{:x}{r}", ev.addr.unwrap_or(0)),
         EventKind::ShmFault => format!(
             "fault page {} ({}) at 0x{:x}{}",
             ev.page.unwrap_or(0),
-            if ev.write == Some(true) { "write" } else { "read" },
+            if ev.write == Some(true) {
+                "write"
+            } else {
+                "read"
+            },
             ev.addr.unwrap_or(0),
-            if ev.shmem == Some(true) { ", shmem_fault" } else { "" }
+            if ev.shmem == Some(true) {
+                ", shmem_fault"
+            } else {
+                ""
+            }
         ),
         EventKind::ShmDetach => format!("detach {id} at 0x{:x}", ev.addr.unwrap_or(0)),
-        EventKind::ShmCtl => format!(
-            "shmctl {id} {}{r}",
-            ev.cmd.as_deref().unwrap_or("?")
-        ),
+        EventKind::ShmCtl => format!("shmctl {id} {}{r}", ev.cmd.as_deref().unwrap_or("?")),
         EventKind::ShmDestroy => format!("segment {id} destroyed"),
         EventKind::SemGet => format!(
             "semget{key} nsems {} -> {}{r}",
@@ -93,14 +97,19 @@ pub fn event_text(ev: &Event) -> String {
                 }
                 _ => String::new(),
             };
-            format!("semctl {id} {}{num}{vals}{r}", ev.cmd.as_deref().unwrap_or("?"))
+            format!(
+                "semctl {id} {}{num}{vals}{r}",
+                ev.cmd.as_deref().unwrap_or("?")
+            )
         }
         EventKind::SemOp => {
             let ops = ev.ops.as_ref().map_or_else(String::new, |ops| {
                 ops.iter().map(sem_op).collect::<Vec<_>>().join(" ")
             });
             let more = match (ev.nsops, ev.ops.as_ref()) {
-                (Some(n), Some(ops)) if n as usize > ops.len() => format!(" (+{} more)", n as usize - ops.len()),
+                (Some(n), Some(ops)) if n as usize > ops.len() => {
+                    format!(" (+{} more)", n as usize - ops.len())
+                }
                 _ => String::new(),
             };
             let wait = if ev.blocked == Some(true) {
@@ -127,8 +136,16 @@ mod tests {
         let mut e = Event::new(1, EventKind::SemOp, 1, 1, "c");
         e.id = Some(7);
         e.ops = Some(vec![
-            SemOpSpec { num: 0, op: -1, flg: crate::event::SEM_UNDO },
-            SemOpSpec { num: 1, op: 2, flg: 0 },
+            SemOpSpec {
+                num: 0,
+                op: -1,
+                flg: crate::event::SEM_UNDO,
+            },
+            SemOpSpec {
+                num: 1,
+                op: 2,
+                flg: 0,
+            },
         ]);
         e.blocked = Some(true);
         e.wait_ns = Some(1500);

@@ -62,7 +62,11 @@ impl Builder {
     }
 
     fn fault(&mut self, dt_us: u64, tgid: u32, base: u64, page: u64, write: bool, kprobe: bool) {
-        let probe = if kprobe { "shm_fault" } else { "page_fault_user" };
+        let probe = if kprobe {
+            "shm_fault"
+        } else {
+            "page_fault_user"
+        };
         let e = self.ev(dt_us, EventKind::ShmFault, tgid, probe);
         e.id = Some(32768);
         e.addr = Some(base + page * 4096 + 8);

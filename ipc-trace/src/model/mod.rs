@@ -15,6 +15,7 @@ pub mod rate;
 pub mod sem;
 pub mod state;
 pub mod steps;
+pub mod timeline;
 
 #[cfg(test)]
 mod tests;

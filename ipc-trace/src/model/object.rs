@@ -5,6 +5,7 @@ use super::pages::PageMap;
 use super::rate::RateWindow;
 use super::sem::SemState;
 use super::steps::StepSet;
+use super::timeline::Timeline;
 use crate::event::EventKind;
 
 /// Shared-memory segment or semaphore set.
@@ -139,8 +140,9 @@ pub struct Object {
     pub last_ts: u64,
     /// Operations (attaches, faults, semops) per second.
     pub activity: RateWindow,
-    /// The lifecycle as lived, bounded (first and last entries kept).
-    pub timeline: HeadTail<TimelineEntry>,
+    /// The lifecycle as lived, bounded (first and last entries kept;
+    /// resolve with `State::timeline`).
+    pub timeline: Timeline,
     /// Every SEED step seen on it.
     pub steps_seen: StepSet,
     /// Segment state (shm only).
@@ -151,11 +153,6 @@ pub struct Object {
     /// tgid): that get "created", not "found".
     pub(crate) awaiting_get: Option<u32>,
 }
-
-/// Timeline entries kept from the start of a lifecycle.
-pub const TIMELINE_HEAD: usize = 64;
-/// Timeline entries kept from its recent past.
-pub const TIMELINE_TAIL: usize = 448;
 
 impl Object {
     /// A new lifecycle of `key`.
@@ -180,7 +177,7 @@ impl Object {
             events: 0,
             last_ts: ts,
             activity: RateWindow::default(),
-            timeline: HeadTail::new(TIMELINE_HEAD, TIMELINE_TAIL),
+            timeline: Timeline::default(),
             steps_seen: StepSet::EMPTY,
             shm: (key.kind == ObjKind::Shm).then(ShmState::default),
             sem: (key.kind == ObjKind::Sem).then(SemState::default),
@@ -203,6 +200,19 @@ impl Object {
         match self.ipc_key {
             Some(k) => format!("0x{:08x}", k as u32),
             None => "?".to_string(),
+        }
+    }
+
+    /// Drops the details of a long-removed lifecycle (page records, value
+    /// samples, timeline tail, attach history), keeping its counters.
+    pub fn compact(&mut self) {
+        self.timeline.compact();
+        if let Some(s) = self.shm.as_mut() {
+            s.pages.compact();
+            s.history = HeadTail::new(0, 1);
+        }
+        if let Some(s) = self.sem.as_mut() {
+            s.compact();
         }
     }
 
@@ -270,7 +280,7 @@ impl Default for ShmState {
         ShmState {
             mappings: Vec::new(),
             unknown_attaches: 0,
-            history: HeadTail::new(32, 224),
+            history: HeadTail::new(16, 48),
             attaches: 0,
             detaches: 0,
             pages: PageMap::default(),

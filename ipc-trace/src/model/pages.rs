@@ -25,11 +25,23 @@ pub struct PageTouch {
     /// Faults on this page (one per process mapping that touched it, more
     /// after reclaim).
     pub faults: u32,
+    procs: [u32; PAGE_PROCS],
+    nprocs: u8,
+    /// More processes than [`PAGE_PROCS`] faulted it.
+    pub more_procs: bool,
+}
+
+impl PageTouch {
     /// Processes (tgid) that faulted it, first toucher first; at most
     /// [`PAGE_PROCS`].
-    pub procs: Vec<u32>,
-    /// More processes than `procs` holds faulted it.
-    pub more_procs: bool,
+    pub fn procs(&self) -> &[u32] {
+        &self.procs[..usize::from(self.nprocs)]
+    }
+
+    /// The first process that touched it.
+    pub fn first_toucher(&self) -> u32 {
+        self.procs[0]
+    }
 }
 
 /// The pages of one segment.
@@ -47,6 +59,8 @@ pub struct PageMap {
     pub overflow_pages: u64,
     /// Highest page index seen.
     pub max_page: Option<u64>,
+    /// Page records dropped by [`PageMap::compact`].
+    pub forgotten_pages: u64,
 }
 
 impl PageMap {
@@ -62,9 +76,10 @@ impl PageMap {
         if let Some(&i) = self.index.get(&page) {
             if let Some(t) = self.touches.get_mut(i as usize) {
                 t.faults = t.faults.saturating_add(1);
-                if !t.procs.contains(&tgid) {
-                    if t.procs.len() < PAGE_PROCS {
-                        t.procs.push(tgid);
+                if !t.procs().contains(&tgid) {
+                    if usize::from(t.nprocs) < PAGE_PROCS {
+                        t.procs[usize::from(t.nprocs)] = tgid;
+                        t.nprocs += 1;
                     } else {
                         t.more_procs = true;
                     }
@@ -84,15 +99,23 @@ impl PageMap {
             order,
             first_write: write,
             faults: 1,
-            procs: vec![tgid],
+            procs: [tgid, 0, 0, 0],
+            nprocs: 1,
             more_procs: false,
         });
         true
     }
 
-    /// Pages touched (remembered ones plus overflow).
+    /// Pages touched (remembered ones plus overflow and forgotten).
     pub fn pages_touched(&self) -> u64 {
-        self.touches.len() as u64 + self.overflow_pages
+        self.touches.len() as u64 + self.overflow_pages + self.forgotten_pages
+    }
+
+    /// Forgets the per-page records, keeping the counts.
+    pub fn compact(&mut self) {
+        self.forgotten_pages += self.touches.len() as u64;
+        self.touches = Vec::new();
+        self.index = HashMap::new();
     }
 
     /// Remembered pages in first-touch order.
@@ -122,7 +145,7 @@ mod tests {
         assert_eq!(m.faults, 3);
         assert_eq!(m.write_faults, 2);
         let p2 = m.get(2).expect("page 2 recorded");
-        assert_eq!((p2.order, p2.faults, p2.procs.clone()), (0, 2, vec![10, 20]));
+        assert_eq!((p2.order, p2.faults, p2.procs()), (0, 2, &[10, 20][..]));
         assert_eq!(m.get(0).map(|p| p.order), Some(1));
         assert_eq!(m.by_process.get(&10), Some(&2));
     }

@@ -8,7 +8,7 @@ use crate::event::SemOpSpec;
 /// Value samples kept per set.
 pub const SAMPLES_CAP: usize = 4096;
 /// Blocked operations kept per set.
-pub const BLOCKED_CAP: usize = 256;
+pub const BLOCKED_CAP: usize = 64;
 
 /// The value of one semaphore at one time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +34,17 @@ pub struct BlockedOp {
     pub ops: Vec<SemOpSpec>,
     /// It succeeded after the wait (false: timeout, signal, set removed).
     pub ok: bool,
+}
+
+/// How a semop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct OpResult {
+    /// It succeeded (all operations applied).
+    pub ok: bool,
+    /// It slept before returning.
+    pub blocked: bool,
+    /// How long it slept.
+    pub wait_ns: u64,
 }
 
 /// Semaphore-set state.
@@ -173,6 +184,12 @@ impl SemState {
                 });
             }
         }
+    }
+
+    /// Drops value samples and blocked-op records, keeping counters.
+    pub fn compact(&mut self) {
+        self.samples = Ring::new(1);
+        self.blocked_ops = Ring::new(1);
     }
 
     /// True when some operation asked for `SEM_UNDO` (SEM-9).

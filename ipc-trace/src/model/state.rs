@@ -11,7 +11,9 @@ use super::object::{
 };
 use super::process::ProcessTable;
 use super::rate::RateWindow;
+use super::sem::OpResult;
 use super::steps::{GetOutcome, Step, StepSet, steps_of};
+use super::timeline::{ResolvedTimeline, TailRef};
 use crate::event::{Backend, Event, EventKind};
 use crate::sysvipc::{SemEntry, ShmEntry};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -26,6 +28,9 @@ pub struct Limits {
     pub log: usize,
     /// Removed lifecycles kept for history; older ones are forgotten.
     pub removed_objects: usize,
+    /// Of those, the most recent keep their details (pages, value samples,
+    /// timeline tail); older ones keep only counters.
+    pub removed_detailed: usize,
 }
 
 impl Default for Limits {
@@ -33,6 +38,7 @@ impl Default for Limits {
         Limits {
             log: 100_000,
             removed_objects: 10_000,
+            removed_detailed: 256,
         }
     }
 }
@@ -69,7 +75,7 @@ pub struct ProbeCounters {
 #[derive(Clone, Debug)]
 pub struct State {
     limits: Limits,
-    objects: BTreeMap<ObjId, Object>,
+    objects: BTreeMap<ObjId, Box<Object>>,
     live: HashMap<ObjectKey, ObjId>,
     by_key: HashMap<(u32, ObjKind, i32), Vec<ObjId>>,
     generations: HashMap<ObjectKey, u32>,
@@ -143,7 +149,7 @@ impl State {
 
     /// Every lifecycle kept (live and removed), oldest first.
     pub fn objects(&self) -> impl DoubleEndedIterator<Item = &Object> + Clone {
-        self.objects.values()
+        self.objects.values().map(|b| &**b)
     }
 
     /// Number of lifecycles kept.
@@ -153,12 +159,12 @@ impl State {
 
     /// One lifecycle.
     pub fn object(&self, handle: ObjId) -> Option<&Object> {
-        self.objects.get(&handle)
+        self.objects.get(&handle).map(|b| &**b)
     }
 
     /// The live lifecycle of (namespace, kind, id).
     pub fn live(&self, key: ObjectKey) -> Option<&Object> {
-        self.live.get(&key).and_then(|h| self.objects.get(h))
+        self.live.get(&key).and_then(|h| self.object(*h))
     }
 
     /// Every lifecycle (live or removed, kept) with IPC key `key` in a
@@ -166,7 +172,7 @@ impl State {
     pub fn by_key(&self, ipc_ns: u32, kind: ObjKind, key: i32) -> Vec<&Object> {
         self.by_key
             .get(&(ipc_ns, kind, key))
-            .map(|v| v.iter().filter_map(|h| self.objects.get(h)).collect())
+            .map(|v| v.iter().filter_map(|h| self.object(*h)).collect())
             .unwrap_or_default()
     }
 
@@ -262,6 +268,18 @@ impl State {
             s.push("incomplete");
         }
         s
+    }
+
+    /// The logged event with sequence number `seq`, if still kept.
+    pub fn logged(&self, seq: u64) -> Option<&LoggedEvent> {
+        let first = self.log.get(0)?.seq;
+        let i = usize::try_from(seq.checked_sub(first)?).ok()?;
+        self.log.get(i).filter(|l| l.seq == seq)
+    }
+
+    /// A lifecycle's timeline, resolved against the event log.
+    pub fn timeline(&self, obj: &Object) -> ResolvedTimeline {
+        obj.timeline.resolve(|seq| self.logged(seq))
     }
 
     /// Semaphore holdings and the latest blocked waits.
@@ -379,7 +397,13 @@ impl State {
         if ev.failed() {
             self.failed_calls += 1;
         }
-        let counters = self.probes.entry(ev.probe.clone()).or_default();
+        if !self.probes.contains_key(&ev.probe) {
+            self.probes
+                .insert(ev.probe.clone(), ProbeCounters::default());
+        }
+        let Some(counters) = self.probes.get_mut(&ev.probe) else {
+            return;
+        };
         if ev.kind == EventKind::Drops {
             let n = ev.count.unwrap_or(0);
             counters.drops += n;
@@ -439,22 +463,29 @@ impl State {
         o.events += 1;
         o.last_ts = o.last_ts.max(ev.ts_ns);
         o.steps_seen.extend(steps);
-        let mut text = event_text(ev);
-        match get {
-            Some(GetOutcome::Created) => text.push_str(": created it"),
-            Some(GetOutcome::Found) => text.push_str(": found it by key"),
-            _ => {}
+        if o.timeline.head_has_room() {
+            let mut text = event_text(ev);
+            match get {
+                Some(GetOutcome::Created) => text.push_str(": created it"),
+                Some(GetOutcome::Found) => text.push_str(": found it by key"),
+                _ => {}
+            }
+            o.timeline.push_entry(TimelineEntry {
+                ts_ns: ev.ts_ns,
+                kind: ev.kind,
+                actor: actor(ev),
+                steps,
+                inferred: ev.inferred,
+                probe: ev.probe.clone(),
+                backend: ev.backend,
+                text,
+            });
+        } else {
+            o.timeline.push_ref(TailRef {
+                seq: self.events - 1,
+                exit_addr: None,
+            });
         }
-        o.timeline.push(TimelineEntry {
-            ts_ns: ev.ts_ns,
-            kind: ev.kind,
-            actor: actor(ev),
-            steps,
-            inferred: ev.inferred,
-            probe: ev.probe.clone(),
-            backend: ev.backend,
-            text,
-        });
     }
 
     fn kind_of(ev: &Event) -> ObjKind {
@@ -486,8 +517,10 @@ impl State {
         let gen_slot = self.generations.entry(key).or_insert(0);
         let generation = *gen_slot;
         *gen_slot += 1;
-        self.objects
-            .insert(handle, Object::new(handle, key, generation, ts, origin));
+        self.objects.insert(
+            handle,
+            Box::new(Object::new(handle, key, generation, ts, origin)),
+        );
         self.live.insert(key, handle);
         handle
     }
@@ -616,7 +649,8 @@ impl State {
             addr,
             ts_ns: ev.ts_ns,
         });
-        s.mappings.retain(|m| !(m.actor.tgid == ev.tgid && m.addr == addr));
+        s.mappings
+            .retain(|m| !(m.actor.tgid == ev.tgid && m.addr == addr));
         s.mappings.push(Mapping {
             actor: who,
             addr,
@@ -649,7 +683,8 @@ impl State {
         let o = self.objects.get_mut(&h)?;
         let s = o.shm.as_mut()?;
         let before = s.mappings.len();
-        s.mappings.retain(|m| !(m.actor.tgid == ev.tgid && m.addr == addr));
+        s.mappings
+            .retain(|m| !(m.actor.tgid == ev.tgid && m.addr == addr));
         if s.mappings.len() == before && s.unknown_attaches > 0 {
             s.unknown_attaches -= 1;
         }
@@ -704,8 +739,17 @@ impl State {
         if let Some(s) = o.sem.as_mut() {
             s.apply_op(&who, ev.ts_ns, ops, ok, blocked, wait);
         }
-        self.holds
-            .apply(h, &who, ev.ts_ns, ops, ok, blocked, wait);
+        self.holds.apply(
+            h,
+            &who,
+            ev.ts_ns,
+            ops,
+            OpResult {
+                ok,
+                blocked,
+                wait_ns: wait,
+            },
+        );
         Some(h)
     }
 
@@ -749,6 +793,13 @@ impl State {
             self.holds.removed(h);
         }
         self.removed_order.push_back(h);
+        let n = self.removed_order.len();
+        if n > self.limits.removed_detailed
+            && let Some(old) = self.removed_order.get(n - 1 - self.limits.removed_detailed)
+            && let Some(o) = self.objects.get_mut(old)
+        {
+            o.compact();
+        }
         while self.removed_order.len() > self.limits.removed_objects {
             let Some(old) = self.removed_order.pop_front() else {
                 break;
@@ -783,7 +834,8 @@ impl State {
                 continue;
             };
             let Some(s) = o.shm.as_mut() else { continue };
-            s.mappings.retain(|m| !(m.actor.tgid == tgid && m.addr == addr));
+            s.mappings
+                .retain(|m| !(m.actor.tgid == tgid && m.addr == addr));
             s.detaches += 1;
             s.history.push(AttachRecord {
                 op: AttachOp::Exit,
@@ -791,16 +843,23 @@ impl State {
                 addr,
                 ts_ns: ev.ts_ns,
             });
-            o.timeline.push(TimelineEntry {
-                ts_ns: ev.ts_ns,
-                kind: EventKind::ProcExit,
-                actor: actor(ev),
-                steps: StepSet::EMPTY,
-                inferred: true,
-                probe: ev.probe.clone(),
-                backend: ev.backend,
-                text: format!("exited with the segment attached at 0x{addr:x}: detached"),
-            });
+            if o.timeline.head_has_room() {
+                o.timeline.push_entry(TimelineEntry {
+                    ts_ns: ev.ts_ns,
+                    kind: EventKind::ProcExit,
+                    actor: actor(ev),
+                    steps: StepSet::EMPTY,
+                    inferred: true,
+                    probe: ev.probe.clone(),
+                    backend: ev.backend,
+                    text: format!("exited with the segment attached at 0x{addr:x}: detached"),
+                });
+            } else {
+                o.timeline.push_ref(TailRef {
+                    seq: self.events - 1,
+                    exit_addr: Some(addr),
+                });
+            }
         }
     }
 }

@@ -242,7 +242,11 @@ pub fn steps_of(ev: &Event, get: Option<GetOutcome>) -> StepSet {
             if ev.blocked == Some(true) {
                 s.insert(SEM8);
             }
-            if ev.ops.as_ref().is_some_and(|ops| ops.iter().any(|o| o.undo())) {
+            if ev
+                .ops
+                .as_ref()
+                .is_some_and(|ops| ops.iter().any(|o| o.undo()))
+            {
                 s.insert(SEM9);
             }
             s

@@ -121,7 +121,11 @@ fn segment_create_find_attach_fault_detach_remove() {
     assert_eq!(s.steps_for(&create), vec![SHM3, SHM4]);
     s.apply(&create);
     let get_p = shm_get(11, 100, "producer", 32768, KEY, 0o1666);
-    assert_eq!(s.steps_for(&get_p), vec![SHM1, SHM3, SHM4], "creator's shmget");
+    assert_eq!(
+        s.steps_for(&get_p),
+        vec![SHM1, SHM3, SHM4],
+        "creator's shmget"
+    );
     s.apply(&get_p);
     let get_c = shm_get(20, 200, "consumer", 32768, KEY, 0o666);
     assert_eq!(s.steps_for(&get_c), vec![SHM1, SHM2], "consumer finds it");
@@ -143,7 +147,10 @@ fn segment_create_find_attach_fault_detach_remove() {
     assert_eq!(o.origin, Origin::Created);
     assert!(!o.create_inferred);
     assert_eq!(o.creator.as_ref().map(|c| c.tgid), Some(100));
-    assert_eq!((o.size, o.perms, o.ipc_key), (Some(516), Some(0o666), Some(KEY)));
+    assert_eq!(
+        (o.size, o.perms, o.ipc_key),
+        (Some(516), Some(0o666), Some(KEY))
+    );
     assert_eq!(o.key_hex(), "0x00016988");
     assert_eq!(o.finds, 1);
     assert_eq!(o.nattch(), 2);
@@ -152,7 +159,10 @@ fn segment_create_find_attach_fault_detach_remove() {
     assert_eq!(pages.pages_touched(), 3);
     let order: Vec<u64> = pages.in_touch_order().iter().map(|p| p.page).collect();
     assert_eq!(order, vec![0, 2, 1]);
-    assert_eq!(pages.get(0).map(|p| p.procs.clone()), Some(vec![100, 200]));
+    assert_eq!(
+        pages.get(0).map(|p| p.procs().to_vec()),
+        Some(vec![100, 200])
+    );
     assert!(o.steps_seen.contains(SHM9) && o.steps_seen.contains(SHM12));
 
     apply_all(
@@ -162,12 +172,17 @@ fn segment_create_find_attach_fault_detach_remove() {
             ctl(41, EventKind::ShmCtl, 100, 32768, "IPC_RMID"),
         ],
     );
-    let o = s.live(shm_key(32768)).expect("still live until the last detach");
+    let o = s
+        .live(shm_key(32768))
+        .expect("still live until the last detach");
     assert_eq!(o.nattch(), 1);
     assert_eq!(s.status_words(o), vec!["dest"]);
     apply_all(
         &mut s,
-        &[detach(42, 100, 0x7000_0000), destroy(43, EventKind::ShmDestroy, 32768)],
+        &[
+            detach(42, 100, 0x7000_0000),
+            destroy(43, EventKind::ShmDestroy, 32768),
+        ],
     );
     assert!(s.live(shm_key(32768)).is_none());
     let all = s.by_key(NS, ObjKind::Shm, KEY);
@@ -181,7 +196,12 @@ fn segment_create_find_attach_fault_detach_remove() {
         .unwrap_or_default();
     assert_eq!(
         hist,
-        vec![AttachOp::Attach, AttachOp::Attach, AttachOp::Detach, AttachOp::Detach]
+        vec![
+            AttachOp::Attach,
+            AttachOp::Attach,
+            AttachOp::Detach,
+            AttachOp::Detach
+        ]
     );
     assert_eq!(s.status_words(all[0]), vec!["removed"]);
     assert_eq!(s.events(), 13);
@@ -201,9 +221,9 @@ fn tracepoint_only_create_is_inferred_and_merged_in_either_order() {
     assert!(o.create_inferred);
     assert_eq!(o.origin, Origin::Created);
     assert_eq!(o.finds, 0);
-    let first = o.timeline.iter().next().expect("timeline");
-    assert_eq!(first.steps.to_vec(), vec![SHM1, SHM3, SHM4]);
-    assert!(o.timeline.iter().nth(1).is_some_and(|t| t.inferred));
+    let tl = s.timeline(o).entries;
+    assert_eq!(tl[0].steps.to_vec(), vec![SHM1, SHM3, SHM4]);
+    assert!(tl[1].inferred);
 
     // Inferred create first, shmget after.
     let mut s = State::new();
@@ -359,7 +379,11 @@ fn deadlock_cycle_is_detected() {
     );
     let hints = s.deadlock_hints();
     assert_eq!(hints.len(), 1);
-    let pairs: Vec<(u32, u32)> = hints[0].edges.iter().map(|e| (e.waiter, e.holder)).collect();
+    let pairs: Vec<(u32, u32)> = hints[0]
+        .edges
+        .iter()
+        .map(|e| (e.waiter, e.holder))
+        .collect();
     assert_eq!(pairs, vec![(10, 20), (20, 10)]);
     // One side exits: no cycle any more.
     s.apply(&ev(7, EventKind::ProcExit, 20, "b"));
@@ -389,7 +413,10 @@ fn orphan_segment_is_found() {
     let o = s.live(shm_key(1)).expect("live");
     assert_eq!(s.status_words(o), vec!["orphan"]);
     assert_eq!(
-        o.shm.as_ref().and_then(|x| x.history.iter().last()).map(|r| r.op),
+        o.shm
+            .as_ref()
+            .and_then(|x| x.history.iter().last())
+            .map(|r| r.op),
         Some(AttachOp::Exit)
     );
     // Seeded segment whose creator is known gone.
@@ -504,6 +531,7 @@ fn the_log_is_bounded_and_counters_are_not() {
     let mut s = State::with_limits(Limits {
         log: 10,
         removed_objects: 2,
+        removed_detailed: 1,
     });
     for i in 0..100u64 {
         s.apply(&shm_create(i * 2, 1, i as i32, KEY + i as i32, 1));
@@ -515,4 +543,29 @@ fn the_log_is_bounded_and_counters_are_not() {
     assert_eq!(s.object_count(), 2, "removed history capped");
     assert!(s.by_key(NS, ObjKind::Shm, KEY).is_empty());
     assert_eq!(s.by_key(NS, ObjKind::Shm, KEY + 99).len(), 1);
+}
+
+#[test]
+fn long_timelines_keep_their_start_and_their_recent_past() {
+    let mut s = State::with_limits(Limits {
+        log: 50,
+        ..Limits::default()
+    });
+    s.apply(&shm_create(1, 100, 1, KEY, 4096));
+    s.apply(&attach(2, 100, 1, 0x1000));
+    for i in 0..500u64 {
+        s.apply(&fault(10 + i, 100, 1, 0, false));
+    }
+    let o = s.live(shm_key(1)).expect("live");
+    let tl = s.timeline(o);
+    assert_eq!(o.timeline.total(), 502);
+    assert_eq!(tl.entries[0].kind, EventKind::ShmCreate);
+    assert_eq!(tl.entries[1].kind, EventKind::ShmAttach);
+    // 16 whole entries, then the last 64 references of which the log (50)
+    // still holds 50.
+    assert_eq!(tl.entries.len(), 16 + 50);
+    assert_eq!(tl.skipped, 502 - 66);
+    assert_eq!(tl.gap_at, Some(16));
+    assert_eq!(tl.entries.last().map(|e| e.ts_ns), Some(509));
+    assert!(tl.entries.last().is_some_and(|e| e.steps.contains(SHM10)));
 }

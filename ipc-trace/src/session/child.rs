@@ -56,7 +56,8 @@ pub fn resolve(program: &str) -> Result<PathBuf, ChildError> {
 
 impl GatedChild {
     /// Forks `argv`, which blocks before exec until `release` is called.
-    pub fn spawn(argv: &[String]) -> Result<GatedChild, ChildError> {
+    /// With `output`, its stdout and stderr go to that file (appended).
+    pub fn spawn(argv: &[String], output: Option<&Path>) -> Result<GatedChild, ChildError> {
         let (program, args) = argv.split_first().ok_or(ChildError::Empty)?;
         let path = resolve(program)?;
         let spawn_err = |source| ChildError::Spawn { program: program.clone(), source };
@@ -71,6 +72,15 @@ impl GatedChild {
         let (rfd, wfd) = (read_end.as_raw_fd(), write_end.as_raw_fd());
         let mut cmd = std::process::Command::new(&path);
         cmd.arg0(program).args(args);
+        if let Some(path) = output {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(spawn_err)?;
+            let copy = file.try_clone().map_err(spawn_err)?;
+            cmd.stdout(file).stderr(copy).stdin(std::process::Stdio::null());
+        }
         // SAFETY: the closure only calls async-signal-safe functions
         // (close, read) between fork and exec.
         unsafe {
@@ -167,7 +177,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ipc-trace-gate-{}", std::process::id()));
         let _ = std::fs::remove_file(&dir);
         let script = format!("echo ran > {}", dir.display());
-        let mut child = GatedChild::spawn(&["sh".into(), "-c".into(), script])?;
+        let mut child = GatedChild::spawn(&["sh".into(), "-c".into(), script], None)?;
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         assert!(!dir.exists(), "the child ran before it was released");
         child.release()?;

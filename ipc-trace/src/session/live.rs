@@ -71,6 +71,9 @@ pub struct LiveOptions {
     pub cmd: Vec<String>,
     /// Stop after this long.
     pub duration: Option<Duration>,
+    /// Send the command's stdout and stderr to this file instead of the
+    /// terminal (the TUI owns the terminal).
+    pub child_output: Option<std::path::PathBuf>,
 }
 
 /// A running session.
@@ -188,7 +191,7 @@ impl Live {
             live.self_test(filter_tgids).await?;
         }
         if !opts.cmd.is_empty() {
-            let mut child = GatedChild::spawn(&opts.cmd)?;
+            let mut child = GatedChild::spawn(&opts.cmd, opts.child_output.as_deref())?;
             if let Some(pid) = child.pid() {
                 live.tracer
                     .add_traced_tgid(pid)

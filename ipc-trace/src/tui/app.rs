@@ -186,10 +186,17 @@ impl LogFilter {
                         EventKind::ALL
                             .into_iter()
                             .find(|x| x.as_str() == v)
-                            .ok_or_else(|| format!("unknown kind `{v}` (e.g. sem_op, shm_fault)"))?,
+                            .ok_or_else(|| {
+                                format!("unknown kind `{v}` (e.g. sem_op, shm_fault)")
+                            })?,
                     )
                 }
-                "pid" => f.pid = Some(v.parse().map_err(|_| format!("pid `{v}` is not a number"))?),
+                "pid" => {
+                    f.pid = Some(
+                        v.parse()
+                            .map_err(|_| format!("pid `{v}` is not a number"))?,
+                    )
+                }
                 "id" => f.id = Some(v.parse().map_err(|_| format!("id `{v}` is not a number"))?),
                 _ => return Err(format!("unknown filter `{k}`: use kind=, pid=, id=")),
             }
@@ -322,9 +329,7 @@ impl App {
 
     /// "Now" for rates: the monotonic clock when live, else the newest event.
     pub fn now_ns(&self) -> u64 {
-        self.clock_ns
-            .unwrap_or(0)
-            .max(self.state.now_ns())
+        self.clock_ns.unwrap_or(0).max(self.state.now_ns())
     }
 
     /// Operations per second on an object, now.
@@ -339,7 +344,9 @@ impl App {
             TableFilter::Shm => o.key.kind == ObjKind::Shm,
             TableFilter::Sem => o.key.kind == ObjKind::Sem,
             TableFilter::Problems => {
-                o.incomplete || o.marked_for_removal.is_some() && o.is_live() || self.state.is_orphan(o)
+                o.incomplete
+                    || o.marked_for_removal.is_some() && o.is_live()
+                    || self.state.is_orphan(o)
             }
         };
         if !pass {

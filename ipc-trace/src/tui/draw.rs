@@ -59,7 +59,14 @@ fn header(app: &App) -> Line<'static> {
     let mut spans = vec![
         Span::styled("ipc-trace ", theme::header()),
         Span::raw(format!("· {} ", app.info.source)),
-        Span::raw(format!("· kernel {} ", if app.info.kernel.is_empty() { "?" } else { &app.info.kernel })),
+        Span::raw(format!(
+            "· kernel {} ",
+            if app.info.kernel.is_empty() {
+                "?"
+            } else {
+                &app.info.kernel
+            }
+        )),
         Span::raw(format!(
             "· {} events, {}/s · {} objects",
             s.events(),
@@ -68,7 +75,10 @@ fn header(app: &App) -> Line<'static> {
         )),
     ];
     if s.drops() > 0 {
-        spans.push(Span::styled(format!(" · {} DROPPED", s.drops()), theme::warn()));
+        spans.push(Span::styled(
+            format!(" · {} DROPPED", s.drops()),
+            theme::warn(),
+        ));
     }
     if app.source_ended {
         spans.push(Span::styled(" · source ended", theme::inferred()));

@@ -36,7 +36,10 @@ impl Widget for Footer<'_> {
             Some(Prompt::LogFilter(t)) => Line::from(vec![
                 Span::styled("filter: ", theme::header()),
                 Span::raw(format!("{t}▏")),
-                Span::styled("  kind=sem_op pid=N id=N · Enter apply · Esc cancel", theme::dim()),
+                Span::styled(
+                    "  kind=sem_op pid=N id=N · Enter apply · Esc cancel",
+                    theme::dim(),
+                ),
             ]),
             None => match &app.message {
                 Some(m) => Line::from(Span::styled(m.clone(), theme::warn())),

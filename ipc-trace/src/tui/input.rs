@@ -67,11 +67,9 @@ impl App {
                 }
                 _ => self.search.clear(),
             },
-            KeyCode::Enter if self.view == View::Objects => {
-                if self.selected.is_some() {
-                    self.view = View::Detail;
-                    self.scroll[View::Detail.index()] = 0;
-                }
+            KeyCode::Enter if self.view == View::Objects && self.selected.is_some() => {
+                self.view = View::Detail;
+                self.scroll[View::Detail.index()] = 0;
             }
             KeyCode::Up | KeyCode::Char('k') => self.move_by(-1),
             KeyCode::Down | KeyCode::Char('j') => self.move_by(1),
@@ -165,5 +163,116 @@ impl App {
                 self.scroll[v.index()] = 0;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fixture;
+    use crate::tui::feed::FeedInfo;
+
+    fn press(app: &mut App, code: KeyCode) {
+        app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+    }
+
+    fn typed(app: &mut App, text: &str) {
+        for c in text.chars() {
+            press(app, KeyCode::Char(c));
+        }
+    }
+
+    fn app() -> App {
+        let mut a = App::new(FeedInfo::default());
+        for e in fixture::producer_consumer_running() {
+            a.apply(&e);
+        }
+        a
+    }
+
+    #[test]
+    fn views_selection_and_detail() {
+        let mut a = app();
+        let first = a.table_rows()[0].handle;
+        assert_eq!(a.selected, Some(first), "first object selected");
+        press(&mut a, KeyCode::Down);
+        assert_eq!(a.selected, Some(a.table_rows()[1].handle));
+        press(&mut a, KeyCode::Enter);
+        assert_eq!(a.view, View::Detail);
+        press(&mut a, KeyCode::Esc);
+        assert_eq!(a.view, View::Objects);
+        press(&mut a, KeyCode::Char('4'));
+        assert_eq!(a.view, View::Semaphores);
+        press(&mut a, KeyCode::Tab);
+        assert_eq!(a.view, View::Swimlane);
+        press(&mut a, KeyCode::BackTab);
+        press(&mut a, KeyCode::BackTab);
+        assert_eq!(a.view, View::Pages);
+        press(&mut a, KeyCode::Char('q'));
+        assert!(a.quit);
+    }
+
+    #[test]
+    fn search_sort_and_filter_the_table() {
+        let mut a = app();
+        press(&mut a, KeyCode::Char('/'));
+        typed(&mut a, "leaker");
+        assert!(a.prompt.is_some());
+        press(&mut a, KeyCode::Char('q'));
+        assert!(!a.quit, "q is text while typing");
+        press(&mut a, KeyCode::Backspace);
+        press(&mut a, KeyCode::Enter);
+        assert_eq!(a.search, "leaker");
+        let rows: Vec<i32> = a.table_rows().iter().map(|o| o.key.id).collect();
+        assert_eq!(rows, vec![32769]);
+        assert_eq!(a.selected_object().map(|o| o.key.id), Some(32769));
+        press(&mut a, KeyCode::Esc);
+        assert!(a.search.is_empty());
+        press(&mut a, KeyCode::Char('f')); // live
+        press(&mut a, KeyCode::Char('f')); // shm
+        assert!(
+            a.table_rows()
+                .iter()
+                .all(|o| o.key.kind == crate::model::ObjKind::Shm)
+        );
+        press(&mut a, KeyCode::Char('s')); // key
+        press(&mut a, KeyCode::Char('S'));
+        let keys: Vec<Option<i32>> = a.table_rows().iter().map(|o| o.ipc_key).collect();
+        assert_eq!(
+            keys,
+            vec![Some(fixture::ORPHAN_KEY), Some(fixture::SHM_KEY)]
+        );
+    }
+
+    #[test]
+    fn log_filter_and_bad_filter_message() {
+        let mut a = app();
+        press(&mut a, KeyCode::Char('6'));
+        press(&mut a, KeyCode::Char('f'));
+        typed(&mut a, "kind=sem_op pid=4243");
+        press(&mut a, KeyCode::Enter);
+        let rows = a.log_rows();
+        assert!(!rows.is_empty());
+        assert!(
+            rows.iter()
+                .all(|l| l.event.kind == crate::event::EventKind::SemOp && l.event.tgid == 4243)
+        );
+        press(&mut a, KeyCode::Char('f'));
+        for _ in 0..40 {
+            press(&mut a, KeyCode::Backspace);
+        }
+        typed(&mut a, "kind=nope");
+        press(&mut a, KeyCode::Enter);
+        assert!(
+            a.message
+                .as_deref()
+                .is_some_and(|m| m.contains("unknown kind"))
+        );
+        press(&mut a, KeyCode::Char('c'));
+        assert!(a.log_filter.is_empty());
+        press(&mut a, KeyCode::Up);
+        assert!(!a.log_follow);
+        press(&mut a, KeyCode::End);
+        assert!(a.log_follow);
     }
 }

@@ -92,7 +92,10 @@ fn screen(app: &App) -> String {
 fn objects_view() {
     let a = running();
     let s = screen(&a);
-    assert!(s.contains("0x00016988") && s.contains("12000") && s.contains("orphan"), "{s}");
+    assert!(
+        s.contains("0x00016988") && s.contains("12000") && s.contains("orphan"),
+        "{s}"
+    );
     insta::assert_snapshot!(s);
 }
 
@@ -107,7 +110,10 @@ fn detail_view_of_the_segment() {
     let mut a = running();
     a.view = View::Detail;
     let s = screen(&a);
-    assert!(s.contains("SHM-3") && s.contains("SHM-12") && s.contains("(inferred)"), "{s}");
+    assert!(
+        s.contains("SHM-3") && s.contains("SHM-12") && s.contains("(inferred)"),
+        "{s}"
+    );
     insta::assert_snapshot!(s);
 }
 

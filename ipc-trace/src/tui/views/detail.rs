@@ -26,8 +26,14 @@ fn facts(app: &App, o: &Object) -> Vec<Line<'static>> {
         (_, false) => "created (seen by the kernel-path probe)".to_string(),
     };
     let size = match o.key.kind {
-        ObjKind::Shm => format!("{} bytes", o.size.map_or_else(|| "?".into(), |s| s.to_string())),
-        ObjKind::Sem => format!("{} semaphores", o.nsems.map_or_else(|| "?".into(), |s| s.to_string())),
+        ObjKind::Shm => format!(
+            "{} bytes",
+            o.size.map_or_else(|| "?".into(), |s| s.to_string())
+        ),
+        ObjKind::Sem => format!(
+            "{} semaphores",
+            o.nsems.map_or_else(|| "?".into(), |s| s.to_string())
+        ),
     };
     let mut status = app.state.status_words(o).join(", ");
     if status.is_empty() {
@@ -36,7 +42,12 @@ fn facts(app: &App, o: &Object) -> Vec<Line<'static>> {
     let mut lines = vec![
         Line::from(vec![
             Span::styled(
-                format!("{} key {} id {}", o.key.kind.as_str(), o.key_hex(), o.key.id),
+                format!(
+                    "{} key {} id {}",
+                    o.key.kind.as_str(),
+                    o.key_hex(),
+                    o.key.id
+                ),
                 theme::header(),
             ),
             Span::raw(format!(
@@ -58,7 +69,11 @@ fn facts(app: &App, o: &Object) -> Vec<Line<'static>> {
         lines.push(Line::from(format!(
             "freed at {}{}",
             rel_time(t, origin),
-            if o.removal_inferred { " (inferred)" } else { "" }
+            if o.removal_inferred {
+                " (inferred)"
+            } else {
+                ""
+            }
         )));
     }
     if let Some(s) = &o.shm {
@@ -133,25 +148,33 @@ impl Widget for DetailView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
         let Some(o) = app.selected_object() else {
-            return empty("detail", "no object selected: pick one in the Objects view (1) and press Enter", area, buf);
+            return empty(
+                "detail",
+                "no object selected: pick one in the Objects view (1) and press Enter",
+                area,
+                buf,
+            );
         };
         let mut head = facts(app, o);
         head.push(steps_line(o));
-        let [top, bottom] =
-            Layout::vertical([Constraint::Length(head.len() as u16 + 2), Constraint::Min(3)])
-                .areas(area);
+        let [top, bottom] = Layout::vertical([
+            Constraint::Length(head.len() as u16 + 2),
+            Constraint::Min(3),
+        ])
+        .areas(area);
         Paragraph::new(head)
             .block(Block::bordered().title(" lifecycle "))
             .render(top, buf);
 
         let origin = app.origin_ns();
         let mut lines: Vec<Line> = Vec::new();
-        let gap = o.timeline.gap_after();
+        let tl = app.state.timeline(o);
+        let gap = tl.gap_at;
         let mut described = crate::model::StepSet::EMPTY;
-        for (i, t) in o.timeline.iter().enumerate() {
+        for (i, t) in tl.entries.iter().enumerate() {
             if gap == Some(i) {
                 lines.push(Line::styled(
-                    format!("… {} entries not kept …", o.timeline.skipped()),
+                    format!("… {} entries not kept …", tl.skipped),
                     theme::dim(),
                 ));
             }
@@ -163,10 +186,20 @@ impl Widget for DetailView<'_> {
             lines.push(Line::from(vec![
                 Span::raw(format!("{} ", rel_time(t.ts_ns, origin))),
                 Span::styled(if t.inferred { "~ " } else { "  " }, theme::inferred()),
-                Span::raw(format!("{:<18} ", crate::tui::format::clip(&t.actor.label(), 18))),
+                Span::raw(format!(
+                    "{:<18} ",
+                    crate::tui::format::clip(&t.actor.label(), 18)
+                )),
                 Span::styled(format!("{:<14} ", t.steps.labels()), theme::step()),
                 Span::raw(format!("{} ", t.text)),
-                Span::styled(how, if t.inferred { theme::inferred() } else { theme::dim() }),
+                Span::styled(
+                    how,
+                    if t.inferred {
+                        theme::inferred()
+                    } else {
+                        theme::dim()
+                    },
+                ),
             ]));
             // Each step is explained the first time the lifecycle shows it.
             let new_steps: Vec<_> = t.steps.iter().filter(|s| !described.contains(*s)).collect();
@@ -191,7 +224,11 @@ impl Widget for DetailView<'_> {
             .block(Block::bordered().title(format!(
                 " timeline ({} events{}) ",
                 o.events,
-                if o.incomplete { ", INCOMPLETE: events dropped" } else { "" }
+                if o.incomplete {
+                    ", INCOMPLETE: events dropped"
+                } else {
+                    ""
+                }
             )))
             .render(bottom, buf);
     }

@@ -38,9 +38,15 @@ impl Widget for LogView<'_> {
                 Span::raw(format!("{:<13} ", rel_time(e.ts_ns, origin))),
                 Span::styled(if e.inferred { "~ " } else { "  " }, theme::inferred()),
                 Span::raw(format!("{:<11} ", e.kind.as_str())),
-                Span::raw(format!("{:<20} ", clip(&format!("{}/{}", e.comm, e.tgid), 20))),
+                Span::raw(format!(
+                    "{:<20} ",
+                    clip(&format!("{}/{}", e.comm, e.tgid), 20)
+                )),
                 Span::raw(format!("{:<54} ", clip(&event_text(e), 54))),
-                Span::styled(format!("{:<22} ", clip(&l.steps.labels(), 22)), theme::step()),
+                Span::styled(
+                    format!("{:<22} ", clip(&l.steps.labels(), 22)),
+                    theme::step(),
+                ),
                 Span::styled(format!("{} {}", e.probe, e.backend.as_str()), theme::dim()),
             ]));
         }

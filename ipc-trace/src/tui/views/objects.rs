@@ -14,8 +14,18 @@ use ratatui::widgets::{Block, Cell, Row, Table, Widget};
 pub struct ObjectTable<'a>(pub &'a App);
 
 const HEADER: [&str; 12] = [
-    "T", "key", "id", "owner", "perms", "bytes/nsems", "nattch", "status", "faults", "pages",
-    "ops/s", "blocked",
+    "T",
+    "key",
+    "id",
+    "owner",
+    "perms",
+    "bytes/nsems",
+    "nattch",
+    "status",
+    "faults",
+    "pages",
+    "ops/s",
+    "blocked",
 ];
 
 fn owner(o: &Object) -> String {
@@ -74,7 +84,11 @@ fn row<'a>(app: &App, o: &Object, selected: bool) -> Row<'a> {
         Cell::from(app.ops_per_second(o).to_string()),
         Cell::from(blocked),
     ];
-    let mut style = if o.is_live() { Style::new() } else { theme::dim() };
+    let mut style = if o.is_live() {
+        Style::new()
+    } else {
+        theme::dim()
+    };
     if selected {
         style = theme::selected();
     }

@@ -44,7 +44,8 @@ impl Widget for PageView<'_> {
         let per_row = (inner_w / cell_w).clamp(1, 64);
         let rows_total = npages.div_ceil(per_row);
         let height = grid_area.height.saturating_sub(3) as u64;
-        let scroll = (app.scroll[View::Pages.index()] as u64).min(rows_total.saturating_sub(height));
+        let scroll =
+            (app.scroll[View::Pages.index()] as u64).min(rows_total.saturating_sub(height));
         let mut lines = Vec::new();
         for r in scroll..(scroll + height).min(rows_total) {
             let first = r * per_row;
@@ -52,9 +53,9 @@ impl Widget for PageView<'_> {
             for p in first..(first + per_row).min(npages) {
                 spans.push(match pages.get(p) {
                     Some(t) => {
-                        let who = t.procs.first().copied().unwrap_or(0);
+                        let who = t.first_toucher();
                         let mut style = Style::new().fg(legend.color(who));
-                        if t.procs.len() > 1 {
+                        if t.procs().len() > 1 {
                             style = style.add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
                         }
                         let text = if cell_w >= 3 {
@@ -118,20 +119,19 @@ impl Widget for PageView<'_> {
         ));
         let room = side.height.saturating_sub(side_lines.len() as u16 + 2) as usize;
         for t in pages.in_touch_order().iter().take(room) {
-            let who = t.procs.first().copied().unwrap_or(0);
+            let who = t.first_toucher();
             let rw = if t.first_write { "w" } else { "r" };
-            let by: String = t.procs.iter().map(|p| legend.letter(*p)).collect();
+            let by: String = t.procs().iter().map(|p| legend.letter(*p)).collect();
             side_lines.push(Line::from(vec![
                 Span::raw(format!("{:>4} {:>6} ", t.order + 1, t.page)),
                 Span::styled(
-                    format!("{:<4}{rw} ", format!("{by}{}", if t.more_procs { "+" } else { "" })),
+                    format!(
+                        "{:<4}{rw} ",
+                        format!("{by}{}", if t.more_procs { "+" } else { "" })
+                    ),
                     Style::new().fg(legend.color(who)),
                 ),
-                Span::raw(format!(
-                    "{} ×{}",
-                    rel_time(t.first_ts, origin),
-                    t.faults
-                )),
+                Span::raw(format!("{} ×{}", rel_time(t.first_ts, origin), t.faults)),
             ]));
         }
         if let (Some(first), Some(last)) = (

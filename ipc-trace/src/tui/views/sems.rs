@@ -50,7 +50,11 @@ impl Widget for SemView<'_> {
             duration(s.total_wait_ns),
             duration(s.mean_wait_ns()),
             duration(s.max_wait_ns),
-            if s.undo_used() { format!("yes ({} ops)", s.undo_ops) } else { "no".into() },
+            if s.undo_used() {
+                format!("yes ({} ops)", s.undo_ops)
+            } else {
+                "no".into()
+            },
             if o.is_live() { "" } else { " · removed" },
         ));
         Paragraph::new(head_line)
@@ -125,10 +129,7 @@ impl Widget for SemView<'_> {
                         ops.join(" ")
                     )),
                     Span::styled(duration(b.wait_ns), theme::header()),
-                    Span::styled(
-                        if b.ok { "" } else { " then failed" },
-                        theme::warn(),
-                    ),
+                    Span::styled(if b.ok { "" } else { " then failed" }, theme::warn()),
                 ])
             })
             .collect();
@@ -153,7 +154,10 @@ impl Widget for SemView<'_> {
                 .iter()
                 .map(|e| {
                     let id = app.state.object(e.obj).map_or(-1, |o| o.key.id);
-                    format!("{} waits sem {}#{} held by {}", e.waiter, id, e.num, e.holder)
+                    format!(
+                        "{} waits sem {}#{} held by {}",
+                        e.waiter, id, e.num, e.holder
+                    )
                 })
                 .collect();
             hint_lines.push(Line::styled("possible deadlock:", theme::warn()));
@@ -161,7 +165,10 @@ impl Widget for SemView<'_> {
                 hint_lines.push(Line::from(format!("  {w}")));
             }
         }
-        hint_lines.push(Line::styled("last blocked wait per process:", theme::header()));
+        hint_lines.push(Line::styled(
+            "last blocked wait per process:",
+            theme::header(),
+        ));
         let mut waits: Vec<_> = app.state.holds().last_blocked().collect();
         waits.sort_by_key(|w| w.actor.tgid);
         for w in waits {

@@ -22,7 +22,11 @@ impl Widget for StatsView<'_> {
             Line::from(format!(
                 "source {} · kernel {}",
                 app.info.source,
-                if app.info.kernel.is_empty() { "?" } else { &app.info.kernel }
+                if app.info.kernel.is_empty() {
+                    "?"
+                } else {
+                    &app.info.kernel
+                }
             )),
             Line::from(format!(
                 "events {} ({}/s) · failed calls {} · processes {} · objects kept {} (live {})",
@@ -37,7 +41,11 @@ impl Widget for StatsView<'_> {
                 Span::raw("dropped "),
                 Span::styled(
                     s.drops().to_string(),
-                    if s.drops() > 0 { theme::warn() } else { theme::dim() },
+                    if s.drops() > 0 {
+                        theme::warn()
+                    } else {
+                        theme::dim()
+                    },
                 ),
                 Span::raw(format!(
                     " · log keeps {} of {} · orphans {} · deadlock hints {}",
@@ -53,7 +61,13 @@ impl Widget for StatsView<'_> {
             .render(head, buf);
 
         // Rows: the probe table, plus probe names only seen in events.
-        let mut names: Vec<String> = app.info.probes.probes.iter().map(|p| p.name.clone()).collect();
+        let mut names: Vec<String> = app
+            .info
+            .probes
+            .probes
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
         for n in s.probes().keys() {
             if !names.contains(n) {
                 names.push(n.clone());
@@ -76,7 +90,12 @@ impl Widget for StatsView<'_> {
                     .map_or("-", |b| b.as_str());
                 let attached = match st {
                     Some(p) if p.attached => "yes".to_string(),
-                    Some(p) => format!("no{}", p.reason.as_ref().map_or(String::new(), |r| format!(": {r}"))),
+                    Some(p) => format!(
+                        "no{}",
+                        p.reason
+                            .as_ref()
+                            .map_or(String::new(), |r| format!(": {r}"))
+                    ),
                     None => "-".to_string(),
                 };
                 let fired = match st.and_then(|p| p.fired) {
@@ -96,14 +115,21 @@ impl Widget for StatsView<'_> {
                     Cell::from(c.map_or(0, |c| c.inferred).to_string()),
                     Cell::from(Span::styled(
                         drops.to_string(),
-                        if drops > 0 { theme::warn() } else { theme::dim() },
+                        if drops > 0 {
+                            theme::warn()
+                        } else {
+                            theme::dim()
+                        },
                     )),
                 ])
             })
             .collect();
         let header = Row::new(
-            ["probe", "class", "backend", "attached", "fired", "events", "ev/s", "inferred", "drops"]
-                .map(Cell::from),
+            [
+                "probe", "class", "backend", "attached", "fired", "events", "ev/s", "inferred",
+                "drops",
+            ]
+            .map(Cell::from),
         )
         .style(theme::header());
         Table::new(

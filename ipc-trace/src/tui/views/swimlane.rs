@@ -49,7 +49,9 @@ pub fn mark(ev: &Event) -> (char, u8) {
 }
 
 fn object_color(obj: Option<ObjId>) -> Color {
-    obj.map_or(Color::Gray, |h| PROCESS_COLORS[(h.0 as usize) % PROCESS_COLORS.len()])
+    obj.map_or(Color::Gray, |h| {
+        PROCESS_COLORS[(h.0 as usize) % PROCESS_COLORS.len()]
+    })
 }
 
 impl Widget for SwimlaneView<'_> {
@@ -100,7 +102,11 @@ impl Widget for SwimlaneView<'_> {
             );
             let mut spans = vec![Span::styled(
                 format!("{:<w$}", label, w = LABEL_W as usize),
-                if p.alive() { theme::header() } else { theme::dim() },
+                if p.alive() {
+                    theme::header()
+                } else {
+                    theme::dim()
+                },
             )];
             for (m, prio, obj) in row {
                 spans.push(if prio == 0 {

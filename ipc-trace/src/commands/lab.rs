@@ -1,0 +1,163 @@
+//! `ipc-trace lab [NAME]`: teaching labs. Each lab runs a demo under a live
+//! session and walks through the kernel steps (SHM-1…12, SEM-1…9) as they
+//! happen: the first event that proves each step is printed with the step's
+//! meaning, who did it and which probe saw it (or that it was inferred);
+//! steps the kernel did not let us see are named at the end, with why.
+
+use super::{CmdError, CmdResult};
+use crate::cli::TraceArgs;
+use crate::event::Event;
+use crate::model::{State, Step, StepSet};
+use crate::model::describe::event_text;
+use crate::probe::attach::BackendChoice;
+use crate::session::live::{Live, LiveOptions};
+use std::path::PathBuf;
+
+/// One lab: a demo program and the steps it is meant to show.
+struct Lab {
+    name: &'static str,
+    title: &'static str,
+    program: &'static str,
+    args: &'static [&'static str],
+    steps: &'static [Step],
+}
+
+const LABS: [Lab; 2] = [
+    Lab {
+        name: "shm",
+        title: "The seed's producer/consumer: a 516-byte segment guarded by one semaphore",
+        program: "demo-run",
+        args: &["--messages", "3"],
+        steps: &[
+            Step::SHM1, Step::SHM2, Step::SHM3, Step::SHM4, Step::SHM5, Step::SHM6, Step::SHM7,
+            Step::SHM8, Step::SHM9, Step::SHM10, Step::SHM11, Step::SHM12, Step::SEM1, Step::SEM2,
+            Step::SEM3, Step::SEM4, Step::SEM5, Step::SEM6, Step::SEM7, Step::SEM9,
+        ],
+    },
+    Lab {
+        name: "sem",
+        title: "Semaphore ping-pong: P operations that really wait, with and without SEM_UNDO",
+        program: "sem-pingpong",
+        args: &["--rounds", "3"],
+        steps: &[Step::SEM1, Step::SEM3, Step::SEM4, Step::SEM7, Step::SEM8, Step::SEM9],
+    },
+];
+
+/// Finds a demo program: beside this executable (a cargo build puts them
+/// together), then on PATH.
+fn find_demo(program: &str) -> Result<PathBuf, CmdError> {
+    if let Some(dir) = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.to_path_buf())) {
+        let beside = dir.join(program);
+        if beside.is_file() {
+            return Ok(beside);
+        }
+    }
+    crate::session::child::resolve(program).map_err(|_| {
+        CmdError::usage(format!(
+            "lab program `{program}` not found beside ipc-trace or on PATH (build it: cargo build --release -p demos)"
+        ))
+    })
+}
+
+fn list() -> CmdResult {
+    println!("Labs (run one with `sudo ipc-trace lab NAME`):");
+    for lab in &LABS {
+        let steps: Vec<&str> = lab.steps.iter().map(|s| s.label()).collect();
+        println!("  {:<5} {}\n        steps: {}", lab.name, lab.title, steps.join(" "));
+    }
+    Ok(0)
+}
+
+fn who(ev: &Event) -> String {
+    format!("{}[{}]", ev.comm, ev.tgid)
+}
+
+fn how(ev: &Event) -> String {
+    if ev.inferred {
+        format!("inferred from tracepoints ({})", ev.probe)
+    } else {
+        format!("seen by {} ({})", ev.probe, ev.backend.as_str())
+    }
+}
+
+/// Runs lab `name`, or lists the labs.
+pub async fn lab(name: Option<&str>) -> CmdResult {
+    let Some(name) = name else { return list() };
+    let lab = LABS
+        .iter()
+        .find(|l| l.name == name)
+        .ok_or_else(|| CmdError::usage(format!("no lab `{name}` (run `ipc-trace lab` to list them)")))?;
+    let program = find_demo(lab.program)?;
+    let mut cmd = vec![program.to_string_lossy().into_owned()];
+    cmd.extend(lab.args.iter().map(|a| (*a).to_string()));
+    let trace = TraceArgs {
+        backend: BackendChoice::Auto,
+        ringbuf_size: 4 << 20,
+        pids: Vec::new(),
+        comm: None,
+        key: None,
+        ipc_ns: None,
+        no_selftest: false,
+        dry_run: false,
+    };
+    println!("Lab {}: {}\n", lab.name, lab.title);
+    let mut live = Live::start(LiveOptions { trace, cmd, duration: None, child_output: None }).await?;
+    let table = live.probe_table().clone();
+    let mut state = State::new();
+    let mut seen = StepSet::EMPTY;
+    let (end, _) = super::record::pump(&mut live, |ev| {
+        walk(&mut state, &mut seen, ev);
+        Ok(())
+    })
+    .await?;
+    let mut rest = Vec::new();
+    let _ = live.finish(end, &mut rest).await;
+    for ev in &rest {
+        walk(&mut state, &mut seen, ev);
+    }
+    let missing: Vec<Step> = lab.steps.iter().copied().filter(|s| !seen.contains(*s)).collect();
+    if missing.is_empty() {
+        println!("\nEvery step of this lab was observed.");
+    } else {
+        println!("\nNot observed in this run:");
+        for s in missing {
+            println!("  {:<6} {} — {}", s.label(), s.describe(), why_not(s, &table));
+        }
+    }
+    println!("\nSee it live: sudo ipc-trace -- {} {}", lab.program, lab.args.join(" "));
+    Ok(super::record::exit_status(end))
+}
+
+/// Applies `ev` and prints each step it proves for the first time.
+fn walk(state: &mut State, seen: &mut StepSet, ev: &Event) {
+    let steps = state.steps_for(ev);
+    state.apply(ev);
+    for step in steps {
+        if seen.contains(step) {
+            continue;
+        }
+        seen.insert(step);
+        println!("{:<6} {}", step.label(), step.describe());
+        println!("       {} — {}: {}", who(ev), how(ev), event_text(ev));
+    }
+}
+
+/// Why a step may be missing on this kernel.
+fn why_not(step: Step, table: &crate::probe::ProbeTable) -> String {
+    let probe = match step {
+        Step::SHM3 | Step::SHM4 => "newseg",
+        Step::SHM5 | Step::SHM6 | Step::SHM7 | Step::SHM8 | Step::SHM9 => "do_shmat",
+        Step::SHM10 | Step::SHM11 => "shm_fault",
+        Step::SHM12 => "shmem_fault",
+        Step::SEM3 => "newary",
+        Step::SEM7 | Step::SEM8 | Step::SEM9 => "do_semtimedop",
+        _ => return "the demo did not do it in this run".to_string(),
+    };
+    match table.probes.iter().find(|p| p.name == probe) {
+        Some(p) if !p.attached => format!(
+            "probe {probe} is not attached here: {}",
+            p.reason.as_deref().unwrap_or("unknown reason")
+        ),
+        _ => "the demo did not do it in this run".to_string(),
+    }
+}

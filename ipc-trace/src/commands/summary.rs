@@ -1,0 +1,87 @@
+//! `ipc-trace summary [FILE | -- CMD]`: the reconstructed lifecycles as a
+//! report, from a recording (streamed) or from a live command.
+
+use super::{CmdError, CmdResult};
+use crate::cli::TraceArgs;
+use crate::model::State;
+use crate::recording::{ReadOptions, Record, RecordingReader};
+use crate::session::live::{Live, LiveOptions, monotonic_ns, own_ipc_ns};
+use crate::summary::{Summary, render_text, summarize};
+use std::path::Path;
+
+/// Builds the model from a recording, streaming it (memory stays flat in
+/// the number of events).
+pub fn model_from_recording(file: &Path, skip_bad: bool) -> Result<(State, u64), CmdError> {
+    let options = if skip_bad { ReadOptions::skipping_bad() } else { ReadOptions::default() };
+    let mut reader = RecordingReader::open(file, options).map_err(CmdError::usage)?;
+    let mut state = State::new();
+    for record in reader.by_ref() {
+        match record.map_err(CmdError::usage)? {
+            Record::Event(ev) => state.apply(&ev),
+            Record::Header(_) | Record::Stats(_) => {}
+        }
+    }
+    for e in reader.errors() {
+        eprintln!("ipc-trace: skipped: {e}");
+    }
+    Ok((state, reader.skipped()))
+}
+
+/// Prints the summary of `file`, or of a live trace of `cmd`.
+pub async fn summary(
+    file: Option<&Path>,
+    json: bool,
+    skip_bad: bool,
+    trace: TraceArgs,
+    cmd: Vec<String>,
+) -> CmdResult {
+    let (summary, code) = match (file, cmd.is_empty()) {
+        (Some(_), false) => {
+            return Err(CmdError::usage("give either a recording FILE or `-- CMD`, not both"));
+        }
+        (None, true) => {
+            return Err(CmdError::usage("give a recording FILE (or `-` for stdin), or `-- CMD` to trace live"));
+        }
+        (Some(file), true) => {
+            let (state, skipped) = model_from_recording(file, skip_bad)?;
+            if skipped > 0 {
+                eprintln!("ipc-trace: {skipped} bad line(s) skipped");
+            }
+            (summarize(&state), 0)
+        }
+        (None, false) => live_summary(trace, cmd).await?,
+    };
+    print_summary(&summary, json)?;
+    Ok(code)
+}
+
+fn print_summary(summary: &Summary, json: bool) -> Result<(), CmdError> {
+    if json {
+        let text = serde_json::to_string_pretty(summary).map_err(CmdError::runtime)?;
+        println!("{text}");
+    } else {
+        print!("{}", render_text(summary));
+    }
+    Ok(())
+}
+
+/// Traces `cmd` and summarizes what it did.
+async fn live_summary(trace: TraceArgs, cmd: Vec<String>) -> Result<(Summary, u8), CmdError> {
+    let mut live = Live::start(LiveOptions { trace, cmd, duration: None, child_output: None }).await?;
+    super::warn_skipped(live.probe_table());
+    let mut state = State::new();
+    if let Ok(seeds) = crate::tui::Seeds::from_proc(own_ipc_ns(), monotonic_ns()) {
+        state.seed(&seeds.shm, &seeds.sem, seeds.ipc_ns, seeds.now_ns);
+    }
+    let (end, _) = super::record::pump(&mut live, |ev| {
+        state.apply(ev);
+        Ok(())
+    })
+    .await?;
+    let mut rest = Vec::new();
+    let _stats = live.finish(end, &mut rest).await;
+    for ev in &rest {
+        state.apply(ev);
+    }
+    Ok((summarize(&state), super::record::exit_status(end)))
+}

@@ -1,0 +1,123 @@
+//! `ipc-trace` / `ipc-trace tui`: the live TUI over a tracing session, and
+//! `ipc-trace replay FILE`: the same TUI over a recording.
+
+use super::{CmdError, CmdResult};
+use crate::cli::TraceArgs;
+use crate::event::Event;
+use crate::probe::ProbeTable;
+use crate::recording::{ReadOptions, Record, RecordingReader};
+use crate::session::live::{End, Live, LiveOptions, monotonic_ns, own_ipc_ns};
+use crate::tui::{self, Feed, FeedInfo, Seeds};
+use std::path::{Path, PathBuf};
+use tokio::sync::{mpsc, watch};
+
+/// Capacity of the channel between the event source and the TUI.
+const FEED_CAPACITY: usize = 64 * 1024;
+
+/// Where the traced command's output goes while the TUI owns the terminal.
+fn child_log_path() -> PathBuf {
+    std::env::temp_dir().join(format!("ipc-trace-{}.log", std::process::id()))
+}
+
+/// Opens the live TUI; with `cmd`, on that command and its descendants.
+pub async fn tui(trace: TraceArgs, cmd: Vec<String>) -> CmdResult {
+    if trace.dry_run {
+        return super::doctor::plan(&trace);
+    }
+    let log = (!cmd.is_empty()).then(child_log_path);
+    let source = if cmd.is_empty() { "live".to_string() } else { format!("live: {}", cmd.join(" ")) };
+    let opts = LiveOptions { trace, cmd, duration: None, child_output: log.clone() };
+    let mut live = Live::start(opts).await?;
+    let seeds = Seeds::from_proc(own_ipc_ns(), monotonic_ns()).unwrap_or_default();
+    let info = FeedInfo {
+        kernel: live.header().kernel.clone(),
+        probes: live.probe_table().clone(),
+        source,
+        live_clock: true,
+    };
+    let (tx, rx) = mpsc::channel(FEED_CAPACITY);
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let pump = tokio::spawn(async move {
+        let mut batch = Vec::new();
+        let end = 'session: loop {
+            let end = tokio::select! {
+                end = live.next_batch(&mut batch) => end,
+                _ = stop_rx.wait_for(|stop| *stop) => Some(End::Stopped),
+            };
+            for ev in batch.drain(..) {
+                if tx.send(ev).await.is_err() {
+                    break 'session End::Stopped;
+                }
+            }
+            if let Some(end) = end {
+                break end;
+            }
+        };
+        let stats = live.finish(end, &mut batch).await;
+        for ev in batch.drain(..) {
+            let _ = tx.try_send(ev);
+        }
+        (end, stats)
+    });
+    let ui = tui::run(Feed { events: rx, info, seeds }).await;
+    let _ = stop_tx.send(true);
+    let (end, stats) = pump.await.map_err(|e| CmdError::runtime(format!("tracing task failed: {e}")))?;
+    ui.map_err(|e| CmdError::runtime(format!("terminal UI failed: {e:#}")))?;
+    eprintln!(
+        "ipc-trace: {} events, {} dropped; probes detached",
+        stats.events, stats.dropped
+    );
+    if let Some(log) = log {
+        eprintln!("ipc-trace: the traced command's output is in {}", log.display());
+    }
+    Ok(match end {
+        End::ChildExited(code) => u8::try_from(code).unwrap_or(1),
+        _ => 0,
+    })
+}
+
+/// Opens the TUI on a recording; bad input is reported after the TUI
+/// closes, naming the line (exit status 2).
+pub async fn replay(file: &Path, skip_bad: bool) -> CmdResult {
+    let options = if skip_bad { ReadOptions::skipping_bad() } else { ReadOptions::default() };
+    let reader = RecordingReader::open(file, options).map_err(CmdError::usage)?;
+    let header = reader.header().clone();
+    let info = FeedInfo {
+        kernel: header.kernel.clone(),
+        probes: ProbeTable { probes: header.probes.clone() },
+        source: format!("replay {}", file.display()),
+        live_clock: false,
+    };
+    let (tx, rx) = mpsc::channel::<Event>(FEED_CAPACITY);
+    let feeder = tokio::task::spawn_blocking(move || feed_recording(reader, tx));
+    let ui = tui::run(Feed { events: rx, info, seeds: Seeds::default() }).await;
+    let outcome = feeder.await.map_err(|e| CmdError::runtime(format!("reader task failed: {e}")))?;
+    ui.map_err(|e| CmdError::runtime(format!("terminal UI failed: {e:#}")))?;
+    outcome
+}
+
+/// Streams a recording's events into the TUI's channel (blocking: memory
+/// stays flat however large the file).
+fn feed_recording(
+    mut reader: RecordingReader<Box<dyn std::io::BufRead + Send>>,
+    tx: mpsc::Sender<Event>,
+) -> CmdResult {
+    for record in reader.by_ref() {
+        match record {
+            Ok(Record::Event(ev)) => {
+                if tx.blocking_send(*ev).is_err() {
+                    return Ok(0);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => return Err(CmdError::usage(e)),
+        }
+    }
+    if reader.skipped() > 0 {
+        eprintln!("ipc-trace: skipped {} bad line(s)", reader.skipped());
+        for e in reader.errors() {
+            eprintln!("  {e}");
+        }
+    }
+    Ok(0)
+}

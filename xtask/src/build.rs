@@ -1,0 +1,74 @@
+//! `cargo xtask build`: build ipc-trace and the demos.
+
+use crate::cmd;
+use anyhow::{Context, Result, bail};
+use std::path::PathBuf;
+
+/// The binaries the VM matrix runs, in the order they are checked.
+pub const BINARIES: &[&str] = &[
+    "ipc-trace",
+    "demo-run",
+    "shm-producer",
+    "shm-consumer",
+    "sem-pingpong",
+];
+
+/// Options of `cargo xtask build`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct BuildArgs {
+    /// Build in release mode (the default; what the VM tests use).
+    #[arg(long, conflicts_with = "debug")]
+    pub release: bool,
+    /// Build in debug mode instead.
+    #[arg(long)]
+    pub debug: bool,
+}
+
+impl BuildArgs {
+    /// Release mode unless `--debug` was given.
+    pub fn release_mode(&self) -> bool {
+        !self.debug
+    }
+}
+
+/// The output directory of a build in the given mode.
+pub fn profile_dir(release: bool) -> PathBuf {
+    cmd::target_dir().join(if release { "release" } else { "debug" })
+}
+
+/// Build `ipc-trace` and `demos`.
+pub fn cargo_build(release: bool) -> Result<()> {
+    let mut c = cmd::cargo();
+    c.current_dir(cmd::workspace_root())
+        .args(["build", "-p", "ipc-trace", "-p", "demos"]);
+    if release {
+        c.arg("--release");
+    }
+    cmd::run(&mut c).context("building ipc-trace and demos failed: see the compiler output above")
+}
+
+/// Build, then print the path of every binary; fail when one is missing.
+pub fn run(args: &BuildArgs) -> Result<Vec<PathBuf>> {
+    let release = args.release_mode();
+    cargo_build(release)?;
+    let dir = profile_dir(release);
+    let mut paths = Vec::new();
+    let mut missing = Vec::new();
+    for name in BINARIES {
+        let path = dir.join(name);
+        if path.is_file() {
+            println!("{}", path.display());
+            paths.push(path);
+        } else {
+            missing.push(*name);
+        }
+    }
+    if !missing.is_empty() {
+        bail!(
+            "the build succeeded but these binaries are missing from {}: {}",
+            dir.display(),
+            missing.join(", ")
+        );
+    }
+    Ok(paths)
+}
