@@ -28,7 +28,9 @@ fn printed_id(stdout: &str, label: &str) -> i32 {
 /// The events of `kind` about object `id`.
 fn about(rec: &Recorded, kind: EventKind, id: i32) -> Vec<&Event> {
     rec.events()
-        .filter(|e| e.kind == kind && (e.id == Some(id) || (e.id.is_none() && e.ret == Some(i64::from(id)))))
+        .filter(|e| {
+            e.kind == kind && (e.id == Some(id) || (e.id.is_none() && e.ret == Some(i64::from(id))))
+        })
         .collect()
 }
 
@@ -74,21 +76,47 @@ fn ipcmk_and_ipcrm_objects_are_seen_from_creation_to_destruction() {
             .collect()
     };
     let shm_rmid = rmid(EventKind::ShmCtl, shmid);
-    assert_eq!(shm_rmid.len(), 1, "shmctl(IPC_RMID) on {shmid}: {shm_rmid:#?}");
+    assert_eq!(
+        shm_rmid.len(),
+        1,
+        "shmctl(IPC_RMID) on {shmid}: {shm_rmid:#?}"
+    );
     assert_eq!(shm_rmid[0].ret, Some(0));
     assert_eq!(shm_rmid[0].comm, "ipcrm");
     let sem_rmid = rmid(EventKind::SemCtl, semid);
-    assert_eq!(sem_rmid.len(), 1, "semctl(IPC_RMID) on {semid}: {sem_rmid:#?}");
+    assert_eq!(
+        sem_rmid.len(),
+        1,
+        "semctl(IPC_RMID) on {semid}: {sem_rmid:#?}"
+    );
     assert_eq!(sem_rmid[0].ret, Some(0));
 
     let destroy = one(&rec, EventKind::ShmDestroy, shmid);
-    assert!(destroy.ts_ns >= shm_rmid[0].ts_ns.saturating_sub(shm_rmid[0].dur_ns.unwrap_or(0)), "destroyed before IPC_RMID: {destroy:?}");
+    assert!(
+        destroy.ts_ns
+            >= shm_rmid[0]
+                .ts_ns
+                .saturating_sub(shm_rmid[0].dur_ns.unwrap_or(0)),
+        "destroyed before IPC_RMID: {destroy:?}"
+    );
     let destroy = one(&rec, EventKind::SemDestroy, semid);
-    assert!(destroy.ts_ns >= sem_rmid[0].ts_ns.saturating_sub(sem_rmid[0].dur_ns.unwrap_or(0)), "destroyed before IPC_RMID: {destroy:?}");
+    assert!(
+        destroy.ts_ns
+            >= sem_rmid[0]
+                .ts_ns
+                .saturating_sub(sem_rmid[0].dur_ns.unwrap_or(0)),
+        "destroyed before IPC_RMID: {destroy:?}"
+    );
 
     // Nothing was attached, faulted or operated on: ipcmk only creates.
     for kind in [EventKind::ShmAttach, EventKind::ShmFault, EventKind::SemOp] {
         let n = rec.events().filter(|e| e.kind == kind).count();
-        assert_eq!(n, 0, "unexpected {} events\n{}", kind.as_str(), rec.transcript());
+        assert_eq!(
+            n,
+            0,
+            "unexpected {} events\n{}",
+            kind.as_str(),
+            rec.transcript()
+        );
     }
 }

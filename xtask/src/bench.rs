@@ -17,6 +17,7 @@ mod verify;
 mod workload;
 mod workspace;
 
+use crate::{build, cmd};
 use anyhow::{Context, Result, bail};
 use report::{ScenarioRuns, WorkloadRuns};
 use scenario::{Scenario, Tools};
@@ -24,7 +25,6 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
 use workload::Workload;
-use workspace::Workspace;
 
 /// Options of `cargo xtask bench`.
 #[derive(clap::Args, Debug, Clone)]
@@ -90,17 +90,16 @@ pub fn run(args: BenchArgs) -> Result<()> {
     if sizes.rounds == 0 || sizes.ops < 2 || sizes.pages == 0 || sizes.segments == 0 {
         bail!("--rounds, --pages and --segments must be at least 1 and --ops at least 2");
     }
-    if !workspace::is_root() {
+    if !cmd::is_root() {
         bail!(
             "the benchmark traces with eBPF and needs root (CAP_BPF and CAP_PERFMON): run it with sudo"
         );
     }
     let started = Instant::now();
-    let ws = Workspace::locate()?;
     if !args.no_build {
-        workspace::build_release(&ws)?;
+        build::cargo_build(true)?;
     }
-    let tools = tools(&ws, &args)?;
+    let tools = tools(&args)?;
     let workloads = [
         Workload::Sem { ops: sizes.ops },
         Workload::Shm {
@@ -133,7 +132,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let output = args
         .output
         .clone()
-        .unwrap_or_else(|| ws.target.join("bench").join("overhead.json"));
+        .unwrap_or_else(|| cmd::target_dir().join("bench").join("overhead.json"));
     if let Some(dir) = output.parent() {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }
@@ -152,7 +151,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             }
         );
     } else {
-        cargo_benches::run_all(&ws)?;
+        cargo_benches::run_all()?;
     }
     println!("bench took {:.0} s", started.elapsed().as_secs_f64());
     if !failures.is_empty() {
@@ -162,13 +161,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
 }
 
 /// Finds the binaries and the reference tracers.
-fn tools(ws: &Workspace, args: &BenchArgs) -> Result<Tools> {
-    let bin_dir = ws.release_dir();
+fn tools(args: &BenchArgs) -> Result<Tools> {
+    let bin_dir = build::profile_dir(true);
     for program in ["ipc-trace", "sem-bench", "shm-bench"] {
         let p = bin_dir.join(program);
         if !p.is_file() {
             bail!(
-                "{} is missing: build it with `cargo build --release -p ipc-trace -p demos --bins` \
+                "{} is missing: build it with `cargo xtask build` \
                  (or run without --no-build)",
                 p.display()
             );
@@ -176,7 +175,7 @@ fn tools(ws: &Workspace, args: &BenchArgs) -> Result<Tools> {
     }
     let scratch = std::env::temp_dir().join(format!("ipc-trace-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).with_context(|| scratch.display().to_string())?;
-    let bpftrace = scenario::on_path("bpftrace");
+    let bpftrace = cmd::which("bpftrace");
     let perf = scenario::usable_perf();
     if bpftrace.is_none() {
         println!("skip: reference `bpftrace` (not installed)");

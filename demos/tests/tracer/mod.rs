@@ -56,9 +56,8 @@ pub fn require_root() {
 
 /// Panics with `install` advice unless `program` is on PATH.
 pub fn require_program(program: &str, package: &str) -> PathBuf {
-    find_program(program).unwrap_or_else(|| {
-        panic!("`{program}` is not installed: apt-get install -y {package}")
-    })
+    find_program(program)
+        .unwrap_or_else(|| panic!("`{program}` is not installed: apt-get install -y {package}"))
 }
 
 /// `program` on PATH, if it is there.

@@ -70,7 +70,7 @@ impl Background {
 
     /// Sends SIGINT and waits (up to `timeout`, then SIGKILL) for the exit.
     pub fn stop(mut self, timeout: Duration) -> Result<Stopped> {
-        signal(self.child.id(), "INT")?;
+        interrupt(self.child.id())?;
         let deadline = Instant::now() + timeout;
         let status = loop {
             if let Some(status) = self.child.try_wait()? {
@@ -131,15 +131,15 @@ fn attach_fds(pid: u32) -> usize {
         .count()
 }
 
-/// `kill -SIG pid` (the workspace's xtask has no libc binding).
-fn signal(pid: u32, sig: &str) -> Result<()> {
-    let status = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status()
-        .context("cannot run `kill`")?;
-    if !status.success() {
-        bail!("kill -{sig} {pid} failed ({status})");
+/// Sends SIGINT to `pid`.
+fn interrupt(pid: u32) -> Result<()> {
+    let pid = i32::try_from(pid).context("pid out of range")?;
+    // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+    if unsafe { libc::kill(pid, libc::SIGINT) } != 0 {
+        bail!(
+            "cannot send SIGINT to {pid}: {}",
+            std::io::Error::last_os_error()
+        );
     }
     Ok(())
 }

@@ -297,17 +297,9 @@ fn perf_count(text: &str) -> Option<u64> {
         .find_map(|l| l.split(',').next()?.trim().parse().ok())
 }
 
-/// Finds `program` on PATH.
-pub fn on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
-}
-
 /// `perf`, when it is installed and can count the semop tracepoint here.
 pub fn usable_perf() -> Option<PathBuf> {
-    let perf = on_path("perf")?;
+    let perf = crate::cmd::which("perf")?;
     let ok = Command::new(&perf)
         .args(["stat", "-x,", "-e", SEMOP_TRACEPOINT, "--", "true"])
         .output()
