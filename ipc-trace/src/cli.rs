@@ -211,7 +211,8 @@ fn parse_size(s: &str) -> Result<u64, String> {
     let n: u64 = digits
         .parse()
         .map_err(|_| format!("`{s}` is not a size (examples: 65536, 64K, 4M)"))?;
-    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 /// Parses an IPC key: `0x16988`, `92552` or `-1`.
@@ -248,11 +249,30 @@ mod tests {
     #[test]
     fn record_takes_output_duration_filters_and_command() -> Result<(), clap::Error> {
         let cli = parse(&[
-            "record", "-o", "x.ndjson", "--duration", "2.5", "--backend", "kprobe", "--pid", "7",
-            "--pid", "9", "--key", "0x16988", "--", "true",
+            "record",
+            "-o",
+            "x.ndjson",
+            "--duration",
+            "2.5",
+            "--backend",
+            "kprobe",
+            "--pid",
+            "7",
+            "--pid",
+            "9",
+            "--key",
+            "0x16988",
+            "--",
+            "true",
         ])?;
         match cli.command {
-            Some(Command::Record { output, duration, trace, cmd, .. }) => {
+            Some(Command::Record {
+                output,
+                duration,
+                trace,
+                cmd,
+                ..
+            }) => {
                 assert_eq!(output, PathBuf::from("x.ndjson"));
                 assert_eq!(duration, Some(2.5));
                 assert_eq!(trace.backend, BackendChoice::Kprobe);

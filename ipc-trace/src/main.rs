@@ -24,19 +24,43 @@ fn main() -> ExitCode {
         match cli.command {
             None => commands::tui(cli.trace, cli.cmd).await,
             Some(Command::Tui { trace, cmd }) => commands::tui(trace, cmd).await,
-            Some(Command::Record { output, duration, echo, summary_out, trace, cmd }) => {
+            Some(Command::Record {
+                output,
+                duration,
+                echo,
+                summary_out,
+                trace,
+                cmd,
+            }) => {
                 commands::record(&output, duration, echo, summary_out.as_deref(), trace, cmd).await
             }
             Some(Command::Replay { file, skip_bad }) => commands::replay(&file, skip_bad).await,
-            Some(Command::Summary { file, json, skip_bad, trace, cmd }) => {
-                commands::summary(file.as_deref(), json, skip_bad, trace, cmd).await
-            }
-            Some(Command::Export { file, format, output, key, id, pid, kind, from, to, skip_bad }) => {
-                commands::export(&file, format, &output, key, id, pid, kind, from, to, skip_bad)
-            }
-            Some(Command::Doctor { attach, trace, loaded_programs }) => {
-                commands::doctor(attach, trace, loaded_programs).await
-            }
+            Some(Command::Summary {
+                file,
+                json,
+                skip_bad,
+                trace,
+                cmd,
+            }) => commands::summary(file.as_deref(), json, skip_bad, trace, cmd).await,
+            Some(Command::Export {
+                file,
+                format,
+                output,
+                key,
+                id,
+                pid,
+                kind,
+                from,
+                to,
+                skip_bad,
+            }) => commands::export(
+                &file, format, &output, key, id, pid, kind, from, to, skip_bad,
+            ),
+            Some(Command::Doctor {
+                attach,
+                trace,
+                loaded_programs,
+            }) => commands::doctor(attach, trace, loaded_programs).await,
             Some(Command::Lab { name }) => commands::lab(name.as_deref()).await,
         }
     });

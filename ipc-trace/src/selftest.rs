@@ -70,7 +70,11 @@ pub fn round_trip() -> io::Result<()> {
     unsafe {
         let shm = check(
             "shmget",
-            i64::from(libc::shmget(libc::IPC_PRIVATE, 2 * PAGE, libc::IPC_CREAT | 0o600)),
+            i64::from(libc::shmget(
+                libc::IPC_PRIVATE,
+                2 * PAGE,
+                libc::IPC_CREAT | 0o600,
+            )),
         )? as i32;
         let addr = libc::shmat(shm, std::ptr::null(), 0);
         if addr as isize == -1 {
@@ -82,7 +86,10 @@ pub fn round_trip() -> io::Result<()> {
         std::ptr::write_volatile(base, 1);
         std::ptr::write_volatile(base.add(PAGE), 2);
         libc::shmdt(addr);
-        check("shmctl", i64::from(libc::shmctl(shm, libc::IPC_RMID, std::ptr::null_mut())))?;
+        check(
+            "shmctl",
+            i64::from(libc::shmctl(shm, libc::IPC_RMID, std::ptr::null_mut())),
+        )?;
 
         let sem = check(
             "semget",
@@ -97,9 +104,20 @@ pub fn round_trip() -> io::Result<()> {
 fn sem_round_trip(sem: i32) -> io::Result<()> {
     let mut values: [libc::c_ushort; 1] = [1];
     // SAFETY: SETALL reads nsems (1) values from a live array.
-    check("semctl SETALL", i64::from(unsafe { libc::semctl(sem, 0, libc::SETALL, values.as_mut_ptr()) }))?;
-    let p = |flg| libc::sembuf { sem_num: 0, sem_op: -1, sem_flg: flg };
-    let v = |flg| libc::sembuf { sem_num: 0, sem_op: 1, sem_flg: flg };
+    check(
+        "semctl SETALL",
+        i64::from(unsafe { libc::semctl(sem, 0, libc::SETALL, values.as_mut_ptr()) }),
+    )?;
+    let p = |flg| libc::sembuf {
+        sem_num: 0,
+        sem_op: -1,
+        sem_flg: flg,
+    };
+    let v = |flg| libc::sembuf {
+        sem_num: 0,
+        sem_op: 1,
+        sem_flg: flg,
+    };
     semop_raw(sem, &mut [p(libc::SEM_UNDO as i16)], true)?; // value 1 -> 0, via semop(2)
     let waker = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(30));
@@ -118,7 +136,10 @@ fn sem_round_trip(sem: i32) -> io::Result<()> {
 /// `sched_switch` hook through `FLAG_SLEPT`.
 pub fn fired(records: &[RawEvent], self_tgid: u32) -> [bool; probe::COUNT] {
     let mut fired = [false; probe::COUNT];
-    for r in records.iter().filter(|r| (r.pid_tgid >> 32) as u32 == self_tgid) {
+    for r in records
+        .iter()
+        .filter(|r| (r.pid_tgid >> 32) as u32 == self_tgid)
+    {
         if let Some(slot) = fired.get_mut(r.probe as usize) {
             *slot = true;
         }
@@ -166,7 +187,10 @@ mod tests {
         let f = fired(&records, 7);
         assert!(f[probe::SHM_FAULT as usize] && f[probe::SHMEM_FAULT as usize]);
         assert!(f[probe::DO_SEMTIMEDOP_INNER as usize] && f[probe::SCHED_SWITCH as usize]);
-        assert!(!f[probe::NEWSEG as usize], "another process's record counted");
+        assert!(
+            !f[probe::NEWSEG as usize],
+            "another process's record counted"
+        );
     }
 
     #[test]

@@ -99,7 +99,10 @@ fn object_summary(state: &State, o: &Object) -> ObjectSummary {
         key: o.ipc_key.map(|k| format!("0x{:08x}", k as u32)),
         ipc_ns: o.key.ipc_ns,
         generation: o.generation,
-        creator: o.creator.as_ref().map(|c| format!("{}[{}]", c.comm, c.tgid)),
+        creator: o
+            .creator
+            .as_ref()
+            .map(|c| format!("{}[{}]", c.comm, c.tgid)),
         create_inferred: o.create_inferred,
         seen_mid_life: o.seen_mid_life(),
         size: o.size,
@@ -123,7 +126,9 @@ fn object_summary(state: &State, o: &Object) -> ObjectSummary {
 
 /// Summarizes a model.
 pub fn summarize(state: &State) -> Summary {
-    let span_ns = state.first_ns().map_or(0, |first| state.now_ns().saturating_sub(first));
+    let span_ns = state
+        .first_ns()
+        .map_or(0, |first| state.now_ns().saturating_sub(first));
     let deadlock_hints = state
         .deadlock_hints()
         .iter()
@@ -152,7 +157,11 @@ fn ms(ns: u64) -> String {
 /// The report as text, one paragraph per object.
 pub fn render_text(s: &Summary) -> String {
     let mut out = String::new();
-    let shm = s.objects.iter().filter(|o| o.kind == ObjKind::Shm.as_str()).count();
+    let shm = s
+        .objects
+        .iter()
+        .filter(|o| o.kind == ObjKind::Shm.as_str())
+        .count();
     let sem = s.objects.len() - shm;
     let _ = writeln!(
         out,
@@ -176,9 +185,17 @@ pub fn render_text(s: &Summary) -> String {
         if o.incomplete {
             flags.push("INCOMPLETE (events lost)");
         }
-        let flags = if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join(", ")) };
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", flags.join(", "))
+        };
         let creator = o.creator.as_deref().unwrap_or("unknown");
-        let _ = writeln!(out, "\n{} id {} key {key}: {}{flags}", o.kind, o.id, o.status);
+        let _ = writeln!(
+            out,
+            "\n{} id {} key {key}: {}{flags}",
+            o.kind, o.id, o.status
+        );
         if o.kind == ObjKind::Shm.as_str() {
             let size = o.size.map_or("?".to_string(), |b| format!("{b} bytes"));
             let _ = writeln!(out, "  created by {creator}, {size}");

@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's developer commands.
 //!
+//! - `demo`: set up, build, and open the live TUI on the demos (the main job).
 //! - `setup`: install and check everything the build and the tests need.
 //! - `build`: build `ipc-trace` and the demo programs.
 //! - `vm-test`: run the tracer under real Debian kernels in QEMU.
@@ -8,6 +9,7 @@
 mod build;
 mod ci;
 mod cmd;
+mod demo;
 mod setup;
 mod vm;
 
@@ -24,6 +26,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Set up, build, and open the live TUI on the demo producer/consumer.
+    Demo(demo::DemoArgs),
     /// Install and check the packages, toolchain parts and mounts the project needs.
     Setup,
     /// Build ipc-trace and the demos (release unless --debug) and print the binary paths.
@@ -37,6 +41,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => demo::run(&args),
         Command::Setup => setup::run(),
         Command::Build(args) => build::run(&args).map(|_| true),
         Command::VmTest(args) => vm::run(&args),

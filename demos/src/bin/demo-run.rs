@@ -27,6 +27,10 @@ struct Args {
     /// Ping-pong rounds.
     #[arg(long, default_value_t = 10)]
     rounds: u64,
+    /// Milliseconds between the producer's tries (raise it to watch the
+    /// demo at human speed in the TUI).
+    #[arg(long, default_value_t = 20)]
+    interval_ms: u64,
     /// Give up after this many seconds without progress (each program).
     #[arg(long, default_value_t = 30)]
     timeout_s: u64,
@@ -79,6 +83,8 @@ fn main() -> Result<()> {
                 size.clone(),
                 "--messages".into(),
                 args.messages.to_string(),
+                "--interval-ms".into(),
+                args.interval_ms.to_string(),
             ],
         ),
         ("shm-consumer", vec!["--size".into(), size]),

@@ -16,8 +16,11 @@ fn facts_report(table: Option<&crate::probe::ProbeTable>) -> Result<String, CmdE
     let (_, missing) = kernel_offsets();
     let names = kernel_functions();
     let present = system::kallsyms_has(&names).map_err(CmdError::runtime)?;
-    let kallsyms: Vec<(String, bool)> =
-        names.iter().zip(present).map(|(n, p)| ((*n).to_string(), p)).collect();
+    let kallsyms: Vec<(String, bool)> = names
+        .iter()
+        .zip(present)
+        .map(|(n, p)| ((*n).to_string(), p))
+        .collect();
     Ok(report::render(&facts, &missing, &kallsyms, table))
 }
 
@@ -37,10 +40,18 @@ pub async fn doctor(attach: bool, trace: TraceArgs, loaded_programs: bool) -> Cm
     }
     if !attach {
         print!("{}", facts_report(None)?);
-        println!("(run `ipc-trace doctor --attach` as root to attach every probe and self-test it)");
+        println!(
+            "(run `ipc-trace doctor --attach` as root to attach every probe and self-test it)"
+        );
         return Ok(0);
     }
-    let live = Live::start(LiveOptions { trace, cmd: Vec::new(), duration: None, child_output: None }).await?;
+    let live = Live::start(LiveOptions {
+        trace,
+        cmd: Vec::new(),
+        duration: None,
+        child_output: None,
+    })
+    .await?;
     let table = live.probe_table().clone();
     let mut sink = Vec::new();
     let _ = live.finish(End::Stopped, &mut sink).await;

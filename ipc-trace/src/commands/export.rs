@@ -2,14 +2,17 @@
 
 use super::{CmdError, CmdResult};
 use crate::cli::ExportFormat;
-use crate::export::{ExportError, Filter, TimePoint, export_ndjson, export_perfetto, parse_key, parse_kinds};
+use crate::export::filter::{parse_key, parse_kinds};
+use crate::export::{ExportError, Filter, TimePoint, export_ndjson, export_perfetto};
 use crate::recording::{OutputFile, ReadOptions, RecordingReader};
 use std::path::Path;
 
 /// Seconds from the start of the recording, as a time point.
 fn since_start(secs: f64, flag: &str) -> Result<TimePoint, CmdError> {
     if !(secs.is_finite() && secs >= 0.0) {
-        return Err(CmdError::usage(format!("--{flag} must be a number of seconds ≥ 0, got {secs}")));
+        return Err(CmdError::usage(format!(
+            "--{flag} must be a number of seconds ≥ 0, got {secs}"
+        )));
     }
     Ok(TimePoint::SinceStart((secs * 1e9) as u64))
 }
@@ -30,7 +33,11 @@ pub fn export(
     skip_bad: bool,
 ) -> CmdResult {
     let filter = Filter {
-        key: key.as_deref().map(parse_key).transpose().map_err(CmdError::usage)?,
+        key: key
+            .as_deref()
+            .map(parse_key)
+            .transpose()
+            .map_err(CmdError::usage)?,
         id,
         pid,
         kinds: if kind.is_empty() {
@@ -41,7 +48,11 @@ pub fn export(
         from: from.map(|s| since_start(s, "from")).transpose()?,
         to: to.map(|s| since_start(s, "to")).transpose()?,
     };
-    let options = if skip_bad { ReadOptions::skipping_bad() } else { ReadOptions::default() };
+    let options = if skip_bad {
+        ReadOptions::skipping_bad()
+    } else {
+        ReadOptions::default()
+    };
     let mut reader = RecordingReader::open(file, options).map_err(CmdError::usage)?;
     let mut out = OutputFile::create(output).map_err(CmdError::usage)?;
     let stats = match format {
@@ -58,7 +69,11 @@ pub fn export(
         stats.events_exported,
         stats.events_read,
         output.display(),
-        if stats.skipped_lines > 0 { format!(" ({} bad lines skipped)", stats.skipped_lines) } else { String::new() }
+        if stats.skipped_lines > 0 {
+            format!(" ({} bad lines skipped)", stats.skipped_lines)
+        } else {
+            String::new()
+        }
     );
     Ok(0)
 }

@@ -7,8 +7,8 @@
 use super::{CmdError, CmdResult};
 use crate::cli::TraceArgs;
 use crate::event::Event;
-use crate::model::{State, Step, StepSet};
 use crate::model::describe::event_text;
+use crate::model::{State, Step, StepSet};
 use crate::probe::attach::BackendChoice;
 use crate::session::live::{Live, LiveOptions};
 use std::path::PathBuf;
@@ -29,9 +29,26 @@ const LABS: [Lab; 2] = [
         program: "demo-run",
         args: &["--messages", "3"],
         steps: &[
-            Step::SHM1, Step::SHM2, Step::SHM3, Step::SHM4, Step::SHM5, Step::SHM6, Step::SHM7,
-            Step::SHM8, Step::SHM9, Step::SHM10, Step::SHM11, Step::SHM12, Step::SEM1, Step::SEM2,
-            Step::SEM3, Step::SEM4, Step::SEM5, Step::SEM6, Step::SEM7, Step::SEM9,
+            Step::SHM1,
+            Step::SHM2,
+            Step::SHM3,
+            Step::SHM4,
+            Step::SHM5,
+            Step::SHM6,
+            Step::SHM7,
+            Step::SHM8,
+            Step::SHM9,
+            Step::SHM10,
+            Step::SHM11,
+            Step::SHM12,
+            Step::SEM1,
+            Step::SEM2,
+            Step::SEM3,
+            Step::SEM4,
+            Step::SEM5,
+            Step::SEM6,
+            Step::SEM7,
+            Step::SEM9,
         ],
     },
     Lab {
@@ -39,14 +56,24 @@ const LABS: [Lab; 2] = [
         title: "Semaphore ping-pong: P operations that really wait, with and without SEM_UNDO",
         program: "sem-pingpong",
         args: &["--rounds", "3"],
-        steps: &[Step::SEM1, Step::SEM3, Step::SEM4, Step::SEM7, Step::SEM8, Step::SEM9],
+        steps: &[
+            Step::SEM1,
+            Step::SEM3,
+            Step::SEM4,
+            Step::SEM7,
+            Step::SEM8,
+            Step::SEM9,
+        ],
     },
 ];
 
 /// Finds a demo program: beside this executable (a cargo build puts them
 /// together), then on PATH.
 fn find_demo(program: &str) -> Result<PathBuf, CmdError> {
-    if let Some(dir) = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.to_path_buf())) {
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+    {
         let beside = dir.join(program);
         if beside.is_file() {
             return Ok(beside);
@@ -63,7 +90,12 @@ fn list() -> CmdResult {
     println!("Labs (run one with `sudo ipc-trace lab NAME`):");
     for lab in &LABS {
         let steps: Vec<&str> = lab.steps.iter().map(|s| s.label()).collect();
-        println!("  {:<5} {}\n        steps: {}", lab.name, lab.title, steps.join(" "));
+        println!(
+            "  {:<5} {}\n        steps: {}",
+            lab.name,
+            lab.title,
+            steps.join(" ")
+        );
     }
     Ok(0)
 }
@@ -83,10 +115,11 @@ fn how(ev: &Event) -> String {
 /// Runs lab `name`, or lists the labs.
 pub async fn lab(name: Option<&str>) -> CmdResult {
     let Some(name) = name else { return list() };
-    let lab = LABS
-        .iter()
-        .find(|l| l.name == name)
-        .ok_or_else(|| CmdError::usage(format!("no lab `{name}` (run `ipc-trace lab` to list them)")))?;
+    let lab = LABS.iter().find(|l| l.name == name).ok_or_else(|| {
+        CmdError::usage(format!(
+            "no lab `{name}` (run `ipc-trace lab` to list them)"
+        ))
+    })?;
     let program = find_demo(lab.program)?;
     let mut cmd = vec![program.to_string_lossy().into_owned()];
     cmd.extend(lab.args.iter().map(|a| (*a).to_string()));
@@ -101,7 +134,13 @@ pub async fn lab(name: Option<&str>) -> CmdResult {
         dry_run: false,
     };
     println!("Lab {}: {}\n", lab.name, lab.title);
-    let mut live = Live::start(LiveOptions { trace, cmd, duration: None, child_output: None }).await?;
+    let mut live = Live::start(LiveOptions {
+        trace,
+        cmd,
+        duration: None,
+        child_output: None,
+    })
+    .await?;
     let table = live.probe_table().clone();
     let mut state = State::new();
     let mut seen = StepSet::EMPTY;
@@ -115,16 +154,30 @@ pub async fn lab(name: Option<&str>) -> CmdResult {
     for ev in &rest {
         walk(&mut state, &mut seen, ev);
     }
-    let missing: Vec<Step> = lab.steps.iter().copied().filter(|s| !seen.contains(*s)).collect();
+    let missing: Vec<Step> = lab
+        .steps
+        .iter()
+        .copied()
+        .filter(|s| !seen.contains(*s))
+        .collect();
     if missing.is_empty() {
         println!("\nEvery step of this lab was observed.");
     } else {
         println!("\nNot observed in this run:");
         for s in missing {
-            println!("  {:<6} {} — {}", s.label(), s.describe(), why_not(s, &table));
+            println!(
+                "  {:<6} {} — {}",
+                s.label(),
+                s.describe(),
+                why_not(s, &table)
+            );
         }
     }
-    println!("\nSee it live: sudo ipc-trace -- {} {}", lab.program, lab.args.join(" "));
+    println!(
+        "\nSee it live: sudo ipc-trace -- {} {}",
+        lab.program,
+        lab.args.join(" ")
+    );
     Ok(super::record::exit_status(end))
 }
 

@@ -30,18 +30,28 @@ pub struct CmdError {
 impl CmdError {
     /// A runtime error (exit status 1).
     pub fn runtime(msg: impl Display) -> CmdError {
-        CmdError { message: msg.to_string(), status: 1 }
+        CmdError {
+            message: msg.to_string(),
+            status: 1,
+        }
     }
 
     /// Bad usage or bad input (exit status 2).
     pub fn usage(msg: impl Display) -> CmdError {
-        CmdError { message: msg.to_string(), status: 2 }
+        CmdError {
+            message: msg.to_string(),
+            status: 2,
+        }
     }
 }
 
 impl From<SessionError> for CmdError {
     fn from(e: SessionError) -> CmdError {
-        if e.is_usage() { CmdError::usage(e) } else { CmdError::runtime(e) }
+        if e.is_usage() {
+            CmdError::usage(e)
+        } else {
+            CmdError::runtime(e)
+        }
     }
 }
 
@@ -56,7 +66,10 @@ pub fn warn_skipped(table: &crate::probe::ProbeTable) {
     for row in &table.probes {
         if row.attached {
             if row.fired == Some(false) {
-                eprintln!("ipc-trace: warning: probe {} is attached but did not fire in the self-test", row.name);
+                eprintln!(
+                    "ipc-trace: warning: probe {} is attached but did not fire in the self-test",
+                    row.name
+                );
             }
             continue;
         }

@@ -62,9 +62,17 @@ pub async fn record(
         None => None,
     };
     let mut writer = RecordingWriter::create(output).map_err(CmdError::usage)?;
-    let mut live = Live::start(LiveOptions { trace, cmd, duration, child_output: None }).await?;
+    let mut live = Live::start(LiveOptions {
+        trace,
+        cmd,
+        duration,
+        child_output: None,
+    })
+    .await?;
     warn_skipped(live.probe_table());
-    writer.write_header(live.header()).map_err(CmdError::runtime)?;
+    writer
+        .write_header(live.header())
+        .map_err(CmdError::runtime)?;
     let mut model = summary_out.map(|_| State::new());
     let mut write = |ev: &Event| -> Result<(), CmdError> {
         if echo {
@@ -83,15 +91,23 @@ pub async fn record(
     }
     writer.finish(&stats).map_err(CmdError::runtime)?;
     if let (Some(path), Some(m)) = (summary_out, model.as_ref()) {
-        let text = serde_json::to_string_pretty(&crate::summary::summarize(m)).map_err(CmdError::runtime)?;
+        let text = serde_json::to_string_pretty(&crate::summary::summarize(m))
+            .map_err(CmdError::runtime)?;
         std::fs::write(path, text)
             .map_err(|e| CmdError::runtime(format!("cannot write {}: {e}", path.display())))?;
     }
     let dropped = if stats.dropped > 0 {
-        format!(", {} LOST (ring buffer full: try a larger --ringbuf-size)", stats.dropped)
+        format!(
+            ", {} LOST (ring buffer full: try a larger --ringbuf-size)",
+            stats.dropped
+        )
     } else {
         String::new()
     };
-    eprintln!("ipc-trace: recorded {} events to {}{dropped}", stats.events, output.display());
+    eprintln!(
+        "ipc-trace: recorded {} events to {}{dropped}",
+        stats.events,
+        output.display()
+    );
     Ok(exit_status(end))
 }

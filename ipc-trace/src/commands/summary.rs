@@ -12,7 +12,11 @@ use std::path::Path;
 /// Builds the model from a recording, streaming it (memory stays flat in
 /// the number of events).
 pub fn model_from_recording(file: &Path, skip_bad: bool) -> Result<(State, u64), CmdError> {
-    let options = if skip_bad { ReadOptions::skipping_bad() } else { ReadOptions::default() };
+    let options = if skip_bad {
+        ReadOptions::skipping_bad()
+    } else {
+        ReadOptions::default()
+    };
     let mut reader = RecordingReader::open(file, options).map_err(CmdError::usage)?;
     let mut state = State::new();
     for record in reader.by_ref() {
@@ -37,10 +41,14 @@ pub async fn summary(
 ) -> CmdResult {
     let (summary, code) = match (file, cmd.is_empty()) {
         (Some(_), false) => {
-            return Err(CmdError::usage("give either a recording FILE or `-- CMD`, not both"));
+            return Err(CmdError::usage(
+                "give either a recording FILE or `-- CMD`, not both",
+            ));
         }
         (None, true) => {
-            return Err(CmdError::usage("give a recording FILE (or `-` for stdin), or `-- CMD` to trace live"));
+            return Err(CmdError::usage(
+                "give a recording FILE (or `-` for stdin), or `-- CMD` to trace live",
+            ));
         }
         (Some(file), true) => {
             let (state, skipped) = model_from_recording(file, skip_bad)?;
@@ -67,7 +75,13 @@ fn print_summary(summary: &Summary, json: bool) -> Result<(), CmdError> {
 
 /// Traces `cmd` and summarizes what it did.
 async fn live_summary(trace: TraceArgs, cmd: Vec<String>) -> Result<(Summary, u8), CmdError> {
-    let mut live = Live::start(LiveOptions { trace, cmd, duration: None, child_output: None }).await?;
+    let mut live = Live::start(LiveOptions {
+        trace,
+        cmd,
+        duration: None,
+        child_output: None,
+    })
+    .await?;
     super::warn_skipped(live.probe_table());
     let mut state = State::new();
     if let Ok(seeds) = crate::tui::Seeds::from_proc(own_ipc_ns(), monotonic_ns()) {

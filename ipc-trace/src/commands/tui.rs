@@ -25,8 +25,17 @@ pub async fn tui(trace: TraceArgs, cmd: Vec<String>) -> CmdResult {
         return super::doctor::plan(&trace);
     }
     let log = (!cmd.is_empty()).then(child_log_path);
-    let source = if cmd.is_empty() { "live".to_string() } else { format!("live: {}", cmd.join(" ")) };
-    let opts = LiveOptions { trace, cmd, duration: None, child_output: log.clone() };
+    let source = if cmd.is_empty() {
+        "live".to_string()
+    } else {
+        format!("live: {}", cmd.join(" "))
+    };
+    let opts = LiveOptions {
+        trace,
+        cmd,
+        duration: None,
+        child_output: log.clone(),
+    };
     let mut live = Live::start(opts).await?;
     let seeds = Seeds::from_proc(own_ipc_ns(), monotonic_ns()).unwrap_or_default();
     let info = FeedInfo {
@@ -59,16 +68,26 @@ pub async fn tui(trace: TraceArgs, cmd: Vec<String>) -> CmdResult {
         }
         (end, stats)
     });
-    let ui = tui::run(Feed { events: rx, info, seeds }).await;
+    let ui = tui::run(Feed {
+        events: rx,
+        info,
+        seeds,
+    })
+    .await;
     let _ = stop_tx.send(true);
-    let (end, stats) = pump.await.map_err(|e| CmdError::runtime(format!("tracing task failed: {e}")))?;
+    let (end, stats) = pump
+        .await
+        .map_err(|e| CmdError::runtime(format!("tracing task failed: {e}")))?;
     ui.map_err(|e| CmdError::runtime(format!("terminal UI failed: {e:#}")))?;
     eprintln!(
         "ipc-trace: {} events, {} dropped; probes detached",
         stats.events, stats.dropped
     );
     if let Some(log) = log {
-        eprintln!("ipc-trace: the traced command's output is in {}", log.display());
+        eprintln!(
+            "ipc-trace: the traced command's output is in {}",
+            log.display()
+        );
     }
     Ok(match end {
         End::ChildExited(code) => u8::try_from(code).unwrap_or(1),
@@ -79,19 +98,32 @@ pub async fn tui(trace: TraceArgs, cmd: Vec<String>) -> CmdResult {
 /// Opens the TUI on a recording; bad input is reported after the TUI
 /// closes, naming the line (exit status 2).
 pub async fn replay(file: &Path, skip_bad: bool) -> CmdResult {
-    let options = if skip_bad { ReadOptions::skipping_bad() } else { ReadOptions::default() };
+    let options = if skip_bad {
+        ReadOptions::skipping_bad()
+    } else {
+        ReadOptions::default()
+    };
     let reader = RecordingReader::open(file, options).map_err(CmdError::usage)?;
     let header = reader.header().clone();
     let info = FeedInfo {
         kernel: header.kernel.clone(),
-        probes: ProbeTable { probes: header.probes.clone() },
+        probes: ProbeTable {
+            probes: header.probes.clone(),
+        },
         source: format!("replay {}", file.display()),
         live_clock: false,
     };
     let (tx, rx) = mpsc::channel::<Event>(FEED_CAPACITY);
     let feeder = tokio::task::spawn_blocking(move || feed_recording(reader, tx));
-    let ui = tui::run(Feed { events: rx, info, seeds: Seeds::default() }).await;
-    let outcome = feeder.await.map_err(|e| CmdError::runtime(format!("reader task failed: {e}")))?;
+    let ui = tui::run(Feed {
+        events: rx,
+        info,
+        seeds: Seeds::default(),
+    })
+    .await;
+    let outcome = feeder
+        .await
+        .map_err(|e| CmdError::runtime(format!("reader task failed: {e}")))?;
     ui.map_err(|e| CmdError::runtime(format!("terminal UI failed: {e:#}")))?;
     outcome
 }

@@ -20,7 +20,10 @@ const BPF_NAME_LEN: usize = 15;
 
 /// Every program name of the object, as the kernel shows it (truncated).
 pub fn program_names() -> Vec<String> {
-    let mut names: Vec<String> = TRACEPOINT_PROGRAMS.iter().map(|s| (*s).to_string()).collect();
+    let mut names: Vec<String> = TRACEPOINT_PROGRAMS
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect();
     for p in KERNEL_PROBES {
         for prefix in ["kprobe", "kretprobe", "fentry", "fexit"] {
             names.push(p.program(prefix));
@@ -38,7 +41,10 @@ pub fn count_loaded_programs() -> Result<usize, aya::programs::ProgramError> {
     let mut n = 0;
     for info in aya::programs::loaded_programs() {
         let info = info?;
-        if info.name_as_str().is_some_and(|name| ours.iter().any(|o| o == name)) {
+        if info
+            .name_as_str()
+            .is_some_and(|name| ours.iter().any(|o| o == name))
+        {
             n += 1;
         }
     }

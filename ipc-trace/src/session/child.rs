@@ -1,9 +1,9 @@
-//! Starting the command given after `--` so that not one of its IPC calls
-//! escapes the trace: the child is forked, then waits on a pipe until the
-//! tracer has put its pid in the kernel's traced set, and only then execs.
+//! Starting the command given after `--`. Not one of its IPC calls may
+//! escape the trace, so the session puts the tracer's own tgid in the
+//! kernel's traced set around the spawn: the `sched_process_fork` hook adds
+//! the child when it is forked, before it can exec anything.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -27,11 +27,9 @@ pub enum ChildError {
     },
 }
 
-/// A started command, held at its gate until `release`.
-pub struct GatedChild {
+/// A started command.
+pub struct TracedChild {
     child: tokio::process::Child,
-    gate: Option<OwnedFd>,
-    program: String,
 }
 
 /// Finds `program` the way a shell does: a path with a slash must be an
@@ -45,7 +43,11 @@ pub fn resolve(program: &str) -> Result<PathBuf, ChildError> {
     };
     if program.contains('/') {
         let p = PathBuf::from(program);
-        return if is_exec(&p) { Ok(p) } else { Err(ChildError::NotFound(program.to_string())) };
+        return if is_exec(&p) {
+            Ok(p)
+        } else {
+            Err(ChildError::NotFound(program.to_string()))
+        };
     }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
     std::env::split_paths(&path)
@@ -54,22 +56,18 @@ pub fn resolve(program: &str) -> Result<PathBuf, ChildError> {
         .ok_or_else(|| ChildError::NotFound(program.to_string()))
 }
 
-impl GatedChild {
-    /// Forks `argv`, which blocks before exec until `release` is called.
+impl TracedChild {
+    /// Starts `argv`. The caller makes sure the command is traced from its
+    /// first instruction: the tracer's own tgid is in the kernel's traced
+    /// set while this runs, so the fork hook adds the child at fork time.
     /// With `output`, its stdout and stderr go to that file (appended).
-    pub fn spawn(argv: &[String], output: Option<&Path>) -> Result<GatedChild, ChildError> {
+    pub fn spawn(argv: &[String], output: Option<&Path>) -> Result<TracedChild, ChildError> {
         let (program, args) = argv.split_first().ok_or(ChildError::Empty)?;
         let path = resolve(program)?;
-        let spawn_err = |source| ChildError::Spawn { program: program.clone(), source };
-        let mut fds = [0i32; 2];
-        // SAFETY: pipe2 writes two fds into the array we own.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(spawn_err(io::Error::last_os_error()));
-        }
-        // SAFETY: both fds were just created and are owned by nobody else.
-        let (read_end, write_end) =
-            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        let (rfd, wfd) = (read_end.as_raw_fd(), write_end.as_raw_fd());
+        let spawn_err = |source| ChildError::Spawn {
+            program: program.clone(),
+            source,
+        };
         let mut cmd = std::process::Command::new(&path);
         cmd.arg0(program).args(args);
         if let Some(path) = output {
@@ -79,58 +77,20 @@ impl GatedChild {
                 .open(path)
                 .map_err(spawn_err)?;
             let copy = file.try_clone().map_err(spawn_err)?;
-            cmd.stdout(file).stderr(copy).stdin(std::process::Stdio::null());
-        }
-        // SAFETY: the closure only calls async-signal-safe functions
-        // (close, read) between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::close(wfd);
-                let mut byte = 0u8;
-                loop {
-                    let n = libc::read(rfd, (&mut byte as *mut u8).cast(), 1);
-                    if n == 1 {
-                        return Ok(());
-                    }
-                    if n == 0 {
-                        // The tracer went away before releasing us: do not
-                        // run untraced.
-                        return Err(io::Error::from_raw_os_error(libc::ECANCELED));
-                    }
-                    let err = io::Error::last_os_error();
-                    if err.raw_os_error() != Some(libc::EINTR) {
-                        return Err(err);
-                    }
-                }
-            });
+            cmd.stdout(file)
+                .stderr(copy)
+                .stdin(std::process::Stdio::null());
         }
         let child = tokio::process::Command::from(cmd)
             .kill_on_drop(true)
             .spawn()
             .map_err(spawn_err)?;
-        drop(read_end);
-        Ok(GatedChild { child, gate: Some(write_end), program: program.clone() })
+        Ok(TracedChild { child })
     }
 
     /// The child's pid (its tgid).
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
-    }
-
-    /// Lets the child exec.
-    pub fn release(&mut self) -> Result<(), ChildError> {
-        if let Some(gate) = self.gate.take() {
-            let byte = 1u8;
-            // SAFETY: writing one byte from a live local into an fd we own.
-            let n = unsafe { libc::write(gate.as_raw_fd(), (&byte as *const u8).cast(), 1) };
-            if n != 1 {
-                return Err(ChildError::Spawn {
-                    program: self.program.clone(),
-                    source: io::Error::last_os_error(),
-                });
-            }
-        }
-        Ok(())
     }
 
     /// Waits for the child to exit.
@@ -173,18 +133,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_child_runs_only_after_release() -> Result<(), Box<dyn std::error::Error>> {
-        let dir = std::env::temp_dir().join(format!("ipc-trace-gate-{}", std::process::id()));
-        let _ = std::fs::remove_file(&dir);
-        let script = format!("echo ran > {}", dir.display());
-        let mut child = GatedChild::spawn(&["sh".into(), "-c".into(), script], None)?;
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        assert!(!dir.exists(), "the child ran before it was released");
-        child.release()?;
-        let status = child.wait().await?;
-        assert_eq!(exit_code(&status), 0);
-        assert!(dir.exists());
-        std::fs::remove_file(&dir)?;
+    async fn the_exit_status_is_the_commands() -> Result<(), Box<dyn std::error::Error>> {
+        let mut child = TracedChild::spawn(&["sh".into(), "-c".into(), "exit 3".into()], None)?;
+        assert_eq!(exit_code(&child.wait().await?), 3);
         Ok(())
     }
 }

@@ -17,7 +17,12 @@ pub struct LiveFilter {
 impl LiveFilter {
     /// A filter; `None` everywhere passes everything.
     pub fn new(comm: Option<String>, key: Option<i32>, ipc_ns: Option<u32>) -> LiveFilter {
-        LiveFilter { comm, key, ipc_ns, keys: HashMap::new() }
+        LiveFilter {
+            comm,
+            key,
+            ipc_ns,
+            keys: HashMap::new(),
+        }
     }
 
     /// Remembers the key of a pre-existing object.
@@ -33,7 +38,10 @@ impl LiveFilter {
         if self.comm.as_deref().is_some_and(|c| c != ev.comm) {
             return false;
         }
-        if self.ipc_ns.is_some_and(|ns| ns != ev.ipc_ns && ev.kind != EventKind::Drops) {
+        if self
+            .ipc_ns
+            .is_some_and(|ns| ns != ev.ipc_ns && ev.kind != EventKind::Drops)
+        {
             return false;
         }
         let Some(want) = self.key else { return true };
@@ -41,7 +49,8 @@ impl LiveFilter {
             return true;
         }
         let key = ev.key.or_else(|| {
-            ev.id.and_then(|id| self.keys.get(&(ev.ipc_ns, ev.kind.is_shm(), id)).copied())
+            ev.id
+                .and_then(|id| self.keys.get(&(ev.ipc_ns, ev.kind.is_shm(), id)).copied())
         });
         key == Some(want)
     }

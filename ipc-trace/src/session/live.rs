@@ -3,7 +3,7 @@
 //! hand out decoded events until the command exits, the duration is up or
 //! a signal arrives; finally drain the ring, count drops and detach.
 
-use super::child::{ChildError, GatedChild};
+use super::child::{ChildError, TracedChild};
 use super::filter::LiveFilter;
 use crate::cli::TraceArgs;
 use crate::decode::Decoder;
@@ -83,7 +83,7 @@ pub struct Live {
     rx: mpsc::Receiver<RawEvent>,
     reader: tokio::task::JoinHandle<Result<source::ReaderExit, source::SourceError>>,
     stop_reader: tokio::sync::watch::Sender<bool>,
-    child: Option<GatedChild>,
+    child: Option<TracedChild>,
     deadline: Option<tokio::time::Instant>,
     header: Header,
     self_tgid: u32,
@@ -106,16 +106,23 @@ pub fn realtime_ns() -> u64 {
 }
 
 fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes into the timespec we own.
     unsafe { libc::clock_gettime(clock, &mut ts) };
-    (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64)
+    (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64)
 }
 
 /// The inode of this process's IPC namespace (what the probes report).
 pub fn own_ipc_ns() -> u32 {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self/ns/ipc").map(|m| m.ino() as u32).unwrap_or(0)
+    std::fs::metadata("/proc/self/ns/ipc")
+        .map(|m| m.ino() as u32)
+        .unwrap_or(0)
 }
 
 /// Kernel struct offsets from BTF, and the fields that are missing.
@@ -154,13 +161,18 @@ impl Live {
         let mut tracer =
             Tracer::load_and_attach(&attach).map_err(|e| SessionError::Attach(e.to_string()))?;
         for pid in &opts.trace.pids {
-            tracer.add_traced_tgid(*pid).map_err(|e| SessionError::Attach(e.to_string()))?;
+            tracer
+                .add_traced_tgid(*pid)
+                .map_err(|e| SessionError::Attach(e.to_string()))?;
         }
         let mut decoder = Decoder::new(tracer.table());
-        let mut filter = LiveFilter::new(opts.trace.comm.clone(), opts.trace.key, opts.trace.ipc_ns);
+        let mut filter =
+            LiveFilter::new(opts.trace.comm.clone(), opts.trace.key, opts.trace.ipc_ns);
         seed_existing(&mut tracer, &mut decoder, &mut filter);
 
-        let ring = tracer.take_ring().map_err(|e| SessionError::Attach(e.to_string()))?;
+        let ring = tracer
+            .take_ring()
+            .map_err(|e| SessionError::Attach(e.to_string()))?;
         let (tx, rx) = mpsc::channel(64 * 1024);
         let (stop_reader, stop_rx) = tokio::sync::watch::channel(false);
         let reader = source::spawn_reader_with_stop(
@@ -172,7 +184,13 @@ impl Live {
         let self_tgid = std::process::id();
         let mut live = Live {
             tracer,
-            pipeline: Pipeline { decoder, filter, self_tgid, events: 0, events_by_probe: BTreeMap::new() },
+            pipeline: Pipeline {
+                decoder,
+                filter,
+                self_tgid,
+                events: 0,
+                events_by_probe: BTreeMap::new(),
+            },
             rx,
             reader,
             stop_reader,
@@ -191,13 +209,19 @@ impl Live {
             live.self_test(filter_tgids).await?;
         }
         if !opts.cmd.is_empty() {
-            let mut child = GatedChild::spawn(&opts.cmd, opts.child_output.as_deref())?;
+            let attach_err =
+                |e: crate::probe::attach::AttachError| SessionError::Attach(e.to_string());
+            live.tracer.add_traced_tgid(self_tgid).map_err(attach_err)?;
+            let spawned = TracedChild::spawn(&opts.cmd, opts.child_output.as_deref());
+            live.tracer
+                .remove_traced_tgid(self_tgid)
+                .map_err(attach_err)?;
+            let child = spawned?;
             if let Some(pid) = child.pid() {
-                live.tracer
-                    .add_traced_tgid(pid)
-                    .map_err(|e| SessionError::Attach(e.to_string()))?;
+                // Already added by the fork hook; this covers a kernel
+                // where that hook could not attach.
+                live.tracer.add_traced_tgid(pid).map_err(attach_err)?;
             }
-            child.release()?;
             live.child = Some(child);
         }
         live.header.command = opts.cmd.clone();
@@ -210,18 +234,26 @@ impl Live {
     async fn self_test(&mut self, filter_tgids: bool) -> Result<(), SessionError> {
         let me = self.self_tgid;
         if filter_tgids {
-            self.tracer.add_traced_tgid(me).map_err(|e| SessionError::Attach(e.to_string()))?;
+            self.tracer
+                .add_traced_tgid(me)
+                .map_err(|e| SessionError::Attach(e.to_string()))?;
         }
         let done = tokio::task::spawn_blocking(selftest::round_trip);
         let mut mine = Vec::new();
         let mut others = Vec::new();
-        let outcome = done.await.map_err(|e| SessionError::Selftest(e.to_string()))?;
+        let outcome = done
+            .await
+            .map_err(|e| SessionError::Selftest(e.to_string()))?;
         let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
         loop {
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
                 Ok(Some(r)) => {
                     let last = selftest::is_last_record(&r, me);
-                    if (r.pid_tgid >> 32) as u32 == me { mine.push(r) } else { others.push(r) }
+                    if (r.pid_tgid >> 32) as u32 == me {
+                        mine.push(r)
+                    } else {
+                        others.push(r)
+                    }
                     if last {
                         break;
                     }
@@ -230,7 +262,9 @@ impl Live {
             }
         }
         if filter_tgids {
-            self.tracer.remove_traced_tgid(me).map_err(|e| SessionError::Attach(e.to_string()))?;
+            self.tracer
+                .remove_traced_tgid(me)
+                .map_err(|e| SessionError::Attach(e.to_string()))?;
         }
         outcome.map_err(|e| SessionError::Selftest(e.to_string()))?;
         let fired = selftest::fired(&mine, me);
@@ -339,7 +373,6 @@ impl Pipeline {
 }
 
 impl Live {
-
     fn poll_drops(&mut self, out: &mut Vec<Event>) {
         let Ok(now) = self.tracer.drops() else { return };
         for (i, (&n, seen)) in now.iter().zip(self.drops_seen.iter_mut()).enumerate() {
@@ -389,7 +422,13 @@ impl Live {
         // Drops are read while the maps are alive; then detach, then take
         // what the programs wrote between the last drain and the detach.
         self.poll_drops(out);
-        let Live { tracer, mut pipeline, drops_seen, started, .. } = self;
+        let Live {
+            tracer,
+            mut pipeline,
+            drops_seen,
+            started,
+            ..
+        } = self;
         let raw_tail = detach_and_drain(tracer, ring);
         for r in &raw_tail {
             pipeline.push(r, out);
@@ -416,7 +455,10 @@ impl Live {
 /// the ring.
 fn detach_and_drain(
     tracer: Tracer,
-    ring: Option<(aya::maps::RingBuf<aya::maps::MapData>, std::sync::Arc<source::ReaderStats>)>,
+    ring: Option<(
+        aya::maps::RingBuf<aya::maps::MapData>,
+        std::sync::Arc<source::ReaderStats>,
+    )>,
 ) -> Vec<RawEvent> {
     drop(tracer);
     let mut tail = Vec::new();

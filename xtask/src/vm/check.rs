@@ -17,20 +17,35 @@ pub struct CheckOutcome {
     pub facts: Vec<String>,
 }
 
-/// Check `recording` against the demo reports in `reports`.
-///
-/// Until the demos' checker (`demos::check::check_recording`) exists this
-/// checks only that the recording and the reports arrived and are
-/// well-formed JSON, and says so in the facts.
+/// Check `recording` against the demo reports in `reports` with the same
+/// checker the host live test uses (`demos::check`).
 pub fn check_recording(recording: &Path, reports: &[PathBuf]) -> CheckOutcome {
-    arrival_check(recording, reports)
+    let arrived = arrival_check(recording, reports);
+    if !arrived.failures.is_empty() {
+        return arrived;
+    }
+    let mut parsed = Vec::new();
+    for path in reports {
+        match demos::report::DemoReport::load(path) {
+            Ok(r) => parsed.push(r),
+            Err(e) => {
+                return CheckOutcome {
+                    failures: vec![format!("report {}: {e}", path.display())],
+                    facts: Vec::new(),
+                };
+            }
+        }
+    }
+    let report = demos::check::check_recording(recording, &parsed);
+    CheckOutcome {
+        failures: report.failures,
+        facts: report.facts,
+    }
 }
 
-/// The stand-in check: recording and reports present and parseable.
+/// The recording and the reports arrived and parse.
 fn arrival_check(recording: &Path, reports: &[PathBuf]) -> CheckOutcome {
     let mut out = CheckOutcome::default();
-    out.facts
-        .push("only arrival was checked (demos::check is not available yet)".to_string());
     match std::fs::read_to_string(recording) {
         Ok(text) => {
             if let Err(e) = summarize(&text) {

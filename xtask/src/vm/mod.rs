@@ -53,7 +53,11 @@ pub struct VmTestArgs {
     #[arg(long, default_value_t = 120)]
     pub run_timeout: u64,
     /// Extra arguments for `demo-run` inside the VM.
-    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        default_value = "--pingpong --size 12388 --messages 8",
+        allow_hyphen_values = true
+    )]
     pub demo_args: String,
     /// Guest memory in MiB.
     #[arg(long, default_value_t = 1024)]
@@ -475,6 +479,15 @@ fn record_cell(kernel: &str, backend: &str, ch: &channel::Channel, dir: &Path) -
         _ => cell
             .failures
             .push("BPF program counts missing from the result".to_string()),
+    }
+    match count("ours_loaded_after") {
+        Some(0) => {}
+        Some(n) => cell.failures.push(format!(
+            "{n} ipc-trace BPF program(s) still loaded after exit (doctor --loaded-programs)"
+        )),
+        None => cell
+            .failures
+            .push("`ipc-trace doctor --loaded-programs` gave no count".to_string()),
     }
     if count("bpffs_entries").is_some_and(|n| n != 0) {
         cell.failures

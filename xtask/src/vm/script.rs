@@ -137,6 +137,7 @@ for B in @@BACKENDS; do
         echo "bpf_progs_peak=$(cat /tmp/peak-$B)"
         echo "bpf_progs_after=$(progs)"
         echo "bpffs_entries=$(ls -A /sys/fs/bpf | wc -l)"
+        echo "ours_loaded_after=$(ipc-trace doctor --loaded-programs 2>&1)"
     } > /tmp/result-$B.txt
     send $B/result.txt /tmp/result-$B.txt
     send $B/recording.ndjson /tmp/rec-$B.ndjson

@@ -1,0 +1,234 @@
+//! End-to-end test of the live TUI in a real terminal (tmux), as root:
+//! `ipc-trace -- demo-run …` is started in a tmux pane, keys are sent, and
+//! the captured screen must show the demo's key, its size, both processes,
+//! the faults and the SEED steps; after `q` the terminal is restored and no
+//! BPF program of ours is left loaded.
+
+use demos::report::DemoReport;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn bin(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_BIN_EXE_demo-run")).with_file_name(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build it first (cargo xtask ci does)",
+        path.display()
+    );
+    path
+}
+
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux")
+        .args(args)
+        .output()
+        .expect("tmux must be installed (cargo xtask setup)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+struct Session(String);
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .output();
+    }
+}
+
+impl Session {
+    fn screen(&self) -> String {
+        tmux(&["capture-pane", "-p", "-t", &self.0])
+    }
+
+    fn keys(&self, keys: &str) {
+        tmux(&["send-keys", "-t", &self.0, keys]);
+        std::thread::sleep(Duration::from_millis(400));
+    }
+
+    /// Waits until the screen satisfies `pred`; panics with the screen if not.
+    fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+fn wait_for_reports(dir: &Path, n: usize) -> Vec<DemoReport> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = DemoReport::load_dir(dir) {
+            if r.len() >= n {
+                return r;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the demos did not finish in 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_live_tui_shows_the_demo_and_restores_the_terminal() {
+    assert!(
+        unsafe { libc::geteuid() } == 0,
+        "this test needs root (eBPF): run it as root"
+    );
+    let dir = std::env::temp_dir().join(format!("ipc-trace-tmux-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let reports = dir.join("reports");
+    let script = format!(
+        "{} -- {} --report-dir {} --path {} --messages 30 --interval-ms 20; echo IPC_TRACE_EXIT=$?; sleep 120",
+        bin("ipc-trace").display(),
+        bin("demo-run").display(),
+        reports.display(),
+        dir.join("key").display(),
+    );
+    let name = format!("ipc-trace-e2e-{}", std::process::id());
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &name,
+        "-x",
+        "200",
+        "-y",
+        "50",
+        &script,
+    ]);
+    let s = Session(name);
+
+    let done = wait_for_reports(&reports, 2);
+    let producer = done
+        .iter()
+        .find(|r| r.program == "shm-producer")
+        .expect("producer report");
+    let shm = producer.shm.as_ref().expect("producer shm");
+    let key = format!("0x{:08x}", shm.key as u32);
+
+    // 1. The object table: the key, the seed's 516 bytes, removed at the end.
+    let table = s.wait_for("the segment, removed, in the object table", 20, |t| {
+        t.lines().any(|l| l.contains(&key) && l.contains("removed"))
+    });
+    let row = table.lines().find(|l| l.contains(&key)).unwrap_or_default();
+    assert!(
+        row.contains(" 516 "),
+        "size 516 not in the segment's row:\n{table}"
+    );
+    let programs = programs_of_tracer(&s);
+    assert!(
+        !programs.is_empty(),
+        "the running ipc-trace holds no BPF program"
+    );
+
+    // 2. The detail view of the segment: walk objects until it is shown.
+    s.keys("2");
+    let mut detail = s.screen();
+    for _ in 0..20 {
+        if detail.contains(&format!("shm key {key}")) {
+            break;
+        }
+        s.keys("l");
+        detail = s.screen();
+    }
+    assert!(
+        detail.contains(&format!("shm key {key}")),
+        "detail of {key} not reached:\n{detail}"
+    );
+    for step in ["SHM-1", "SHM-2", "SHM-3", "SHM-5", "SHM-10"] {
+        assert!(
+            detail.contains(step),
+            "{step} not shown in the detail view:\n{detail}"
+        );
+    }
+    assert!(
+        detail.contains("shm-producer") && detail.contains("shm-consumer"),
+        "{detail}"
+    );
+    let faults = detail
+        .split("faults ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|n| n.parse::<u32>().ok())
+        .expect("a fault count in the detail view");
+    assert!(
+        faults >= 2,
+        "expected a fault per process, got {faults}:\n{detail}"
+    );
+
+    // 3. The swimlane shows both processes.
+    s.keys("5");
+    let lanes = s.screen();
+    assert!(
+        lanes.contains("shm-producer") && lanes.contains("shm-consumer"),
+        "{lanes}"
+    );
+
+    // 4. Help, then quit: the terminal comes back and the probes are gone.
+    s.keys("?");
+    assert!(s.screen().to_lowercase().contains("help"), "no help screen");
+    s.keys("q");
+    s.keys("q");
+    let after = s.wait_for("ipc-trace to exit", 20, |t| t.contains("IPC_TRACE_EXIT="));
+    assert!(after.contains("IPC_TRACE_EXIT=0"), "{after}");
+    assert_eq!(
+        tmux(&["display", "-p", "-t", &s.0, "#{alternate_on}"]).trim(),
+        "0",
+        "alternate screen left on"
+    );
+    for id in programs {
+        let gone = !Command::new("bpftool")
+            .args(["prog", "show", "id", &id.to_string()])
+            .output()
+            .expect("bpftool must be installed (cargo xtask setup)")
+            .status
+            .success();
+        assert!(
+            gone,
+            "BPF program {id} of the quit ipc-trace is still loaded"
+        );
+    }
+}
+
+/// The BPF program ids held by the ipc-trace running in the pane (its fds).
+fn programs_of_tracer(s: &Session) -> Vec<u32> {
+    let shell = tmux(&["display", "-p", "-t", &s.0, "#{pane_pid}"]);
+    let children = std::fs::read_to_string(format!(
+        "/proc/{}/task/{}/children",
+        shell.trim(),
+        shell.trim()
+    ))
+    .unwrap_or_default();
+    let mut ids = Vec::new();
+    for pid in children.split_whitespace() {
+        let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let info = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            for line in info.lines() {
+                if let Some(id) = line.strip_prefix("prog_id:") {
+                    if let Ok(id) = id.trim().parse() {
+                        ids.push(id);
+                    }
+                }
+            }
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
