@@ -34,7 +34,7 @@ fn about(rec: &Recorded, kind: EventKind, id: i32) -> Vec<&Event> {
         .collect()
 }
 
-fn one<'a>(rec: &'a Recorded, kind: EventKind, id: i32) -> &'a Event {
+fn one(rec: &Recorded, kind: EventKind, id: i32) -> &Event {
     let found = about(rec, kind, id);
     assert_eq!(
         found.len(),

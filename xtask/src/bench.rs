@@ -108,6 +108,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         },
     ];
     let load_start = loadavg();
+    let foreign_start = loaded_ipc_trace_programs(&tools);
     let results = measure(&workloads, &tools, sizes.rounds);
     let _ = std::fs::remove_dir(&tools.scratch);
 
@@ -127,6 +128,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         "loadavg_start": load_start,
         "loadavg_end": loadavg(),
+        "ipc_trace_programs_loaded_before": foreign_start,
     });
     let doc = report::to_json(&results, settings, host);
     let output = args
@@ -251,6 +253,26 @@ fn measure(workloads: &[Workload], tools: &Tools, rounds: usize) -> Vec<Workload
         }
     }
     results
+}
+
+/// How many ipc-trace BPF programs are loaded (by another ipc-trace) before
+/// the benchmark starts. Any is a warning: their syscall tracepoints slow
+/// down every process, the untraced baseline included, and their programs
+/// filter out the samples `perf stat` would count on the same tracepoints.
+fn loaded_ipc_trace_programs(tools: &Tools) -> Option<u64> {
+    let out = std::process::Command::new(&tools.ipc_trace)
+        .args(["doctor", "--loaded-programs"])
+        .output()
+        .ok()?;
+    let n: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+    if n > 0 {
+        println!(
+            "WARNING: {n} ipc-trace BPF programs are already loaded by another process: \
+             the untraced baseline pays for their tracepoints and `perf stat` counts on \
+             the same tracepoints are suppressed; stop that tracer for clean figures"
+        );
+    }
+    Some(n)
 }
 
 fn loadavg() -> String {

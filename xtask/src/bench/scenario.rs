@@ -31,7 +31,7 @@ pub enum Scenario {
     TracedCommand,
     /// `ipc-trace record --duration` in the background, the program untraced by filter.
     TracedSystem,
-    /// `bpftrace` counting the semtimedop tracepoint in a map, in the background.
+    /// `bpftrace` counting the semtimedop tracepoint per pid in a map, in the background.
     BpftraceCount,
     /// `perf stat -e syscalls:sys_enter_semtimedop -- PROGRAM`.
     PerfStat,
@@ -64,7 +64,7 @@ impl Scenario {
             Scenario::Untraced => "untraced",
             Scenario::TracedCommand => "ipc-trace record -- CMD",
             Scenario::TracedSystem => "ipc-trace record (system-wide)",
-            Scenario::BpftraceCount => "ref: bpftrace count tracepoint",
+            Scenario::BpftraceCount => "ref: bpftrace @[pid] = count()",
             Scenario::PerfStat => "ref: perf stat -e tracepoint",
         }
     }
@@ -198,7 +198,7 @@ pub fn run_once(
             let argv = vec![
                 bpftrace.display().to_string(),
                 "-e".into(),
-                format!("tracepoint:{SEMOP_TRACEPOINT} {{ @ = count(); }}"),
+                format!("tracepoint:{SEMOP_TRACEPOINT} {{ @[pid] = count(); }}"),
             ];
             let mut tracer = Background::start("bpftrace", &argv, &tools.scratch, tag)?;
             tracer.wait_attached(ATTACH_TIMEOUT)?;
@@ -206,15 +206,14 @@ pub fn run_once(
             let stopped = tracer.stop(STOP_TIMEOUT)?;
             let report = workload.parse_output(&out?)?;
             let ops = report.get("ops").and_then(Value::as_u64).unwrap_or(0);
-            let check = match bpftrace_count(&stopped.stdout) {
-                Some(n) if n >= ops => {
-                    Check::Passed(format!("{n} >= {ops} semtimedop (system-wide)"))
-                }
+            let pid = workload.pid(&report)?;
+            let check = match bpftrace_count(&stopped.stdout, pid) {
+                Some(n) if n == ops => Check::Passed(format!("{n}/{ops} semtimedop")),
                 Some(n) => Check::Failed(format!(
-                    "bpftrace counted {n} semtimedop, the program did {ops}"
+                    "bpftrace counted {n} semtimedop of pid {pid}, the program did {ops}"
                 )),
                 None => Check::Failed(format!(
-                    "no `@: N` in bpftrace's output:\n{}{}",
+                    "no `@[{pid}]: N` in bpftrace's output:\n{}{}",
                     stopped.stdout, stopped.stderr
                 )),
             };
@@ -283,11 +282,12 @@ fn discard_if_passed(recording: &Path, check: &Check) {
     }
 }
 
-/// The value of `@: N` in bpftrace's output.
-fn bpftrace_count(stdout: &str) -> Option<u64> {
+/// The value of `@[pid]: N` in bpftrace's output.
+fn bpftrace_count(stdout: &str, pid: u64) -> Option<u64> {
+    let prefix = format!("@[{pid}]:");
     stdout
         .lines()
-        .find_map(|l| l.trim().strip_prefix("@:")?.trim().parse().ok())
+        .find_map(|l| l.trim().strip_prefix(&prefix)?.trim().parse().ok())
 }
 
 /// The count in `perf stat -x,` output for the semop tracepoint.
@@ -313,11 +313,10 @@ mod tests {
 
     #[test]
     fn reference_counts_are_read_from_tool_output() {
-        assert_eq!(
-            bpftrace_count("Attaching 1 probe...\n\n\n@: 400000\n"),
-            Some(400000)
-        );
-        assert_eq!(bpftrace_count("Attaching 1 probe...\n"), None);
+        let bt = "Attaching 1 probe...\n\n\n@[17]: 3\n@[1234]: 400000\n";
+        assert_eq!(bpftrace_count(bt, 1234), Some(400000));
+        assert_eq!(bpftrace_count(bt, 123), None);
+        assert_eq!(bpftrace_count("Attaching 1 probe...\n", 1234), None);
         let perf = "# started on ...\n\n200000,,syscalls:sys_enter_semtimedop,29984078,100.00,,\n";
         assert_eq!(perf_count(perf), Some(200000));
         assert_eq!(
