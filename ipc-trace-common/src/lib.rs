@@ -73,6 +73,11 @@ pub mod flag {
     pub const SOPS_TRUNCATED: u8 = 1 << 3;
     /// A read of user or kernel memory failed; some args are missing (0).
     pub const READ_FAILED: u8 = 1 << 4;
+    /// The function's return probe did not fire (a kretprobe has few
+    /// return instances: `num_possible_cpus()` on kernels without
+    /// CONFIG_PREEMPTION), so the record was completed at the exit of the
+    /// syscall that called it, with the syscall's result.
+    pub const RET_AT_SYSCALL_EXIT: u8 = 1 << 5;
 }
 
 /// How a probe is attached. Stored in `RawEvent::backend`.

@@ -124,6 +124,12 @@ pub fn count_drop(probe: u8) {
 #[inline(always)]
 pub fn stash(ev: &RawEvent) {
     let key = InflightKey::new(ev.pid_tgid, ev.probe);
+    // A record still in flight for this task and probe lost its return
+    // (a missed kretprobe outside a syscall, e.g. shm_fault): it is lost,
+    // and counted so that the lifecycle is marked incomplete.
+    if INFLIGHT.get_ptr(key).is_some() {
+        count_drop(ev.probe);
+    }
     if INFLIGHT.insert(key, ev, 0).is_err() {
         count_drop(ev.probe);
     }

@@ -140,16 +140,21 @@ fn semtimedop_entry(
 /// `SLEEPS` is left for the syscall exit to delete.
 #[inline(always)]
 fn semtimedop_exit(ret: i64, probe_id: u8) {
-    let id = pid_tgid();
-    complete(probe_id, ret, |ev| {
-        if let Some(first_sleep) = SLEEPS.get_ptr(id) {
-            let first_sleep = unsafe { *first_sleep };
-            if first_sleep != 0 {
-                ev.flags |= flag::SLEPT;
-                ev.wait_ns = ev.ts_ns.saturating_sub(first_sleep);
-            }
+    complete(probe_id, ret, mark_sleep);
+}
+
+/// Sets `SLEPT` and `wait_ns` on a semop record from `SLEEPS` (the task's
+/// first sleep inside the call, written by `sched_switch`).
+#[inline(always)]
+pub fn mark_sleep(ev: &mut RawEvent) {
+    if let Some(first_sleep) = SLEEPS.get_ptr(pid_tgid()) {
+        // SAFETY: only this task writes its own entry while it runs.
+        let first_sleep = unsafe { *first_sleep };
+        if first_sleep != 0 {
+            ev.flags |= flag::SLEPT;
+            ev.wait_ns = ev.ts_ns.saturating_sub(first_sleep);
         }
-    });
+    }
 }
 
 /// Entry of `freeary(ns, ipcp)`: reported at once.

@@ -173,15 +173,20 @@ fn newseg_entry(ns: u64, params: u64, backend: u8) {
 /// Return of `newseg`: a created segment's size is known for sure.
 #[inline(always)]
 fn newseg_exit(ret: i64) {
-    complete(probe::NEWSEG, ret, |ev| {
-        if ev.ret >= 0 {
-            let key = SegKey {
-                ipc_ns: ev.ipc_ns,
-                id: ev.ret as u32,
-            };
-            let _ = SHM_SIZES.insert(key, ev.args[1], 0);
-        }
-    });
+    complete(probe::NEWSEG, ret, newseg_finish);
+}
+
+/// What `newseg`'s return adds to its record (also used when the record is
+/// completed at the syscall exit).
+#[inline(always)]
+pub fn newseg_finish(ev: &mut RawEvent) {
+    if ev.ret >= 0 {
+        let key = SegKey {
+            ipc_ns: ev.ipc_ns,
+            id: ev.ret as u32,
+        };
+        let _ = SHM_SIZES.insert(key, ev.args[1], 0);
+    }
 }
 
 /// Entry of `do_shmat(shmid, shmaddr, shmflg, raddr, shmlba)`; `raddr` is

@@ -8,10 +8,10 @@ use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
 use ipc_trace_common::{RawEvent, backend, flag, probe, raw_kind};
 
 use crate::{
-    emit::{begin, now, pid_tgid, submit, traced},
+    emit::{begin, complete, now, pid_tgid, submit, traced},
     maps::{SLEEPS, SYSCALLS},
-    sem::{read_semvals, read_sops},
-    shm::{on_shmat_exit, on_shmctl_exit, on_shmdt_exit, on_shmget_exit},
+    sem::{mark_sleep, read_semvals, read_sops},
+    shm::{newseg_finish, on_shmat_exit, on_shmctl_exit, on_shmdt_exit, on_shmget_exit},
 };
 
 /// Offset of `__syscall_nr` in both enter and exit records.
@@ -83,6 +83,44 @@ fn on_enter(ctx: &TracePointContext) -> Option<()> {
     Some(())
 }
 
+/// Completes the kernel-path records of this syscall whose function
+/// returned without its return probe firing: a kretprobe has only a few
+/// return instances (`num_possible_cpus()` on kernels without
+/// CONFIG_PREEMPTION, e.g. Debian 5.10), so with more tasks asleep in
+/// `do_semtimedop` than that, returns are missed. The syscall exit always
+/// fires; the record gets the syscall's result and `RET_AT_SYSCALL_EXIT`.
+/// (fexit and a kretprobe that fired have already removed their records.)
+#[inline(always)]
+fn complete_missed_returns(probe_id: u8, ret: i64) {
+    let failed = (-4095..0).contains(&ret);
+    match probe_id {
+        probe::SYS_SHMGET => complete(probe::NEWSEG, ret, |ev| {
+            ev.flags |= flag::RET_AT_SYSCALL_EXIT;
+            newseg_finish(ev);
+        }),
+        probe::SYS_SEMGET => complete(probe::NEWARY, ret, |ev| {
+            ev.flags |= flag::RET_AT_SYSCALL_EXIT;
+        }),
+        probe::SYS_SHMAT => {
+            // do_shmat returns 0 and stores the address; shmat returns it.
+            let fn_ret = if failed { ret } else { 0 };
+            complete(probe::DO_SHMAT, fn_ret, |ev| {
+                ev.flags |= flag::RET_AT_SYSCALL_EXIT;
+                ev.args[3] = if failed { 0 } else { ret as u64 };
+            });
+        }
+        probe::SYS_SEMOP | probe::SYS_SEMTIMEDOP => {
+            for p in [probe::DO_SEMTIMEDOP, probe::DO_SEMTIMEDOP_INNER] {
+                complete(p, ret, |ev| {
+                    ev.flags |= flag::RET_AT_SYSCALL_EXIT;
+                    mark_sleep(ev);
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
 #[inline(always)]
 fn on_exit(ctx: &TracePointContext) -> Option<()> {
     let nr: i32 = unsafe { ctx.read_at(NR_OFFSET) }.ok()?;
@@ -102,16 +140,11 @@ fn on_exit(ctx: &TracePointContext) -> Option<()> {
         return None;
     }
     let ret: i64 = unsafe { ctx.read_at(ARGS_OFFSET) }.unwrap_or(0);
+    complete_missed_returns(probe_id, ret);
     ev.ts_ns = now();
     ev.ret = ret;
     if is_semop {
-        if let Some(first_sleep) = SLEEPS.get_ptr(id) {
-            let first_sleep = unsafe { *first_sleep };
-            if first_sleep != 0 {
-                ev.flags |= flag::SLEPT;
-                ev.wait_ns = ev.ts_ns.saturating_sub(first_sleep);
-            }
-        }
+        mark_sleep(ev);
         let _ = SLEEPS.remove(id);
     }
     match probe_id {

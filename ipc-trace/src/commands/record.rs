@@ -2,7 +2,7 @@
 
 use super::{CmdError, CmdResult, warn_skipped};
 use crate::cli::TraceArgs;
-use crate::event::Event;
+use crate::event::{Event, Stats};
 use crate::model::State;
 use crate::recording::RecordingWriter;
 use crate::session::live::{End, Live, LiveOptions};
@@ -26,6 +26,21 @@ pub async fn pump(
             return Ok((end, n));
         }
     }
+}
+
+/// Runs a session to its end and finishes it (drain, detach), handing
+/// every event to `each`; returns how it ended and the closing stats.
+pub async fn run_to_end(
+    mut live: Live,
+    mut each: impl FnMut(&Event) -> Result<(), CmdError>,
+) -> Result<(End, Stats), CmdError> {
+    let (end, _) = pump(&mut live, &mut each).await?;
+    let mut rest = Vec::new();
+    let stats = live.finish(end, &mut rest).await;
+    for ev in &rest {
+        each(ev)?;
+    }
+    Ok((end, stats))
 }
 
 /// The exit status for how a session ended: the command's, else 0.
@@ -62,7 +77,7 @@ pub async fn record(
         None => None,
     };
     let mut writer = RecordingWriter::create(output).map_err(CmdError::usage)?;
-    let mut live = Live::start(LiveOptions {
+    let live = Live::start(LiveOptions {
         trace,
         cmd,
         duration,
@@ -83,12 +98,7 @@ pub async fn record(
         }
         writer.write_event(ev).map_err(CmdError::runtime)
     };
-    let (end, _) = pump(&mut live, &mut write).await?;
-    let mut rest = Vec::new();
-    let stats = live.finish(end, &mut rest).await;
-    for ev in &rest {
-        write(ev)?;
-    }
+    let (end, stats) = run_to_end(live, &mut write).await?;
     writer.finish(&stats).map_err(CmdError::runtime)?;
     if let (Some(path), Some(m)) = (summary_out, model.as_ref()) {
         let text = serde_json::to_string_pretty(&crate::summary::summarize(m))

@@ -18,9 +18,8 @@ const KPTR_RESTRICT: &str = "/proc/sys/kernel/kptr_restrict";
 const UNPRIVILEGED_BPF_DISABLED: &str = "/proc/sys/kernel/unprivileged_bpf_disabled";
 
 /// Capability bit numbers (`linux/capability.h`).
-const CAP_SYS_ADMIN: u32 = 21;
-const CAP_PERFMON: u32 = 38;
-const CAP_BPF: u32 = 39;
+use super::privilege::{CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN};
+pub use super::privilege::parse_cap_eff;
 
 /// The one line shown when the process may not load BPF programs.
 pub const PRIVILEGE_MESSAGE: &str =
@@ -110,14 +109,6 @@ fn kernel_release() -> String {
 
 fn read_number(path: &str) -> Option<u32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
-/// The `CapEff:` mask of a `/proc/<pid>/status` text.
-pub fn parse_cap_eff(status: &str) -> Option<u64> {
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("CapEff:"))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
 }
 
 /// The selected mode in `/sys/kernel/security/lockdown`
