@@ -143,6 +143,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     println!("results: {}", output.display());
 
     let failures = report::failures(&results);
+    for problem in report::reference_problems(&results) {
+        println!("reference problem (does not fail the benchmark): {problem}");
+    }
     if args.quick || args.no_cargo_benches {
         println!(
             "skip: cargo benches of ipc-trace ({})",

@@ -129,17 +129,37 @@ pub fn table(results: &[WorkloadRuns], rounds: usize) -> String {
     out
 }
 
-/// Every failure: scenarios that could not run, traced runs that lost events.
+/// Every failure of ipc-trace: its scenarios that could not run, its
+/// traced runs that lost events. These fail the benchmark.
 pub fn failures(results: &[WorkloadRuns]) -> Vec<String> {
+    problems(results, false)
+}
+
+/// Problems of the reference tracers (bpftrace, perf): reported, but they
+/// say nothing about ipc-trace and do not fail the benchmark.
+pub fn reference_problems(results: &[WorkloadRuns]) -> Vec<String> {
+    problems(results, true)
+}
+
+fn problems(results: &[WorkloadRuns], references: bool) -> Vec<String> {
     let mut out = Vec::new();
     for w in results {
-        for s in &w.scenarios {
+        for s in w
+            .scenarios
+            .iter()
+            .filter(|s| s.scenario.is_reference() == references)
+        {
             let name = format!("{} / {}", w.workload.program(), s.scenario.label());
             if let Some(e) = &s.error {
                 out.push(format!("{name}: could not run: {}", first_line(e)));
             }
-            for f in s.failed_checks() {
-                out.push(format!("{name}: {f}"));
+            let failed = s.failed_checks();
+            if let Some(first) = failed.first() {
+                out.push(format!(
+                    "{name}: {}/{} runs: {first}",
+                    failed.len(),
+                    s.samples.len()
+                ));
             }
         }
     }
@@ -199,6 +219,7 @@ pub fn to_json(results: &[WorkloadRuns], settings: Value, host: Value) -> Value 
         "schema": "ipc-trace-bench/1",
         "ok": failures.is_empty(),
         "failures": failures,
+        "reference_problems": reference_problems(results),
         "settings": settings,
         "host": host,
         "workloads": workloads,
@@ -242,6 +263,11 @@ mod tests {
                     &[150.0],
                     Check::Failed("3 events dropped".into()),
                 ),
+                runs(
+                    Scenario::PerfStat,
+                    &[120.0],
+                    Check::Failed("perf counted 0".into()),
+                ),
             ],
         }];
         let text = table(&results, 3);
@@ -250,6 +276,8 @@ mod tests {
         assert!(text.contains("FAILED 1/1: 3 events dropped"), "{text}");
         let fails = failures(&results);
         assert_eq!(fails.len(), 1, "{fails:?}");
+        assert!(fails[0].contains("3 events dropped"), "{fails:?}");
+        assert_eq!(reference_problems(&results).len(), 1);
         let doc = to_json(&results, json!({}), json!({}));
         assert_eq!(doc["ok"], json!(false));
         let traced = &doc["workloads"][0]["scenarios"][1]["metrics"]["ns_per_op"];
