@@ -4,6 +4,7 @@
 //! with those reports.
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod check;
 pub mod cleanup;
 pub mod keyfile;

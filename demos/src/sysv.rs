@@ -20,7 +20,7 @@ pub struct SysvError {
 }
 
 impl SysvError {
-    fn last(call: String) -> SysvError {
+    pub(crate) fn last(call: String) -> SysvError {
         let os_error = io::Error::last_os_error();
         SysvError {
             call,

@@ -1,0 +1,179 @@
+//! Shared by the tests that trace well-known programs: finding the built
+//! `ipc-trace`, recording a command under it, and reading the recording.
+#![allow(dead_code)]
+
+use demos::check::recording::Recording;
+use ipc_trace::event::Event;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::SystemTime;
+
+/// The `ipc-trace` binary: `$IPC_TRACE_BIN`, else the newer of
+/// `target/release/ipc-trace` and `target/debug/ipc-trace` in the workspace
+/// (or `$CARGO_TARGET_DIR`). Panics with what to do when neither is built.
+pub fn ipc_trace_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("IPC_TRACE_BIN") {
+        let p = PathBuf::from(p);
+        assert!(p.is_file(), "IPC_TRACE_BIN={} is not a file", p.display());
+        return p;
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let candidates = [
+        target.join("release/ipc-trace"),
+        target.join("debug/ipc-trace"),
+    ];
+    let modified = |p: &Path| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .unwrap_or(SystemTime::UNIX_EPOCH)
+    };
+    candidates
+        .iter()
+        .filter(|p| p.is_file())
+        .max_by_key(|p| modified(p))
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "the ipc-trace binary is not built (looked for {} and {}): \
+                 run `cargo build -p ipc-trace` first, or set IPC_TRACE_BIN",
+                candidates[0].display(),
+                candidates[1].display()
+            )
+        })
+}
+
+/// Panics unless this test runs as root (tracing needs CAP_BPF and CAP_PERFMON).
+pub fn require_root() {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "this test traces the kernel with eBPF and must run as root (CAP_BPF, CAP_PERFMON)"
+    );
+}
+
+/// Panics with `install` advice unless `program` is on PATH.
+pub fn require_program(program: &str, package: &str) -> PathBuf {
+    find_program(program)
+        .unwrap_or_else(|| panic!("`{program}` is not installed: apt-get install -y {package}"))
+}
+
+/// `program` on PATH, if it is there.
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+/// A scratch directory, removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    /// A fresh directory named after the test.
+    pub fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("ipc-trace-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the scratch directory");
+        Scratch(dir)
+    }
+
+    /// A path inside it.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A finished `ipc-trace record -- CMD`.
+pub struct Recorded {
+    /// The tracer's own output (the command's output passes through it).
+    pub output: Output,
+    /// The parsed recording.
+    pub recording: Recording,
+}
+
+impl Recorded {
+    /// The command's standard output.
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    /// Everything the tracer and the command printed, for failure messages.
+    pub fn transcript(&self) -> String {
+        format!(
+            "status: {}\nstdout:\n{}\nstderr:\n{}",
+            self.output.status,
+            self.stdout(),
+            String::from_utf8_lossy(&self.output.stderr)
+        )
+    }
+
+    /// Every event, in file order.
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.recording.events.iter().map(|l| &l.event)
+    }
+
+    /// Panics unless the recording parsed cleanly, ends with its stats line,
+    /// and nothing was dropped.
+    pub fn assert_complete(&self) {
+        let rec = &self.recording;
+        assert!(
+            rec.problems.is_empty(),
+            "the recording has problems: {:?}\n{}",
+            rec.problems,
+            self.transcript()
+        );
+        let stats = rec
+            .stats
+            .as_ref()
+            .unwrap_or_else(|| panic!("no stats line\n{}", self.transcript()));
+        assert_eq!(stats.dropped, 0, "events were dropped: {stats:?}");
+        assert_eq!(
+            stats.events,
+            rec.events.len() as u64,
+            "the stats line disagrees with the events in the file"
+        );
+        let drops = rec
+            .events
+            .iter()
+            .filter(|l| l.event.kind == ipc_trace::event::EventKind::Drops)
+            .count();
+        assert_eq!(drops, 0, "the recording has drops events");
+    }
+}
+
+/// Runs `ipc-trace record -o <scratch>/<name>.ndjson --no-selftest -- argv`
+/// and parses the recording; panics (with the transcript) unless both the
+/// tracer and the command succeeded.
+pub fn record(scratch: &Scratch, name: &str, argv: &[&str]) -> Recorded {
+    let file = scratch.path(&format!("{name}.ndjson"));
+    let output = Command::new(ipc_trace_bin())
+        .arg("record")
+        .arg("-o")
+        .arg(&file)
+        .arg("--no-selftest")
+        .arg("--")
+        .args(argv)
+        .output()
+        .expect("run ipc-trace record");
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let recorded = Recorded {
+        output,
+        recording: Recording::parse(&text),
+    };
+    assert!(
+        recorded.output.status.success(),
+        "`ipc-trace record -- {}` failed\n{}",
+        argv.join(" "),
+        recorded.transcript()
+    );
+    recorded
+}
