@@ -91,7 +91,7 @@ fn the_live_tui_shows_the_demo_and_restores_the_terminal() {
     std::fs::create_dir_all(&dir).expect("scratch dir");
     let reports = dir.join("reports");
     let script = format!(
-        "{} -- {} --report-dir {} --path {} --messages 30 --interval-ms 20; echo IPC_TRACE_EXIT=$?; sleep 120",
+        "{} -- {} --report-dir {} --path {} --messages 60 --interval-ms 20; echo IPC_TRACE_EXIT=$?; sleep 120",
         bin("ipc-trace").display(),
         bin("demo-run").display(),
         reports.display(),
@@ -111,6 +111,22 @@ fn the_live_tui_shows_the_demo_and_restores_the_terminal() {
     ]);
     let s = Session(name);
 
+    // While the demo runs, the tracer holds its BPF programs (it detaches
+    // when the traced command ends; the TUI stays open on the data).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let programs = loop {
+        let ids = programs_of_tracer(&s);
+        if !ids.is_empty() {
+            break ids;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the running ipc-trace never held a BPF program:\n{}",
+            s.screen()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+
     let done = wait_for_reports(&reports, 2);
     let producer = done
         .iter()
@@ -127,11 +143,6 @@ fn the_live_tui_shows_the_demo_and_restores_the_terminal() {
     assert!(
         row.contains(" 516 "),
         "size 516 not in the segment's row:\n{table}"
-    );
-    let programs = programs_of_tracer(&s);
-    assert!(
-        !programs.is_empty(),
-        "the running ipc-trace holds no BPF program"
     );
 
     // 2. The detail view of the segment: walk objects until it is shown.

@@ -103,10 +103,25 @@ pub fn begin(kind: u8, probe: u8, backend: u8) -> Option<&'static mut RawEvent> 
     Some(ev)
 }
 
+/// `bpf_ringbuf_query` flag: bytes not yet consumed.
+const BPF_RB_AVAIL_DATA: u64 = 0;
+/// `bpf_ringbuf_output` flags.
+const BPF_RB_NO_WAKEUP: u64 = 1;
+const BPF_RB_FORCE_WAKEUP: u64 = 2;
+/// The reader is woken only once this much is waiting (it also drains on a
+/// short timer). Waking it for every record was most of the cost a traced
+/// semop paid.
+const WAKEUP_BYTES: u64 = 64 * 1024;
+
 /// Sends a finished record; counts a drop for its probe when the ring is full.
 #[inline(always)]
 pub fn submit(ev: &RawEvent) {
-    if EVENTS.output::<RawEvent>(ev, 0).is_err() {
+    let flags = if EVENTS.query(BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES {
+        BPF_RB_FORCE_WAKEUP
+    } else {
+        BPF_RB_NO_WAKEUP
+    };
+    if EVENTS.output::<RawEvent>(ev, flags).is_err() {
         count_drop(ev.probe);
     }
 }

@@ -165,6 +165,9 @@ async fn drain_to(
     }
 }
 
+/// How often the reader drains the ring without being woken.
+pub const DRAIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
+
 async fn run(
     ring: RingBuf<MapData>,
     tx: mpsc::Sender<RawEvent>,
@@ -175,11 +178,17 @@ async fn run(
     // returns that same fd, for as long as the AsyncFd owns the RingBuf.
     let mut fd = unsafe { AsyncFd::register_with_interest(ring, Interest::READABLE) }
         .map_err(|e| SourceError::Poll(e.into()))?;
+    // The programs wake us only when WAKEUP_BYTES (64 KiB) are waiting, so
+    // that a busy traced program does not pay a wakeup per record; a short
+    // timer drains whatever is there in between.
+    let mut tick = tokio::time::interval(DRAIN_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let cause = loop {
         if !drain_to(fd.get_mut(), &tx, &stats).await {
             break StopCause::ReceiverGone;
         }
         tokio::select! {
+            _ = tick.tick() => {}
             ready = fd.readable_mut() => {
                 // Clear first, then drain: a record submitted after the
                 // drain re-arms readiness instead of being missed.

@@ -100,6 +100,18 @@ const STEPS: &[Step] = &[
         needs_root: false,
     },
     Step {
+        name: "bench-smoke",
+        argv: &[
+            "cargo",
+            "xtask",
+            "bench",
+            "--quick",
+            "--no-build",
+            "--no-cargo-benches",
+        ],
+        needs_root: true,
+    },
+    Step {
         name: "fuzz",
         argv: &["cargo", "xtask", "fuzz", "--seconds", "30"],
         needs_root: false,

@@ -30,7 +30,10 @@ fn ensure_cargo_fuzz() -> Result<()> {
 fn runs_done(log: &str) -> Option<u64> {
     log.lines()
         .rev()
-        .find_map(|l| l.strip_prefix("Done ").and_then(|r| r.split_whitespace().next()))
+        .find_map(|l| {
+            l.strip_prefix("Done ")
+                .and_then(|r| r.split_whitespace().next())
+        })
         .and_then(|n| n.parse().ok())
 }
 
@@ -49,7 +52,16 @@ pub fn run(args: &FuzzArgs) -> Result<bool> {
         let out = Command::new("rustup")
             // The reader is safe Rust: coverage-guided search without ASAN
             // keeps the CI build short; panics and aborts still fail.
-            .args(["run", "nightly", "cargo", "fuzz", "run", "--sanitizer", "none", "--fuzz-dir"])
+            .args([
+                "run",
+                "nightly",
+                "cargo",
+                "fuzz",
+                "run",
+                "--sanitizer",
+                "none",
+                "--fuzz-dir",
+            ])
             .arg(root.join("fuzz"))
             .arg(target)
             .arg(&corpus)
@@ -65,10 +77,15 @@ pub fn run(args: &FuzzArgs) -> Result<bool> {
         if !out.status.success() {
             let tail: Vec<&str> = log.lines().rev().take(30).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
-            bail!("fuzz target {target} failed ({}):\n{}", out.status, tail.join("\n"));
+            bail!(
+                "fuzz target {target} failed ({}):\n{}",
+                out.status,
+                tail.join("\n")
+            );
         }
-        let runs = runs_done(&log)
-            .with_context(|| format!("fuzz target {target}: no \"Done N runs\" line in its output"))?;
+        let runs = runs_done(&log).with_context(|| {
+            format!("fuzz target {target}: no \"Done N runs\" line in its output")
+        })?;
         println!(
             "fuzz: {target}: {runs} inputs in {:.0} s (build included), no crash",
             started.elapsed().as_secs_f64()

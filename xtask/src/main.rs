@@ -4,9 +4,11 @@
 //! - `setup`: install and check everything the build and the tests need.
 //! - `build`: build `ipc-trace` and the demo programs.
 //! - `vm-test`: run the tracer under real Debian kernels in QEMU.
+//! - `bench`: traced vs untraced overhead ratios, and the cargo benches.
 //! - `fuzz`: run the fuzz targets for a while.
 //! - `ci`: the whole pipeline, as CI runs it.
 
+mod bench;
 mod build;
 mod ci;
 mod cmd;
@@ -36,6 +38,8 @@ enum Command {
     Build(build::BuildArgs),
     /// Boot Debian kernels under QEMU and check ipc-trace's recordings of the demos.
     VmTest(vm::VmTestArgs),
+    /// Measure what tracing costs the traced programs (target/bench/overhead.json).
+    Bench(bench::BenchArgs),
     /// Run the fuzz targets for a while (cargo-fuzz, nightly).
     Fuzz(fuzz::FuzzArgs),
     /// Run the CI pipeline: setup, fmt, clippy, build, tests, vm-test.
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
         Command::VmTest(args) => vm::run(&args),
         Command::Ci => ci::run(),
         Command::Fuzz(args) => fuzz::run(&args),
+        Command::Bench(args) => bench::run(args).map(|_| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
