@@ -4,8 +4,22 @@
 
 use demos::check::check_recording;
 use demos::report::DemoReport;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+#[path = "../../ipc-trace/tests/common/mod.rs"]
+mod schema;
+
+/// Every line of a real recording validates against the JSON Schema.
+fn assert_schema_valid(rec: &Path) {
+    let validator = schema::validator().expect("the JSON Schema loads");
+    let problems = schema::violations(&validator, rec).expect("the recording is readable");
+    assert!(
+        problems.is_empty(),
+        "schema violations:\n{}",
+        problems.join("\n")
+    );
+}
 
 /// The `ipc-trace` binary of the same build (it sits beside `demo-run`).
 fn ipc_trace_bin() -> PathBuf {
@@ -69,6 +83,7 @@ fn demos_recorded_on_the_tracepoint_backend_match_what_they_did() {
     let report = check_recording(&rec, &reports);
     println!("{report}");
     assert!(report.passed(), "{report}");
+    assert_schema_valid(&rec);
 }
 
 #[test]
@@ -76,6 +91,7 @@ fn auto_backend_recording_passes_the_same_checks_and_replays_to_the_same_summary
     let (rec, reports, live_summary) = record_demo("auto", &["--messages", "5"]);
     let report = check_recording(&rec, &reports);
     assert!(report.passed(), "{report}");
+    assert_schema_valid(&rec);
     // The model built live equals the model built by replaying the file.
     let replayed = Command::new(ipc_trace_bin())
         .arg("summary")

@@ -67,10 +67,10 @@ impl Session {
 fn wait_for_reports(dir: &Path, n: usize) -> Vec<DemoReport> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Ok(r) = DemoReport::load_dir(dir) {
-            if r.len() >= n {
-                return r;
-            }
+        if let Ok(r) = DemoReport::load_dir(dir)
+            && r.len() >= n
+        {
+            return r;
         }
         assert!(
             Instant::now() < deadline,
@@ -231,10 +231,8 @@ fn programs_of_tracer(s: &Session) -> Vec<u32> {
         for entry in entries.flatten() {
             let info = std::fs::read_to_string(entry.path()).unwrap_or_default();
             for line in info.lines() {
-                if let Some(id) = line.strip_prefix("prog_id:") {
-                    if let Ok(id) = id.trim().parse() {
-                        ids.push(id);
-                    }
+                if let Some(Ok(id)) = line.strip_prefix("prog_id:").map(|i| i.trim().parse()) {
+                    ids.push(id);
                 }
             }
         }

@@ -2,6 +2,9 @@
 //! `ipc-trace`, recording a command under it, and reading the recording.
 #![allow(dead_code)]
 
+#[path = "../../../ipc-trace/tests/common/mod.rs"]
+mod schema;
+
 use demos::check::recording::Recording;
 use ipc_trace::event::Event;
 use std::path::{Path, PathBuf};
@@ -165,6 +168,15 @@ pub fn record(scratch: &Scratch, name: &str, argv: &[&str]) -> Recorded {
         .output()
         .expect("run ipc-trace record");
     let text = std::fs::read_to_string(&file).unwrap_or_default();
+    if output.status.success() {
+        let validator = schema::validator().expect("the JSON Schema loads");
+        let problems = schema::violations(&validator, &file).expect("the recording is readable");
+        assert!(
+            problems.is_empty(),
+            "schema violations:\n{}",
+            problems.join("\n")
+        );
+    }
     let recorded = Recorded {
         output,
         recording: Recording::parse(&text),

@@ -245,20 +245,15 @@ impl Live {
             .await
             .map_err(|e| SessionError::Selftest(e.to_string()))?;
         let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
-        loop {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(r)) => {
-                    let last = selftest::is_last_record(&r, me);
-                    if (r.pid_tgid >> 32) as u32 == me {
-                        mine.push(r)
-                    } else {
-                        others.push(r)
-                    }
-                    if last {
-                        break;
-                    }
-                }
-                Ok(None) | Err(_) => break,
+        while let Ok(Some(r)) = tokio::time::timeout_at(deadline, self.rx.recv()).await {
+            let last = selftest::is_last_record(&r, me);
+            if (r.pid_tgid >> 32) as u32 == me {
+                mine.push(r)
+            } else {
+                others.push(r)
+            }
+            if last {
+                break;
             }
         }
         if filter_tgids {
@@ -390,11 +385,11 @@ impl Live {
     /// or stop), drains what the kernel already produced, records final
     /// drops and detaches every probe. Returns the closing stats.
     pub async fn finish(mut self, end: End, out: &mut Vec<Event>) -> Stats {
-        if matches!(end, End::Signal | End::Stopped | End::Duration) {
-            if let Some(child) = self.child.as_mut() {
-                child.terminate();
-                let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
-            }
+        if matches!(end, End::Signal | End::Stopped | End::Duration)
+            && let Some(child) = self.child.as_mut()
+        {
+            child.terminate();
+            let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
         }
         // Stop the reader (it drains the ring into the channel one last
         // time) while receiving, so a full channel cannot stall it.
@@ -439,15 +434,14 @@ impl Live {
             .filter(|(_, n)| **n > 0)
             .map(|(i, n)| (probe::name(i as u8).to_string(), *n))
             .collect();
-        let stats = Stats {
+        Stats {
             kind: "stats".into(),
             events: pipeline.events,
             dropped: drops_seen.iter().sum(),
             dropped_by_probe,
             events_by_probe: pipeline.events_by_probe,
             duration_ns: started.elapsed().as_nanos() as u64,
-        };
-        stats
+        }
     }
 }
 
@@ -469,17 +463,25 @@ fn detach_and_drain(
 }
 
 fn filters_json(t: &TraceArgs) -> serde_json::Map<String, serde_json::Value> {
-    let v = serde_json::json!({
-        "pids": t.pids,
-        "comm": t.comm,
-        "key": t.key,
-        "ipc_ns": t.ipc_ns,
-        "backend": format!("{:?}", t.backend).to_lowercase(),
-    });
-    match v {
-        serde_json::Value::Object(m) => m,
-        _ => serde_json::Map::new(),
+    use serde_json::Value;
+    let mut m = serde_json::Map::new();
+    m.insert(
+        "backend".into(),
+        Value::from(format!("{:?}", t.backend).to_lowercase()),
+    );
+    if !t.pids.is_empty() {
+        m.insert("pids".into(), Value::from(t.pids.clone()));
     }
+    if let Some(comm) = &t.comm {
+        m.insert("comm".into(), Value::from(comm.clone()));
+    }
+    if let Some(key) = t.key {
+        m.insert("key".into(), Value::from(key));
+    }
+    if let Some(ns) = t.ipc_ns {
+        m.insert("ipc_ns".into(), Value::from(ns));
+    }
+    m
 }
 
 /// Objects that exist already: their sizes go to the kernel (so faults in

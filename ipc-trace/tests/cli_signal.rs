@@ -1,0 +1,62 @@
+//! SIGINT in the middle of a recording: the probes are detached, the
+//! traced command is stopped, and the recording is complete (stats line).
+//! Alone in its file: it loads programs, which other files count.
+
+use std::process::Command;
+use std::time::Duration;
+
+fn ipc_trace() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ipc-trace"))
+}
+
+fn loaded_programs() -> String {
+    let out = ipc_trace()
+        .args(["doctor", "--loaded-programs"])
+        .output()
+        .expect("doctor runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn sigint_mid_trace_detaches_and_leaves_a_complete_recording() {
+    assert!(
+        unsafe { libc::geteuid() } == 0,
+        "this test needs root (eBPF)"
+    );
+    let dir = std::env::temp_dir().join(format!("ipc-trace-sigint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let file = dir.join("r.ndjson");
+    let child = ipc_trace()
+        .args(["record", "-o"])
+        .arg(&file)
+        .args(["--", "sleep", "30"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_ne!(
+        loaded_programs(),
+        "0",
+        "nothing was attached while recording"
+    );
+    // SAFETY: signalling the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&file).expect("the recording exists");
+    let last = text.lines().last().expect("a last line");
+    assert!(
+        last.starts_with(r#"{"kind":"stats""#),
+        "no stats line at the end: {last}"
+    );
+    assert_eq!(
+        loaded_programs(),
+        "0",
+        "BPF programs left loaded after SIGINT"
+    );
+}
