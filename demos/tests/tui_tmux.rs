@@ -5,6 +5,9 @@
 //! BPF program of ours is left loaded.
 
 use demos::report::DemoReport;
+
+#[path = "../../ipc-trace/tests/common/mod.rs"]
+mod schema;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -223,21 +226,9 @@ fn programs_of_tracer(s: &Session) -> Vec<u32> {
         shell.trim()
     ))
     .unwrap_or_default();
-    let mut ids = Vec::new();
-    for pid in children.split_whitespace() {
-        let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let info = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            for line in info.lines() {
-                if let Some(Ok(id)) = line.strip_prefix("prog_id:").map(|i| i.trim().parse()) {
-                    ids.push(id);
-                }
-            }
-        }
-    }
-    ids.sort_unstable();
-    ids.dedup();
-    ids
+    children
+        .split_whitespace()
+        .filter_map(|pid| pid.parse().ok())
+        .flat_map(schema::bpf_programs_of)
+        .collect()
 }

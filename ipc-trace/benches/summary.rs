@@ -30,7 +30,10 @@ fn status_kib(field: &str) -> u64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::temp_dir().join(format!("ipc-trace-summary-bench-{}.ndjson", std::process::id()));
+    let path = std::env::temp_dir().join(format!(
+        "ipc-trace-summary-bench-{}.ndjson",
+        std::process::id()
+    ));
     let mut writer = RecordingWriter::create(&path)?;
     writer.write_header(&Header::new("bench", 0, 1_000_000_000))?;
     let mut at = 0;
@@ -40,7 +43,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         at += CHUNK;
     }
-    writer.finish(&Stats { kind: "stats".into(), events: EVENTS, ..Stats::default() })?;
+    writer.finish(&Stats {
+        kind: "stats".into(),
+        events: EVENTS,
+        ..Stats::default()
+    })?;
     let bytes = std::fs::metadata(&path)?.len();
 
     for run in 1..=3 {

@@ -1,8 +1,12 @@
 //! Bad input at the command line: each case gives a clear message and a
 //! non-zero exit status, never a panic, and leaves no BPF program loaded.
-//! (No test in this file loads programs, so the global count must be 0.)
+//! Commands that must fail before loading anything run under strace: not
+//! one `BPF_PROG_LOAD` may happen.
 
 use std::process::{Command, Output};
+
+mod common;
+use common::output_and_prog_loads;
 
 fn ipc_trace() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ipc-trace"))
@@ -23,14 +27,6 @@ fn assert_no_panic(out: &Output) {
     assert!(!stderr(out).contains("panicked"), "panic: {}", stderr(out));
 }
 
-fn loaded_programs() -> String {
-    let out = ipc_trace()
-        .args(["doctor", "--loaded-programs"])
-        .output()
-        .expect("doctor runs");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 #[test]
 fn unknown_flag_is_a_usage_error() {
     let out = ipc_trace()
@@ -44,10 +40,17 @@ fn unknown_flag_is_a_usage_error() {
 
 #[test]
 fn unwritable_output_is_refused_before_anything_is_attached() {
-    let out = ipc_trace()
-        .args(["record", "-o", "/proc/no-such-dir/rec.ndjson", "--", "true"])
-        .output()
-        .expect("runs");
+    let (out, loaded) = output_and_prog_loads(ipc_trace().args([
+        "record",
+        "-o",
+        "/proc/no-such-dir/rec.ndjson",
+        "--",
+        "true",
+    ]));
+    assert!(
+        !loaded,
+        "a BPF program was loaded before the output was checked"
+    );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("/proc/no-such-dir"),
@@ -55,18 +58,21 @@ fn unwritable_output_is_refused_before_anything_is_attached() {
         stderr(&out)
     );
     assert_no_panic(&out);
-    assert_eq!(loaded_programs(), "0");
 }
 
 #[test]
 fn a_missing_command_is_named_and_nothing_is_attached() {
     let dir = scratch("missing");
-    let out = ipc_trace()
-        .args(["record", "-o"])
-        .arg(dir.join("r.ndjson"))
-        .args(["--", "no-such-command-for-ipc-trace"])
-        .output()
-        .expect("runs");
+    let (out, loaded) = output_and_prog_loads(
+        ipc_trace()
+            .args(["record", "-o"])
+            .arg(dir.join("r.ndjson"))
+            .args(["--", "no-such-command-for-ipc-trace"]),
+    );
+    assert!(
+        !loaded,
+        "a BPF program was loaded for a command that does not exist"
+    );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("no-such-command-for-ipc-trace"),
@@ -79,7 +85,6 @@ fn a_missing_command_is_named_and_nothing_is_attached() {
         !dir.join("r.ndjson").exists(),
         "a recording was left behind"
     );
-    assert_eq!(loaded_programs(), "0");
 }
 
 #[test]
@@ -123,4 +128,19 @@ fn a_malformed_recording_names_the_line_and_exits_2() {
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+/// The control for the strace checks above: a run that does trace is seen
+/// loading programs.
+#[test]
+fn the_load_detector_sees_a_real_load() {
+    let dir = scratch("control");
+    let (out, loaded) = output_and_prog_loads(
+        ipc_trace()
+            .args(["record", "--no-selftest", "-o"])
+            .arg(dir.join("r.ndjson"))
+            .args(["--", "true"]),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(loaded, "strace saw no BPF_PROG_LOAD in a real recording");
 }

@@ -5,16 +5,11 @@
 use std::process::Command;
 use std::time::Duration;
 
+mod common;
+use common::{bpf_program_loaded, bpf_programs_of};
+
 fn ipc_trace() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ipc-trace"))
-}
-
-fn loaded_programs() -> String {
-    let out = ipc_trace()
-        .args(["doctor", "--loaded-programs"])
-        .output()
-        .expect("doctor runs");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[test]
@@ -34,11 +29,8 @@ fn sigint_mid_trace_detaches_and_leaves_a_complete_recording() {
         .spawn()
         .expect("spawn");
     std::thread::sleep(Duration::from_millis(1500));
-    assert_ne!(
-        loaded_programs(),
-        "0",
-        "nothing was attached while recording"
-    );
+    let programs = bpf_programs_of(child.id());
+    assert!(!programs.is_empty(), "nothing was attached while recording");
     // SAFETY: signalling the child we spawned.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().expect("wait");
@@ -54,9 +46,10 @@ fn sigint_mid_trace_detaches_and_leaves_a_complete_recording() {
         last.starts_with(r#"{"kind":"stats""#),
         "no stats line at the end: {last}"
     );
-    assert_eq!(
-        loaded_programs(),
-        "0",
-        "BPF programs left loaded after SIGINT"
-    );
+    for id in programs {
+        assert!(
+            !bpf_program_loaded(id),
+            "BPF program {id} left loaded after SIGINT"
+        );
+    }
 }

@@ -5,6 +5,10 @@
 //! recording matches what the demos report they did.
 
 use anyhow::{Context, Result};
+
+/// The JSON Schema checker the integration tests use.
+#[path = "../../../ipc-trace/tests/common/mod.rs"]
+mod schema;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

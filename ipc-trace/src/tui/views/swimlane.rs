@@ -13,7 +13,6 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
-use std::collections::HashMap;
 
 /// Width of the process label column.
 const LABEL_W: u16 = 22;
@@ -73,18 +72,23 @@ impl Widget for SwimlaneView<'_> {
         let rows_room = inner.height as usize;
         let skip = app.scroll[View::Swimlane.index()].min(procs.len().saturating_sub(1));
         let shown: Vec<_> = procs.iter().skip(skip).take(rows_room).collect();
-        let row_of: HashMap<u32, usize> =
+        // A frame scans the whole event log: look lanes up in a small
+        // sorted vector (a hash per event cost more than the drawing).
+        let mut row_of: Vec<(u32, usize)> =
             shown.iter().enumerate().map(|(i, p)| (p.tgid, i)).collect();
+        row_of.sort_unstable();
 
         // cells[row][col] = (mark, priority, object)
         let mut cells = vec![vec![(' ', 0u8, None); cols as usize]; shown.len()];
         if cols > 0 {
             for l in log.iter() {
-                let Some(&r) = row_of.get(&l.event.tgid) else {
+                let Ok(at) = row_of.binary_search_by_key(&l.event.tgid, |&(tgid, _)| tgid) else {
                     continue;
                 };
-                let c = ((l.event.ts_ns.saturating_sub(start)) as u128 * u128::from(cols - 1)
-                    / u128::from(span)) as usize;
+                let r = row_of[at].1;
+                // u64 is enough: ≤ 1000 columns times < 2^53 ns (104 days).
+                let c =
+                    (l.event.ts_ns.saturating_sub(start).min(span) * (cols - 1) / span) as usize;
                 let (m, prio) = mark(&l.event);
                 if let Some(cell) = cells.get_mut(r).and_then(|row| row.get_mut(c))
                     && prio >= cell.1
