@@ -80,6 +80,7 @@ impl Decoder {
             size: Some(size),
             removed: false,
             untracked_attaches: Some(nattch),
+            awaiting_creator: None,
         };
         self.objects.segments.insert((ipc_ns, id), segment);
     }
@@ -90,6 +91,7 @@ impl Decoder {
         let set = SemSet {
             key: Some(key),
             nsems: Some(nsems),
+            awaiting_creator: None,
         };
         self.objects.semsets.insert((ipc_ns, id), set);
     }

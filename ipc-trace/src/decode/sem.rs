@@ -36,7 +36,21 @@ impl Decoder {
         flags: i64,
         out: &mut Vec<Event>,
     ) {
-        if self.objects.semsets.contains_key(&set) {
+        if let Some(known) = self.objects.semsets.get_mut(&set) {
+            if let Some(found_at) = known.awaiting_creator
+                && !self.attached.newary
+                && super::shm::late_creator(raw, found_at, key, flags)
+            {
+                known.awaiting_creator = None;
+                known.nsems = nsems;
+                let mut create = inferred(raw, EventKind::SemCreate);
+                create.ts_ns = raw.start_ns;
+                create.id = Some(set.1);
+                create.key = Some(key);
+                create.nsems = nsems;
+                create.flags = Some(flags);
+                out.push(create);
+            }
             return;
         }
         let created = !self.attached.newary && names::may_create(key, flags);
@@ -51,6 +65,7 @@ impl Decoder {
         let known = SemSet {
             key: Some(key),
             nsems: if created { nsems } else { None },
+            awaiting_creator: (!created && !self.attached.newary).then_some(raw.ts_ns),
         };
         self.objects.semsets.insert(set, known);
     }
@@ -81,6 +96,7 @@ impl Decoder {
             SemSet {
                 key: Some(key),
                 nsems,
+                awaiting_creator: None,
             },
         );
     }

@@ -14,6 +14,16 @@ const FAULT_FLAG_WRITE: u64 = 1;
 /// `X86_PF_WRITE` in a page fault's error code.
 const PF_WRITE: u64 = 2;
 
+/// True when a get that returned an id first found by a get that could not
+/// create it (completed at `found_at`) is that object's creator: it could
+/// create, and it started before the object was found. The object becomes
+/// findable inside the creating call, so a finder can complete first; then
+/// the creator's record arrives after the finder's, and its inferred create
+/// is timestamped at the creator's entry, before the find.
+pub(super) fn late_creator(raw: &RawEvent, found_at: u64, key: i32, flags: i64) -> bool {
+    names::may_create(key, flags) && raw.start_ns <= found_at
+}
+
 impl Decoder {
     /// `shmget` returned: `shm_get`, preceded by an inferred `shm_create`
     /// when `newseg` is not attached and this call made the segment.
@@ -45,7 +55,26 @@ impl Decoder {
         out: &mut Vec<Event>,
     ) {
         match self.objects.segments.get(&seg) {
-            Some(known) if !known.removed => return,
+            Some(known) if !known.removed => {
+                if let Some(found_at) = known.awaiting_creator
+                    && !self.attached.newseg
+                    && late_creator(raw, found_at, key, flags)
+                {
+                    let mut create = inferred(raw, EventKind::ShmCreate);
+                    create.ts_ns = raw.start_ns;
+                    create.id = Some(seg.1);
+                    create.key = Some(key);
+                    create.size = Some(size);
+                    create.flags = Some(flags);
+                    out.push(create);
+                    if let Some(known) = self.objects.segments.get_mut(&seg) {
+                        known.size = Some(size);
+                        known.untracked_attaches = Some(0);
+                        known.awaiting_creator = None;
+                    }
+                }
+                return;
+            }
             // A removed segment cannot be returned by shmget: its id names a new one.
             Some(_) => self.end_unseen(raw, seg, out),
             None => {}
@@ -61,7 +90,9 @@ impl Decoder {
                 .segments
                 .insert(seg, Segment::created(key, size));
         } else {
-            self.objects.segments.insert(seg, Segment::found(Some(key)));
+            let mut found = Segment::found(Some(key));
+            found.awaiting_creator = (!self.attached.newseg).then_some(raw.ts_ns);
+            self.objects.segments.insert(seg, found);
         }
     }
 

@@ -21,6 +21,9 @@ pub struct Segment {
     /// tracing, or by processes that were not seen). `None`: unknown, so the
     /// moment the last attach goes cannot be told.
     pub untracked_attaches: Option<u32>,
+    /// First returned by a get that could not create it, at this time, and
+    /// its creator not seen yet (see `shm::late_creator`).
+    pub awaiting_creator: Option<u64>,
 }
 
 impl Segment {
@@ -31,6 +34,7 @@ impl Segment {
             size: Some(size),
             removed: false,
             untracked_attaches: Some(0),
+            awaiting_creator: None,
         }
     }
 
@@ -41,6 +45,7 @@ impl Segment {
             size: None,
             removed: false,
             untracked_attaches: None,
+            awaiting_creator: None,
         }
     }
 }
@@ -52,6 +57,8 @@ pub struct SemSet {
     pub key: Option<i32>,
     /// Semaphores in the set, when known.
     pub nsems: Option<u32>,
+    /// As `Segment::awaiting_creator`.
+    pub awaiting_creator: Option<u64>,
 }
 
 /// One mapping of a segment in a process, as shmat reported it.

@@ -1011,3 +1011,63 @@ fn every_lifecycle_kind_appears_once_per_happening_on_both_tables() {
         }
     }
 }
+
+/// The segment is findable inside the creator's shmget, so the finder's
+/// shmget can complete (and reach the ring) before the creator's: the
+/// create is still inferred, once, for the creator, timestamped at its
+/// entry (before the find).
+#[test]
+fn a_finder_that_completes_before_the_creator_does_not_steal_the_create() {
+    let mut dec = Decoder::new(&tracepoints_only());
+    let finder = shmget(KEY, 0o600, SHMID).by(CONS).at(2000);
+    let mut creator = shmget(KEY, IPC_CREAT | 0o600, SHMID).at(2500);
+    creator.0.start_ns = 1500;
+    let out = feed(&mut dec, &[finder, creator]);
+    assert_eq!(
+        kinds(&out),
+        [(K::ShmGet, false), (K::ShmCreate, true), (K::ShmGet, false)]
+    );
+    let create = &out[1];
+    assert_eq!(
+        (create.tgid, create.ts_ns, create.size),
+        (PROD, 1500, Some(SIZE))
+    );
+    assert!(
+        create.ts_ns < out[0].ts_ns,
+        "the create must precede the find"
+    );
+    // A later create-capable get that started after the find created nothing.
+    let mut late = shmget(KEY, IPC_CREAT | 0o600, SHMID).by(CONS).at(9000);
+    late.0.start_ns = 8900;
+    assert_eq!(kinds(&feed(&mut dec, &[late])), [(K::ShmGet, false)]);
+}
+
+#[test]
+fn a_get_that_started_after_the_find_is_not_the_creator() {
+    let mut dec = Decoder::new(&tracepoints_only());
+    let finder = shmget(KEY, 0o600, SHMID).by(CONS).at(2000);
+    let opener = shmget(KEY, IPC_CREAT | 0o600, SHMID).at(3000);
+    assert_eq!(
+        kinds(&feed(&mut dec, &[finder, opener])),
+        [(K::ShmGet, false), (K::ShmGet, false)]
+    );
+}
+
+#[test]
+fn a_semaphore_finder_before_its_creator_keeps_the_create_with_the_creator() {
+    let mut dec = Decoder::new(&tracepoints_only());
+    let finder = Rec::syscall(probe::SYS_SEMGET, &[KEY, 0, 0o600], SEMID)
+        .by(CONS)
+        .at(2000);
+    let mut creator = Rec::syscall(probe::SYS_SEMGET, &[KEY, 1, IPC_CREAT | 0o600], SEMID).at(2500);
+    creator.0.start_ns = 1500;
+    let out = feed(&mut dec, &[finder, creator]);
+    assert_eq!(
+        kinds(&out),
+        [(K::SemGet, false), (K::SemCreate, true), (K::SemGet, false)]
+    );
+    assert_eq!(
+        (out[1].tgid, out[1].ts_ns, out[1].nsems),
+        (PROD, 1500, Some(1))
+    );
+}

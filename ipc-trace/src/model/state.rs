@@ -593,9 +593,14 @@ impl State {
     fn on_create(&mut self, ev: &Event) -> Option<ObjId> {
         let id = ev.id?;
         let key = State::key_of(ev, id);
+        // The create belongs to the live lifecycle when that one was opened
+        // by the creator's own get, or was only found so far and the create
+        // happened before it was first seen (a finder's call can complete
+        // before the creator's record arrives).
         let merge = self.live(key).is_some_and(|o| {
-            o.origin == Origin::CreatedByGet
-                && o.creator.as_ref().is_some_and(|c| c.tgid == ev.tgid)
+            (o.origin == Origin::CreatedByGet
+                && o.creator.as_ref().is_some_and(|c| c.tgid == ev.tgid))
+                || (o.origin == Origin::SeenMidLife && ev.ts_ns <= o.created_ts)
         });
         let h = if merge {
             self.live.get(&key).copied()?

@@ -569,3 +569,26 @@ fn long_timelines_keep_their_start_and_their_recent_past() {
     assert_eq!(tl.entries.last().map(|e| e.ts_ns), Some(509));
     assert!(tl.entries.last().is_some_and(|e| e.steps.contains(SHM10)));
 }
+
+/// A finder's get can complete before the creator's record arrives; the
+/// late create (timestamped before the find) joins the same lifecycle.
+#[test]
+fn a_create_that_arrives_after_a_find_joins_that_lifecycle() {
+    let mut s = State::new();
+    s.apply(&shm_get(2000, 200, "consumer", 32768, 0x16988, 0o600));
+    let mut create = shm_create(1500, 100, 32768, 0x16988, 516);
+    create.inferred = true;
+    s.apply(&create);
+    s.apply(&shm_get(2500, 100, "producer", 32768, 0x16988, 0o1666));
+    let objs: Vec<_> = s.objects().collect();
+    assert_eq!(objs.len(), 1, "one lifecycle, not two");
+    let o = objs[0];
+    assert_eq!(o.creator.as_ref().map(|c| c.tgid), Some(100));
+    assert!(o.create_inferred && !o.seen_mid_life());
+    assert_eq!(o.created_ts, 1500);
+    // A create after the object was already seen is a new lifecycle.
+    let mut later = shm_create(9000, 300, 32768, 0x16988, 516);
+    later.inferred = true;
+    s.apply(&later);
+    assert_eq!(s.objects().count(), 2);
+}
