@@ -232,3 +232,42 @@ fn programs_of_tracer(s: &Session) -> Vec<u32> {
         .flat_map(schema::bpf_programs_of)
         .collect()
 }
+
+/// `ipc-trace replay -` reads a recording from standard input and opens the
+/// same TUI (no root needed); `q` restores the terminal.
+#[test]
+fn replay_from_stdin_opens_the_tui_and_quits_cleanly() {
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../ipc-trace/tests/data/producer-consumer.ndjson");
+    let script = format!(
+        "{} replay - < {}; echo IPC_TRACE_EXIT=$?; sleep 60",
+        bin("ipc-trace").display(),
+        sample.display()
+    );
+    let name = format!("ipc-trace-replay-{}", std::process::id());
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &name,
+        "-x",
+        "160",
+        "-y",
+        "40",
+        &script,
+    ]);
+    let s = Session(name);
+    let screen = s.wait_for("the replayed segment", 20, |t| t.contains("0x5100d3a1"));
+    assert!(screen.contains("replay"), "{screen}");
+    s.keys("6");
+    let log = s.screen();
+    assert!(log.contains("shm_fault") || log.contains("fault"), "{log}");
+    s.keys("q");
+    let after = s.wait_for("ipc-trace to exit", 20, |t| t.contains("IPC_TRACE_EXIT="));
+    assert!(after.contains("IPC_TRACE_EXIT=0"), "{after}");
+    assert_eq!(
+        tmux(&["display", "-p", "-t", &s.0, "#{alternate_on}"]).trim(),
+        "0",
+        "alternate screen left on"
+    );
+}

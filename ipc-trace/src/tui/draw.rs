@@ -68,7 +68,7 @@ fn header(app: &App) -> Line<'static> {
             }
         )),
         Span::raw(format!(
-            "· {} events, {}/s · {} objects",
+            "· {} events, {}/s · {} live objects",
             s.events(),
             s.rate_at(app.now_ns()),
             s.objects().filter(|o| o.is_live()).count()
