@@ -45,9 +45,15 @@ pub struct BootOutcome {
 
 /// The QEMU arguments for `boot`.
 pub fn arguments(boot: &Boot) -> Vec<String> {
+    // Single-threaded TCG: the vCPUs take turns on one host thread. With
+    // multi-threaded TCG, a vCPU can run a stale translation of kernel text
+    // the other vCPU is live-patching (static keys flipped by attaching and
+    // detaching tracepoints use int3 + IPI sync), which showed up as
+    // "Oops: int3" in syscall_trace_enter and soft lockups in the patcher
+    // while the tmpfs noise loop hammered the syscall path.
     let mut args: Vec<String> = [
         "-accel",
-        "tcg",
+        "tcg,thread=single",
         "-cpu",
         "max",
         "-nographic",
