@@ -2,6 +2,7 @@
 
 use super::{CmdError, CmdResult};
 use crate::cli::TraceArgs;
+use crate::probe::kallsyms::{Kallsyms, SymbolState};
 use crate::probe::{doctor as report, system};
 use crate::session::live::{End, Live, LiveOptions, kernel_offsets};
 
@@ -15,11 +16,11 @@ fn facts_report(table: Option<&crate::probe::ProbeTable>) -> Result<String, CmdE
     let facts = system::gather();
     let (_, missing) = kernel_offsets();
     let names = kernel_functions();
-    let present = system::kallsyms_has(&names).map_err(CmdError::runtime)?;
+    let symbols =
+        Kallsyms::read(&names).ok_or_else(|| CmdError::runtime("cannot read /proc/kallsyms"))?;
     let kallsyms: Vec<(String, bool)> = names
         .iter()
-        .zip(present)
-        .map(|(n, p)| ((*n).to_string(), p))
+        .map(|n| ((*n).to_string(), symbols.state(n) == SymbolState::Present))
         .collect();
     Ok(report::render(&facts, &missing, &kallsyms, table))
 }

@@ -9,7 +9,6 @@ use std::ffi::CStr;
 use std::path::{Path, PathBuf};
 
 /// Where the kernel lists its symbols.
-pub const KALLSYMS_PATH: &str = "/proc/kallsyms";
 /// The selected kernel lockdown mode is the bracketed word in this file.
 const LOCKDOWN_PATH: &str = "/sys/kernel/security/lockdown";
 /// Exists when the kernel supports perf-event kprobes.
@@ -133,63 +132,6 @@ pub fn privilege_error(facts: &SystemFacts) -> Option<String> {
     }
 }
 
-/// How a kernel function appears in `/proc/kallsyms`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct KallsymsMatch {
-    /// A symbol of exactly this name exists (kprobes can attach by name).
-    pub exact: bool,
-    /// Compiler-made copies such as `name.isra.0`, `name.constprop.0`,
-    /// `name.part.0` or `name.cold`: the function was cloned, and a probe
-    /// on the plain name may miss calls that go to a copy.
-    pub variants: Vec<String>,
-}
-
-/// Looks up each of `names` in `/proc/kallsyms` (read once).
-pub fn kallsyms_lookup(names: &[&str]) -> Result<Vec<KallsymsMatch>, SystemError> {
-    let text = std::fs::read_to_string(KALLSYMS_PATH).map_err(|source| SystemError::Io {
-        path: PathBuf::from(KALLSYMS_PATH),
-        source,
-    })?;
-    Ok(lookup_in(&text, names))
-}
-
-/// For each of `names`: whether `/proc/kallsyms` has a symbol of exactly
-/// that name. Compiler-made variants do not count (see [`kallsyms_lookup`]).
-pub fn kallsyms_has(names: &[&str]) -> Result<Vec<bool>, SystemError> {
-    Ok(kallsyms_lookup(names)?
-        .into_iter()
-        .map(|m| m.exact)
-        .collect())
-}
-
-/// [`kallsyms_lookup`] on the text of a kallsyms file
-/// (`address type name [module]` per line).
-pub fn lookup_in(kallsyms: &str, names: &[&str]) -> Vec<KallsymsMatch> {
-    let mut found = vec![KallsymsMatch::default(); names.len()];
-    for line in kallsyms.lines() {
-        let Some(symbol) = line.split_whitespace().nth(2) else {
-            continue;
-        };
-        let (base, is_variant) = match symbol.split_once('.') {
-            Some((base, _)) => (base, true),
-            None => (symbol, false),
-        };
-        for (i, name) in names.iter().enumerate() {
-            if base != *name {
-                continue;
-            }
-            if is_variant {
-                if !found[i].variants.iter().any(|v| v == symbol) {
-                    found[i].variants.push(symbol.to_string());
-                }
-            } else {
-                found[i].exact = true;
-            }
-        }
-    }
-    found
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,23 +188,6 @@ mod tests {
         assert!(!PRIVILEGE_MESSAGE.contains('\n'));
     }
 
-    #[test]
-    fn kallsyms_matches_exact_names_and_notes_variants() {
-        let text = "ffffffff81a6e7e0 t newseg\n\
-                    ffffffff81a6e000 t __pfx_newseg\n\
-                    ffffffff81a69120 t newary.isra.0\n\
-                    ffffffff81a69130 t newary.cold\n\
-                    ffffffff81a69130 t newary.cold\n\
-                    ffffffffc0000000 t shm_fault\t[some_module]\n\
-                    malformed\n";
-        let found = lookup_in(text, &["newseg", "newary", "shm_fault", "do_shmat"]);
-        assert!(found[0].exact && found[0].variants.is_empty());
-        assert!(!found[1].exact);
-        assert_eq!(found[1].variants, vec!["newary.isra.0", "newary.cold"]);
-        assert!(found[2].exact);
-        assert_eq!(found[3], KallsymsMatch::default());
-    }
-
     /// On the host (root, 6.18, BTF): the facts must match what we know of
     /// the machine, and the IPC functions must be in kallsyms.
     #[test]
@@ -274,8 +199,11 @@ mod tests {
         assert_eq!(privilege_error(&f), None);
         assert!(f.tracefs.is_some());
         assert!(f.kptr_restrict.is_some());
-        let found = kallsyms_has(&["newseg", "do_shmat", "no_such_function_here"])?;
-        assert_eq!(found, vec![true, true, false]);
+        let names = ["newseg", "do_shmat", "no_such_function_here"];
+        let k =
+            super::super::kallsyms::Kallsyms::read(&names).ok_or("cannot read /proc/kallsyms")?;
+        use super::super::kallsyms::SymbolState::{Absent, Present};
+        assert_eq!(names.map(|n| k.state(n)), [Present, Present, Absent]);
         let back: SystemFacts = serde_json::from_str(&serde_json::to_string(&f)?)?;
         assert_eq!(back, f);
         Ok(())
