@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use std::ffi::CStr;
 use std::path::{Path, PathBuf};
 
-/// Where the kernel lists its symbols.
 /// The selected kernel lockdown mode is the bracketed word in this file.
 const LOCKDOWN_PATH: &str = "/sys/kernel/security/lockdown";
 /// Exists when the kernel supports perf-event kprobes.
