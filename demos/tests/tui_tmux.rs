@@ -50,6 +50,18 @@ impl Session {
         std::thread::sleep(Duration::from_millis(400));
     }
 
+    /// After `q`: ipc-trace exited with status 0 and the terminal left the
+    /// alternate screen.
+    fn assert_exited_and_restored(&self) {
+        let after = self.wait_for("ipc-trace to exit", 20, |t| t.contains("IPC_TRACE_EXIT="));
+        assert!(after.contains("IPC_TRACE_EXIT=0"), "{after}");
+        assert_eq!(
+            tmux(&["display", "-p", "-t", &self.0, "#{alternate_on}"]).trim(),
+            "0",
+            "alternate screen left on"
+        );
+    }
+
     /// Waits until the screen satisfies `pred`; panics with the screen if not.
     fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(secs);
@@ -196,22 +208,10 @@ fn the_live_tui_shows_the_demo_and_restores_the_terminal() {
     assert!(s.screen().to_lowercase().contains("help"), "no help screen");
     s.keys("q");
     s.keys("q");
-    let after = s.wait_for("ipc-trace to exit", 20, |t| t.contains("IPC_TRACE_EXIT="));
-    assert!(after.contains("IPC_TRACE_EXIT=0"), "{after}");
-    assert_eq!(
-        tmux(&["display", "-p", "-t", &s.0, "#{alternate_on}"]).trim(),
-        "0",
-        "alternate screen left on"
-    );
+    s.assert_exited_and_restored();
     for id in programs {
-        let gone = !Command::new("bpftool")
-            .args(["prog", "show", "id", &id.to_string()])
-            .output()
-            .expect("bpftool must be installed (cargo xtask setup)")
-            .status
-            .success();
         assert!(
-            gone,
+            !schema::bpf_program_loaded(id),
             "BPF program {id} of the quit ipc-trace is still loaded"
         );
     }
@@ -263,11 +263,5 @@ fn replay_from_stdin_opens_the_tui_and_quits_cleanly() {
     let log = s.screen();
     assert!(log.contains("shm_fault") || log.contains("fault"), "{log}");
     s.keys("q");
-    let after = s.wait_for("ipc-trace to exit", 20, |t| t.contains("IPC_TRACE_EXIT="));
-    assert!(after.contains("IPC_TRACE_EXIT=0"), "{after}");
-    assert_eq!(
-        tmux(&["display", "-p", "-t", &s.0, "#{alternate_on}"]).trim(),
-        "0",
-        "alternate screen left on"
-    );
+    s.assert_exited_and_restored();
 }

@@ -192,3 +192,36 @@ pub fn read_or_flag<T: Default>(ev: &mut RawEvent, addr: u64) -> T {
         }
     }
 }
+
+/// Entry of `newseg(ns, params)` or `newary(ns, params)`: both read the
+/// `struct ipc_params` the get built. args = [key, size or nsems, flg]; the
+/// record waits in `INFLIGHT` for the return (the new id). `params.u` is a
+/// union of `size_t size` and `int nsems`: a set keeps its low 32 bits.
+#[inline(always)]
+pub fn ipc_params_entry(ns: u64, params: u64, kind: u8, probe: u8, backend: u8) {
+    let (key_off, u_off, flg_off) = (
+        koff!(ipc_params_key),
+        koff!(ipc_params_u),
+        koff!(ipc_params_flg),
+    );
+    if !known(key_off) || !known(u_off) || !known(flg_off) || !traced(pid_tgid()) {
+        return;
+    }
+    let Some(ev) = begin(kind, probe, backend) else {
+        return;
+    };
+    if let Some(inum) = ns_inum(ns) {
+        ev.ipc_ns = inum;
+    }
+    let key: i32 = read_or_flag(ev, params + key_off);
+    let u: u64 = read_or_flag(ev, params + u_off);
+    let flg: i32 = read_or_flag(ev, params + flg_off);
+    ev.args[0] = key as u32 as u64;
+    ev.args[1] = if kind == ipc_trace_common::raw_kind::NEWARY {
+        u as u32 as u64
+    } else {
+        u
+    };
+    ev.args[2] = flg as u32 as u64;
+    stash(ev);
+}

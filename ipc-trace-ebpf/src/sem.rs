@@ -14,8 +14,8 @@ use ipc_trace_common::{
 
 use crate::{
     emit::{
-        BPF_NOEXIST, begin, complete, inflight, ns_inum, pid_tgid, read_or_flag, stash, submit,
-        traced,
+        BPF_NOEXIST, begin, complete, inflight, ipc_params_entry, ns_inum, pid_tgid, read_or_flag,
+        stash, submit, traced,
     },
     maps::{SLEEPS, known, koff},
 };
@@ -74,27 +74,7 @@ pub fn read_semvals(ev: &mut RawEvent, ptr: u64) {
 /// Entry of `newary(ns, params)`.
 #[inline(always)]
 fn newary_entry(ns: u64, params: u64, backend: u8) {
-    let (key_off, u_off, flg_off) = (
-        koff!(ipc_params_key),
-        koff!(ipc_params_u),
-        koff!(ipc_params_flg),
-    );
-    if !known(key_off) || !known(u_off) || !known(flg_off) || !traced(pid_tgid()) {
-        return;
-    }
-    let Some(ev) = begin(raw_kind::NEWARY, probe::NEWARY, backend) else {
-        return;
-    };
-    if let Some(inum) = ns_inum(ns) {
-        ev.ipc_ns = inum;
-    }
-    let key: i32 = read_or_flag(ev, params + key_off);
-    let nsems: i32 = read_or_flag(ev, params + u_off);
-    let flg: i32 = read_or_flag(ev, params + flg_off);
-    ev.args[0] = key as u32 as u64;
-    ev.args[1] = nsems as u32 as u64;
-    ev.args[2] = flg as u32 as u64;
-    stash(ev);
+    ipc_params_entry(ns, params, raw_kind::NEWARY, probe::NEWARY, backend);
 }
 
 /// Entry of `do_semtimedop` (user sembufs) or `__do_semtimedop` (kernel

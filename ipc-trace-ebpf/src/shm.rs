@@ -12,8 +12,8 @@ use ipc_trace_common::{MAX_RANGES, RawEvent, SegKey, ShmRanges, backend, flag, p
 
 use crate::{
     emit::{
-        BPF_NOEXIST, begin, complete, inflight, ns_inum, pid_tgid, read_kernel, read_or_flag,
-        stash, submit, tgid_of, traced,
+        BPF_NOEXIST, begin, complete, inflight, ipc_params_entry, ns_inum, pid_tgid, read_kernel,
+        read_or_flag, stash, submit, tgid_of, traced,
     },
     maps::{SHM_RANGES, SHM_SIZES, ZERO_RANGES, known, koff},
     sem::karg,
@@ -147,27 +147,7 @@ fn vma_shmid(ev: &mut RawEvent, vma: u64, file_off: u64, priv_off: u64, id_off: 
 /// Entry of `newseg(ns, params)`.
 #[inline(always)]
 fn newseg_entry(ns: u64, params: u64, backend: u8) {
-    let (key_off, u_off, flg_off) = (
-        koff!(ipc_params_key),
-        koff!(ipc_params_u),
-        koff!(ipc_params_flg),
-    );
-    if !known(key_off) || !known(u_off) || !known(flg_off) || !traced(pid_tgid()) {
-        return;
-    }
-    let Some(ev) = begin(raw_kind::NEWSEG, probe::NEWSEG, backend) else {
-        return;
-    };
-    if let Some(inum) = ns_inum(ns) {
-        ev.ipc_ns = inum;
-    }
-    let key: i32 = read_or_flag(ev, params + key_off);
-    let size: u64 = read_or_flag(ev, params + u_off);
-    let flg: i32 = read_or_flag(ev, params + flg_off);
-    ev.args[0] = key as u32 as u64;
-    ev.args[1] = size;
-    ev.args[2] = flg as u32 as u64;
-    stash(ev);
+    ipc_params_entry(ns, params, raw_kind::NEWSEG, probe::NEWSEG, backend);
 }
 
 /// Return of `newseg`: a created segment's size is known for sure.

@@ -39,9 +39,9 @@ pub struct ProcessTable {
 }
 
 impl ProcessTable {
-    /// Notes an event by `tgid`.
-    pub fn touch(&mut self, tgid: u32, comm: &str, ts_ns: u64) {
-        let p = self.procs.entry(tgid).or_insert_with(|| Process {
+    /// The row of `tgid`, created (first seen at `ts_ns`) when absent.
+    fn entry(&mut self, tgid: u32, ts_ns: u64) -> &mut Process {
+        self.procs.entry(tgid).or_insert_with(|| Process {
             tgid,
             comm: String::new(),
             first_ts: ts_ns,
@@ -49,7 +49,12 @@ impl ProcessTable {
             exited: None,
             gone: false,
             events: 0,
-        });
+        })
+    }
+
+    /// Notes an event by `tgid`.
+    pub fn touch(&mut self, tgid: u32, comm: &str, ts_ns: u64) {
+        let p = self.entry(tgid, ts_ns);
         p.events += 1;
         p.last_ts = p.last_ts.max(ts_ns);
         if !comm.is_empty() && p.comm != comm {
@@ -67,15 +72,7 @@ impl ProcessTable {
 
     /// Marks `tgid` as gone (no exit event).
     pub fn gone(&mut self, tgid: u32, ts_ns: u64) {
-        let p = self.procs.entry(tgid).or_insert_with(|| Process {
-            tgid,
-            comm: String::new(),
-            first_ts: ts_ns,
-            last_ts: ts_ns,
-            exited: None,
-            gone: false,
-            events: 0,
-        });
+        let p = self.entry(tgid, ts_ns);
         p.gone = true;
     }
 
