@@ -13,6 +13,10 @@ pub const BINARIES: &[&str] = &[
     "sem-pingpong",
 ];
 
+/// The checker the VM matrix runs on the host over each recording
+/// (built with the demos; see demos/src/bin/demo-check.rs).
+pub const DEMO_CHECK: &str = "demo-check";
+
 /// Options of `cargo xtask build`.
 #[derive(clap::Args, Clone, Debug)]
 pub struct BuildArgs {
@@ -54,7 +58,7 @@ pub fn run(args: &BuildArgs) -> Result<Vec<PathBuf>> {
     let dir = profile_dir(release);
     let mut paths = Vec::new();
     let mut missing = Vec::new();
-    for name in BINARIES {
+    for name in BINARIES.iter().chain([&DEMO_CHECK]) {
         let path = dir.join(name);
         if path.is_file() {
             println!("{}", path.display());

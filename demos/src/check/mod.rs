@@ -19,6 +19,7 @@
 
 mod objects;
 pub mod recording;
+pub mod schema;
 mod sem;
 mod shm;
 mod totals;

@@ -6,11 +6,10 @@
 
 use anyhow::{Context, Result};
 
-/// The JSON Schema checker the integration tests use.
-#[path = "../../../ipc-trace/tests/common/mod.rs"]
-mod schema;
+use crate::cmd;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// Verdict on one recording.
 #[derive(Debug, Default)]
@@ -22,28 +21,63 @@ pub struct CheckOutcome {
 }
 
 /// Check `recording` against the demo reports in `reports` with the same
-/// checker the host live test uses (`demos::check`).
-pub fn check_recording(recording: &Path, reports: &[PathBuf]) -> CheckOutcome {
+/// checker the host live test uses (`demos::check`), run as the
+/// `demo-check` binary so that xtask never links ipc-trace, and validate
+/// it against the recording schema.
+pub fn check_recording(demo_check: &Path, recording: &Path, reports: &[PathBuf]) -> CheckOutcome {
     let arrived = arrival_check(recording, reports);
     if !arrived.failures.is_empty() {
         return arrived;
     }
-    let mut parsed = Vec::new();
-    for path in reports {
-        match demos::report::DemoReport::load(path) {
-            Ok(r) => parsed.push(r),
-            Err(e) => {
-                return CheckOutcome {
-                    failures: vec![format!("report {}: {e}", path.display())],
-                    facts: Vec::new(),
-                };
-            }
+    let schema = cmd::workspace_root().join("schema/ipc-trace-1.schema.json");
+    let mut c = Command::new(demo_check);
+    c.arg("--schema").arg(&schema).arg(recording).args(reports);
+    let line = cmd::describe(&c);
+    let out = match c.stdin(std::process::Stdio::null()).output() {
+        Ok(out) => out,
+        Err(e) => return CheckOutcome::failed(format!("cannot run `{line}`: {e}")),
+    };
+    let verdict: Value = match serde_json::from_slice(&out.stdout) {
+        Ok(v) => v,
+        Err(_) => {
+            return CheckOutcome::failed(format!(
+                "`{line}` ({}) gave no verdict: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
         }
+    };
+    let lines = |key: &str| -> Vec<String> {
+        verdict
+            .get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut outcome = CheckOutcome {
+        failures: lines("failures"),
+        facts: lines("facts"),
+    };
+    if outcome.failures.is_empty() && !out.status.success() {
+        outcome.failures.push(format!(
+            "`{line}` failed ({}) without saying why",
+            out.status
+        ));
     }
-    let report = demos::check::check_recording(recording, &parsed);
-    CheckOutcome {
-        failures: report.failures,
-        facts: report.facts,
+    outcome
+}
+
+impl CheckOutcome {
+    fn failed(why: String) -> CheckOutcome {
+        CheckOutcome {
+            failures: vec![why],
+            facts: Vec::new(),
+        }
     }
 }
 

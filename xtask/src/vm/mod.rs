@@ -291,13 +291,17 @@ fn run_kernel(
     }
     boot.summary = describe_facts(&boot.facts, ch.text("doctor.txt").as_deref());
 
+    let bin_dir = args
+        .bin_dir
+        .clone()
+        .unwrap_or_else(|| build::profile_dir(true));
     let cells = columns
         .iter()
         .map(|column| {
             let mut cell = if column == "smoke" {
                 smoke_cell(spec.series, &ch)
             } else {
-                record_cell(spec.series, column, &ch, &dir)
+                record_cell(spec.series, column, &ch, &dir, &bin_dir)
             };
             cell.failures.splice(0..0, boot_failures.iter().cloned());
             cell
@@ -425,7 +429,13 @@ fn smoke_cell(kernel: &str, ch: &channel::Channel) -> Cell {
 }
 
 /// The cell of one backend: record exit, recording figures, BPF cleanup, check.
-fn record_cell(kernel: &str, backend: &str, ch: &channel::Channel, dir: &Path) -> Cell {
+fn record_cell(
+    kernel: &str,
+    backend: &str,
+    ch: &channel::Channel,
+    dir: &Path,
+    bin_dir: &Path,
+) -> Cell {
     let mut cell = Cell {
         kernel: kernel.to_string(),
         backend: backend.to_string(),
@@ -516,7 +526,8 @@ fn record_cell(kernel: &str, backend: &str, ch: &channel::Channel, dir: &Path) -
         .map(|k| dir.join(k))
         .collect();
     if recording.is_file() {
-        let verdict = check::check_recording(&recording, &reports);
+        let verdict =
+            check::check_recording(&bin_dir.join(build::DEMO_CHECK), &recording, &reports);
         cell.failures.extend(verdict.failures);
         cell.facts.extend(verdict.facts);
     }
