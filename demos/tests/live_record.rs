@@ -7,6 +7,8 @@ use demos::report::DemoReport;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod built;
+use built::ipc_trace_bin;
 #[path = "../../ipc-trace/tests/common/mod.rs"]
 mod schema;
 
@@ -19,18 +21,6 @@ fn assert_schema_valid(rec: &Path) {
         "schema violations:\n{}",
         problems.join("\n")
     );
-}
-
-/// The `ipc-trace` binary of the same build (it sits beside `demo-run`).
-fn ipc_trace_bin() -> PathBuf {
-    let demo = PathBuf::from(env!("CARGO_BIN_EXE_demo-run"));
-    let bin = demo.with_file_name("ipc-trace");
-    assert!(
-        bin.is_file(),
-        "{} is missing: build it first (`cargo build -p ipc-trace`; `cargo xtask ci` does)",
-        bin.display()
-    );
-    bin
 }
 
 fn scratch(name: &str) -> PathBuf {

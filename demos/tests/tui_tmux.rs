@@ -6,20 +6,21 @@
 
 use demos::report::DemoReport;
 
+mod built;
 #[path = "../../ipc-trace/tests/common/mod.rs"]
 mod schema;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// A binary of this build: `ipc-trace` through cargo, `demo-run` as the
+/// package's own (it starts the other demos from beside itself).
 fn bin(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_demo-run")).with_file_name(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: build it first (cargo xtask ci does)",
-        path.display()
-    );
-    path
+    match name {
+        "ipc-trace" => built::ipc_trace_bin(),
+        "demo-run" => PathBuf::from(env!("CARGO_BIN_EXE_demo-run")),
+        other => panic!("no binary {other} in this test"),
+    }
 }
 
 fn tmux(args: &[&str]) -> String {

@@ -28,10 +28,10 @@ pub fn run(args: &DemoArgs) -> Result<bool> {
     if !cmd::is_root() {
         bail!("the demo loads eBPF programs and needs root: run `sudo -E cargo xtask demo`");
     }
-    if !setup::run()? {
+    if !setup::run(setup::Purpose::Demo)? {
         bail!("setup failed: see above");
     }
-    build::cargo_build(true)?;
+    build::cargo_build_demo(true)?;
     let dir = build::profile_dir(true);
     let mut c = Command::new(dir.join("ipc-trace"));
     match &args.record {

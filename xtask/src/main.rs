@@ -6,6 +6,7 @@
 //! - `vm-test`: run the tracer under real Debian kernels in QEMU.
 //! - `bench`: traced vs untraced overhead ratios, and the cargo benches.
 //! - `fuzz`: run the fuzz targets for a while.
+//! - `fresh`: set up and build a fresh clone as on a new user's machine.
 //! - `ci`: the whole pipeline, as CI runs it.
 
 mod bench;
@@ -13,6 +14,7 @@ mod build;
 mod ci;
 mod cmd;
 mod demo;
+mod fresh;
 mod fuzz;
 mod setup;
 mod vm;
@@ -32,8 +34,8 @@ struct Cli {
 enum Command {
     /// Set up, build, and open the live TUI on the demo producer/consumer.
     Demo(demo::DemoArgs),
-    /// Install and check the packages, toolchain parts and mounts the project needs.
-    Setup,
+    /// Install and check the packages, toolchain parts, mounts and kernel images the project needs.
+    Setup(setup::SetupArgs),
     /// Build ipc-trace and the demos (release unless --debug) and print the binary paths.
     Build(build::BuildArgs),
     /// Boot Debian kernels under QEMU and check ipc-trace's recordings of the demos.
@@ -42,7 +44,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run the fuzz targets for a while (cargo-fuzz, nightly).
     Fuzz(fuzz::FuzzArgs),
-    /// Run the CI pipeline: setup, fmt, clippy, build, tests, vm-test.
+    /// Set up and build a fresh clone as on a new machine (hidden rust-src, bpf-linker, cache).
+    Fresh(fresh::FreshArgs),
+    /// Run the CI pipeline: fresh-machine bootstrap, setup, fmt, clippy, build, tests, vm-test, bench smoke, fuzz.
     Ci,
 }
 
@@ -50,9 +54,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
-        Command::Setup => setup::run(),
+        Command::Setup(args) => setup::run(args.purpose),
         Command::Build(args) => build::run(&args).map(|_| true),
         Command::VmTest(args) => vm::run(&args),
+        Command::Fresh(args) => fresh::run(&args),
         Command::Ci => ci::run(),
         Command::Fuzz(args) => fuzz::run(&args),
         Command::Bench(args) => bench::run(args).map(|_| true),

@@ -1,15 +1,22 @@
-//! `cargo xtask setup`: install and check what the build and the tests need.
+//! `cargo xtask setup`: install and check what the demo, the build and the
+//! tests need.
 //!
 //! Idempotent: every step checks first and acts only when something is
-//! missing, saying what it does. When all is there it prints one line.
+//! missing. Each step prints one line saying what it did (or that it was in
+//! place) and how long it took; long steps print a line before they start
+//! and let their tool's own progress through. Nothing here needs what it
+//! installs: xtask builds with the stable toolchain alone.
 
-use crate::cmd;
-use anyhow::{Context, Result, bail};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod system;
+mod toolchain;
 
-/// Debian packages used by the build, the tests and the VM matrix.
-pub const APT_PACKAGES: &[&str] = &[
+use crate::vm::kernels;
+use anyhow::{Context, Result};
+use std::time::Instant;
+
+/// Debian packages the tests, the benchmarks and the VM matrix use.
+/// The demo needs none of them.
+pub const TEST_PACKAGES: &[&str] = &[
     "qemu-system-x86",
     "busybox-static",
     "cpio",
@@ -21,220 +28,77 @@ pub const APT_PACKAGES: &[&str] = &[
     "hyperfine",
     "linux-perf",
     "util-linux",
+    "git",
 ];
 
-/// The bpf-linker release known to build against the nightly toolchain's LLVM.
-const BPF_LINKER_VERSION: &str = "0.13.0";
+/// What the set-up is for: each purpose installs only what it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Purpose {
+    /// Build and run the demo: rust-src, bpf-linker, tracefs.
+    Demo,
+    /// Build only (no root needed): rust-src, bpf-linker.
+    Build,
+    /// Everything the tests need: the demo's set-up, the Debian packages
+    /// and the kernel images of the VM matrix.
+    #[default]
+    Test,
+}
 
-/// Where tracefs must be mounted.
-const TRACEFS: &str = "/sys/kernel/tracing";
+/// Options of `cargo xtask setup`.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct SetupArgs {
+    /// What to set up for.
+    #[arg(long = "for", value_enum, default_value_t = Purpose::Test)]
+    pub purpose: Purpose,
+}
 
-/// Run every setup step; `Ok(true)` when everything is in place.
-pub fn run() -> Result<bool> {
+/// One step's outcome: what it did, None when all was in place.
+type StepResult = Result<Option<String>>;
+
+/// Run `f` as the step `name`, printing one line with its outcome and time.
+fn step(name: &str, f: impl FnOnce() -> StepResult) -> Result<bool> {
+    let start = Instant::now();
+    let outcome = f().with_context(|| format!("setup step `{name}` failed"))?;
+    let took = start.elapsed().as_secs_f64();
+    match &outcome {
+        Some(done) => println!("setup: {name}: {done} ({took:.1} s)"),
+        None => println!("setup: {name}: in place ({took:.1} s)"),
+    }
+    Ok(outcome.is_some())
+}
+
+/// Run the set-up for `purpose`; `Ok(true)` when everything is in place.
+pub fn run(purpose: Purpose) -> Result<bool> {
+    let start = Instant::now();
     let mut acted = false;
-    acted |= apt_packages().context("setup step `apt packages` failed")?;
-    acted |= nightly_rust_src().context("setup step `nightly rust-src` failed")?;
-    acted |= bpf_linker().context("setup step `bpf-linker` failed")?;
-    acted |= tracefs().context("setup step `tracefs` failed")?;
-    if acted {
-        println!("setup: done");
+    if purpose == Purpose::Test {
+        acted |= step("apt packages", || system::apt_packages(TEST_PACKAGES))?;
+    }
+    acted |= step("nightly rust-src", toolchain::nightly_rust_src)?;
+    acted |= step("bpf-linker", toolchain::bpf_linker)?;
+    if purpose != Purpose::Build {
+        acted |= step("tracefs", system::tracefs)?;
+    }
+    if purpose == Purpose::Test {
+        for spec in kernels::KERNELS {
+            let name = format!("kernel {}", spec.series);
+            acted |= step(&name, || kernel_image(*spec))?;
+        }
+    }
+    let took = start.elapsed().as_secs_f64();
+    let verdict = if acted {
+        "done"
     } else {
-        println!("setup: everything is in place");
-    }
+        "everything was in place"
+    };
+    println!("setup ({purpose:?}): {verdict} in {took:.1} s");
     Ok(true)
 }
 
-/// True when dpkg reports `package` as installed.
-fn dpkg_installed(package: &str) -> bool {
-    cmd::output(Command::new("dpkg-query").args(["-W", "-f=${Status}", package]))
-        .is_ok_and(|s| s.trim() == "install ok installed")
-}
-
-/// Install the missing Debian packages (one `apt-get update` first).
-fn apt_packages() -> Result<bool> {
-    let missing: Vec<&str> = APT_PACKAGES
-        .iter()
-        .copied()
-        .filter(|p| !dpkg_installed(p))
-        .collect();
-    if missing.is_empty() {
-        return Ok(false);
-    }
-    let list = missing.join(" ");
-    if !cmd::is_root() {
-        bail!("packages missing: {list}; run as root, or: sudo apt-get install {list}");
-    }
-    println!("setup: installing Debian packages: {list}");
-    cmd::run(Command::new("apt-get").args(["-q", "update"]))
-        .context("apt-get update failed: check the network and /etc/apt/sources.list*")?;
-    cmd::run(
-        Command::new("apt-get")
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .args(["-q", "-y", "--no-install-recommends", "install"])
-            .args(&missing),
-    )
-    .with_context(|| format!("apt-get install failed: install by hand: apt-get install {list}"))?;
-    Ok(true)
-}
-
-/// Make sure the nightly toolchain (for the eBPF build) has `rust-src`.
-fn nightly_rust_src() -> Result<bool> {
-    let toolchains = cmd::output(Command::new("rustup").args(["toolchain", "list"]))
-        .context("rustup is needed to manage the nightly toolchain: install it from rustup.rs")?;
-    let mut acted = false;
-    if !toolchains.lines().any(|l| l.starts_with("nightly")) {
-        println!("setup: installing the nightly toolchain (for the eBPF programs)");
-        cmd::run(Command::new("rustup").args([
-            "toolchain",
-            "install",
-            "nightly",
-            "--profile",
-            "minimal",
-        ]))?;
-        acted = true;
-    }
-    let installed = cmd::output(Command::new("rustup").args([
-        "component",
-        "list",
-        "--toolchain",
-        "nightly",
-        "--installed",
-    ]))?;
-    if !installed.lines().any(|l| l.trim().starts_with("rust-src")) {
-        println!("setup: adding rust-src to the nightly toolchain");
-        cmd::run(Command::new("rustup").args([
-            "component",
-            "add",
-            "rust-src",
-            "--toolchain",
-            "nightly",
-        ]))?;
-        acted = true;
-    }
-    Ok(acted)
-}
-
-/// The LLVM major version in a libLLVM file name
-/// (`libLLVM.so.22.1-rust-…` or `libLLVM-22-rust-….so`).
-fn llvm_major(file_name: &str) -> Option<u32> {
-    let rest = file_name.strip_prefix("libLLVM")?;
-    let digits: String = rest
-        .trim_start_matches(|c: char| !c.is_ascii_digit())
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
-}
-
-/// The nightly toolchain's libLLVM shared library and its major version.
-fn nightly_libllvm() -> Result<(PathBuf, u32)> {
-    let sysroot = cmd::output(Command::new("rustc").args(["+nightly", "--print", "sysroot"]))?;
-    let lib = Path::new(sysroot.trim()).join("lib");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&lib)
-        .with_context(|| format!("cannot read {}", lib.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                n.starts_with("libLLVM") && n.contains(".so") && llvm_major(n).is_some()
-            })
-        })
-        .collect();
-    // Prefer the `libLLVM.so.N…` spelling (the soname) when both exist.
-    found.sort_by_key(|p| !p.to_string_lossy().contains("libLLVM.so."));
-    let path = found.into_iter().next().with_context(|| {
-        format!(
-            "no libLLVM*.so* in {}: reinstall the nightly toolchain",
-            lib.display()
-        )
-    })?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    let major = llvm_major(name).with_context(|| format!("no LLVM version in {name}"))?;
-    Ok((path, major))
-}
-
-/// Install bpf-linker against the nightly toolchain's LLVM unless it runs.
-fn bpf_linker() -> Result<bool> {
-    if cmd::succeeds(Command::new("bpf-linker").arg("--version")) {
-        return Ok(false);
-    }
-    let (libllvm, major) = nightly_libllvm()?;
-    let prefix = cmd::cache_dir()?.join("llvm");
-    let prefix_lib = prefix.join("lib");
-    std::fs::create_dir_all(&prefix_lib)
-        .with_context(|| format!("cannot create {}", prefix_lib.display()))?;
-    let link = prefix_lib.join("libLLVM.so");
-    let _ = std::fs::remove_file(&link);
-    std::os::unix::fs::symlink(&libllvm, &link)
-        .with_context(|| format!("cannot link {} to {}", link.display(), libllvm.display()))?;
-    let rpath = libllvm
-        .parent()
-        .unwrap_or(Path::new("/"))
-        .display()
-        .to_string();
-    println!(
-        "setup: installing bpf-linker {BPF_LINKER_VERSION} against LLVM {major} ({})",
-        libllvm.display()
-    );
-    cmd::run(
-        cmd::cargo()
-            .env("LLVM_PREFIX", &prefix)
-            .env("RUSTFLAGS", format!("-C link-args=-Wl,-rpath,{rpath}"))
-            .args(["install", "bpf-linker", "--version", BPF_LINKER_VERSION])
-            .args(["--no-default-features", "--features"])
-            .arg(format!("llvm-{major}")),
-    )
-    .context("installing bpf-linker failed: see the cargo output above")?;
-    if !cmd::succeeds(Command::new("bpf-linker").arg("--version")) {
-        bail!(
-            "bpf-linker was installed but `bpf-linker --version` fails: is ~/.cargo/bin on PATH?"
-        );
-    }
-    Ok(true)
-}
-
-/// True when a tracefs is mounted at `TRACEFS`.
-fn tracefs_mounted() -> Result<bool> {
-    let mounts = std::fs::read_to_string("/proc/mounts").context("cannot read /proc/mounts")?;
-    Ok(mounts.lines().any(|l| {
-        let mut f = l.split_whitespace();
-        let (_, dir, fstype) = (f.next(), f.next(), f.next());
-        dir == Some(TRACEFS) && fstype == Some("tracefs")
-    }))
-}
-
-/// Mount tracefs at /sys/kernel/tracing when it is absent.
-fn tracefs() -> Result<bool> {
-    if tracefs_mounted()? {
-        return Ok(false);
-    }
-    if !cmd::is_root() {
-        bail!("tracefs is not mounted at {TRACEFS}: run as root: mount -t tracefs nodev {TRACEFS}");
-    }
-    println!("setup: mounting tracefs at {TRACEFS}");
-    cmd::run(Command::new("mount").args(["-t", "tracefs", "nodev", TRACEFS]))?;
-    Ok(true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{llvm_major, nightly_libllvm};
-
-    #[test]
-    fn the_nightly_toolchain_ships_a_libllvm() -> anyhow::Result<()> {
-        let (path, major) = nightly_libllvm()?;
-        assert!(path.is_file(), "{}", path.display());
-        assert!(major >= 15, "LLVM {major} is too old for bpf-linker");
-        Ok(())
-    }
-
-    #[test]
-    fn llvm_major_is_read_from_both_spellings() {
-        assert_eq!(llvm_major("libLLVM.so.22.1-rust-1.97.0-nightly"), Some(22));
-        assert_eq!(llvm_major("libLLVM-22-rust-1.97.0-nightly.so"), Some(22));
-        assert_eq!(llvm_major("libLLVM.so"), None);
-        assert_eq!(llvm_major("libfoo.so.1"), None);
-    }
+/// Fetch one kernel image of the VM matrix into the cache unless it is there.
+fn kernel_image(spec: kernels::KernelSpec) -> StepResult {
+    let kernel = kernels::fetch(spec, false)?;
+    Ok(kernel
+        .downloaded
+        .then(|| format!("downloaded {}", kernel.package)))
 }

@@ -19,6 +19,7 @@
 
 mod objects;
 pub mod recording;
+#[cfg(feature = "schema")]
 pub mod schema;
 mod sem;
 mod shm;

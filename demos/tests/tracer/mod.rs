@@ -2,6 +2,9 @@
 //! `ipc-trace`, recording a command under it, and reading the recording.
 #![allow(dead_code)]
 
+#[path = "../built/mod.rs"]
+mod built;
+pub use built::ipc_trace_bin;
 #[path = "../../../ipc-trace/tests/common/mod.rs"]
 mod schema;
 
@@ -9,43 +12,6 @@ use demos::check::recording::Recording;
 use ipc_trace::event::Event;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::SystemTime;
-
-/// The `ipc-trace` binary: `$IPC_TRACE_BIN`, else the newer of
-/// `target/release/ipc-trace` and `target/debug/ipc-trace` in the workspace
-/// (or `$CARGO_TARGET_DIR`). Panics with what to do when neither is built.
-pub fn ipc_trace_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("IPC_TRACE_BIN") {
-        let p = PathBuf::from(p);
-        assert!(p.is_file(), "IPC_TRACE_BIN={} is not a file", p.display());
-        return p;
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let candidates = [
-        target.join("release/ipc-trace"),
-        target.join("debug/ipc-trace"),
-    ];
-    let modified = |p: &Path| {
-        std::fs::metadata(p)
-            .and_then(|m| m.modified())
-            .unwrap_or(SystemTime::UNIX_EPOCH)
-    };
-    candidates
-        .iter()
-        .filter(|p| p.is_file())
-        .max_by_key(|p| modified(p))
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!(
-                "the ipc-trace binary is not built (looked for {} and {}): \
-                 run `cargo build -p ipc-trace` first, or set IPC_TRACE_BIN",
-                candidates[0].display(),
-                candidates[1].display()
-            )
-        })
-}
 
 /// Panics unless this test runs as root (tracing needs CAP_BPF and CAP_PERFMON).
 pub fn require_root() {
