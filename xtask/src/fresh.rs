@@ -6,12 +6,13 @@
 //! and `~/.cache/ipc-trace` in which the nightly toolchain has no
 //! `rust-src`, `~/.cargo/bin` holds only the rustup proxies (no
 //! `bpf-linker`) and the cache is empty ([`state`]). It checks that this
-//! state really holds and fails loudly when it cannot be made. Then, by
-//! default, it clones the committed tree into a scratch directory and runs
-//! `cargo xtask setup`, `cargo build --release` and `cargo test --no-run`
-//! there with a fresh target directory ([`bootstrap`]). Debian packages
-//! are not hidden: a package step is proven by the apt-get that installs
-//! it, not here.
+//! state really holds and fails loudly when it cannot be made. Then it
+//! clones the committed tree into a scratch directory and, with a fresh
+//! target directory there, runs the given command or by default `cargo
+//! xtask setup`, `cargo build --release` and `cargo test --no-run`
+//! ([`bootstrap`]). `cargo xtask ci` runs its whole pipeline this way.
+//! Debian packages are not hidden: a package step is proven by the apt-get
+//! that installs it, not here.
 
 mod bootstrap;
 mod state;
@@ -26,7 +27,11 @@ pub struct FreshArgs {
     /// Inside the namespace already (set by the re-run; not for users).
     #[arg(long, hide = true)]
     pub inner: bool,
-    /// Run this command in the fresh state instead of the bootstrap check.
+    /// Keep the clone (and its target directory) afterwards; it is always
+    /// kept when the command fails.
+    #[arg(long)]
+    pub keep: bool,
+    /// Run this command in the fresh clone instead of the bootstrap check.
     #[arg(last = true)]
     pub command: Vec<String>,
 }
@@ -42,7 +47,9 @@ pub fn run(args: &FreshArgs) -> Result<bool> {
         c.env(state::OUTER_NS_ENV, state::mount_namespace()?)
             .args(["--mount", "--propagation", "private"])
             .arg(exe)
-            .args(["fresh", "--inner", "--"])
+            .args(["fresh", "--inner"])
+            .args(args.keep.then_some("--keep"))
+            .arg("--")
             .args(&args.command);
         let status = c
             .status()
@@ -50,12 +57,5 @@ pub fn run(args: &FreshArgs) -> Result<bool> {
         return Ok(status.success());
     }
     let scratch = state::make().context("cannot make the fresh state")?;
-    if args.command.is_empty() {
-        return bootstrap::run(&scratch);
-    }
-    let status = Command::new(&args.command[0])
-        .args(&args.command[1..])
-        .status()
-        .with_context(|| format!("cannot run `{}`", args.command.join(" ")))?;
-    Ok(status.success())
+    bootstrap::run(&scratch, &args.command, args.keep)
 }

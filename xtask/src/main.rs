@@ -46,8 +46,8 @@ enum Command {
     Fuzz(fuzz::FuzzArgs),
     /// Set up and build a fresh clone as on a new machine (hidden rust-src, bpf-linker, cache).
     Fresh(fresh::FreshArgs),
-    /// Run the CI pipeline: fresh-machine bootstrap, setup, fmt, clippy, build, tests, vm-test, bench smoke, fuzz.
-    Ci,
+    /// Run the CI pipeline (in a fresh clone unless --here): setup, fmt, clippy, build, tests, vm-test, bench smoke, fuzz.
+    Ci(ci::CiArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,7 +58,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run(&args).map(|_| true),
         Command::VmTest(args) => vm::run(&args),
         Command::Fresh(args) => fresh::run(&args),
-        Command::Ci => ci::run(),
+        Command::Ci(args) => ci::run(&args),
         Command::Fuzz(args) => fuzz::run(&args),
         Command::Bench(args) => bench::run(args).map(|_| true),
     };

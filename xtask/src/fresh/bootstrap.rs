@@ -1,5 +1,5 @@
-//! The bootstrap check run in the fresh state: a new user's clone, set-up
-//! and build, each timed.
+//! What runs in the fresh state: a new user's clone, then the set-up and
+//! build (or the given command) in it, each timed.
 
 use crate::cmd;
 use anyhow::{Context, Result};
@@ -14,9 +14,10 @@ const STEPS: &[&[&str]] = &[
     &["cargo", "test", "--no-run"],
 ];
 
-/// Clone the committed tree next to `scratch` and run [`STEPS`] in it with
-/// a fresh target directory; the clone is removed afterwards.
-pub fn run(scratch: &Path) -> Result<bool> {
+/// Clone the committed tree next to `scratch` and run `command` (empty:
+/// [`STEPS`]) in it with a fresh target directory; the clone is removed
+/// afterwards unless `keep` or something failed.
+pub fn run(scratch: &Path, command: &[String], keep: bool) -> Result<bool> {
     let root = cmd::workspace_root();
     let dirty = cmd::output(
         Command::new("git")
@@ -39,14 +40,25 @@ pub fn run(scratch: &Path) -> Result<bool> {
             .and_then(|n| n.to_str())
             .unwrap_or("fresh")
     ));
-    let result = clone_and_build(&root, &tree);
-    if let Err(e) = std::fs::remove_dir_all(&tree) {
+    let default: Vec<Vec<String>> = STEPS
+        .iter()
+        .map(|argv| argv.iter().map(|a| a.to_string()).collect())
+        .collect();
+    let steps = if command.is_empty() {
+        default
+    } else {
+        vec![command.to_vec()]
+    };
+    let result = clone_and_run(&root, &tree, &steps);
+    if keep || !matches!(result, Ok(true)) {
+        println!("fresh: the clone is kept in {}", tree.display());
+    } else if let Err(e) = std::fs::remove_dir_all(&tree) {
         println!("fresh: could not remove {}: {e}", tree.display());
     }
     result
 }
 
-fn clone_and_build(root: &Path, tree: &Path) -> Result<bool> {
+fn clone_and_run(root: &Path, tree: &Path, steps: &[Vec<String>]) -> Result<bool> {
     let start = Instant::now();
     cmd::run(
         Command::new("git")
@@ -60,11 +72,11 @@ fn clone_and_build(root: &Path, tree: &Path) -> Result<bool> {
         tree.display(),
         start.elapsed().as_secs_f64()
     );
-    for argv in STEPS {
+    for argv in steps {
         let line = argv.join(" ");
         println!("fresh: running `{line}`");
         let start = Instant::now();
-        let mut c = Command::new(argv[0]);
+        let mut c = Command::new(&argv[0]);
         c.args(&argv[1..])
             .current_dir(tree)
             .env("CARGO_TARGET_DIR", tree.join("target"))
@@ -80,7 +92,7 @@ fn clone_and_build(root: &Path, tree: &Path) -> Result<bool> {
         }
     }
     println!(
-        "fresh: a new user's clone sets up and builds ({:.1} s in all)",
+        "fresh: every step passed in a new user's clone ({:.1} s in all)",
         start.elapsed().as_secs_f64()
     );
     Ok(true)
