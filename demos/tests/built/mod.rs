@@ -39,7 +39,7 @@ fn find() -> PathBuf {
         .expect("a profile directory name");
     let target = profile_dir.parent().expect("a target directory");
     let mut c = Command::new(env!("CARGO"));
-    c.args(["build", "-p", "ipc-trace", "--bin", "ipc-trace"])
+    c.args(["test", "-p", "ipc-trace", "--no-run"])
         .args(["--message-format", "json-render-diagnostics"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("CARGO_TARGET_DIR", target);
@@ -56,7 +56,12 @@ fn find() -> PathBuf {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["target"]["name"] == "ipc-trace")
+        .filter(|m| {
+            m["reason"] == "compiler-artifact"
+                && m["target"]["name"] == "ipc-trace"
+                && m["target"]["kind"][0] == "bin"
+                && m["profile"]["test"] == false
+        })
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
         .expect("cargo names the ipc-trace executable it built")
 }

@@ -12,7 +12,14 @@ pub fn manifest() -> PathBuf {
 
 #[path = "../../../demos/src/check/schema.rs"]
 mod schema_check;
-pub use schema_check::violations;
+
+/// Every line's schema violations in the recording at `path`.
+pub fn violations(
+    validator: &jsonschema::Validator,
+    path: &std::path::Path,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    schema_check::violations(validator, path)
+}
 
 /// The validator of schema/ipc-trace-1.schema.json (itself checked against the meta-schema).
 pub fn validator() -> Result<jsonschema::Validator, Box<dyn std::error::Error>> {
