@@ -2,7 +2,7 @@
 //! counters, blocked operations and their waits, undo use.
 
 use super::bounded::Ring;
-use super::object::Actor;
+use super::ids::Actor;
 use crate::event::SemOpSpec;
 
 /// Value samples kept per set.
@@ -13,7 +13,7 @@ pub const BLOCKED_CAP: usize = 64;
 /// The value of one semaphore at one time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SemSample {
-    /// When.
+    /// Time of the change.
     pub ts_ns: u64,
     /// Semaphore index.
     pub num: u16,
