@@ -4,9 +4,10 @@
 //! kernel steps (docs/STEPS.md) each event proves. No I/O, no clock, no
 //! terminal; memory is bounded for long runs.
 //!
-//! Imports between these files go one way: `ids`, `steps`, `bounded`,
-//! `rate`, `describe`, `pages` and `process` import no other model file;
-//! `state` sits on top, and only `status` (and the tests) build on it.
+//! Imports between these files go one way (the `layering` test checks it):
+//! `ids`, `steps`, `bounded`, `rate`, `describe`, `pages` and `process`
+//! import no other model file; `state` sits on top, and only `status` (and
+//! the tests) build on it.
 
 pub mod bounded;
 pub mod deadlock;
@@ -24,6 +25,8 @@ pub mod status;
 pub mod steps;
 pub mod timeline;
 
+#[cfg(test)]
+mod layering;
 #[cfg(test)]
 mod tests;
 
