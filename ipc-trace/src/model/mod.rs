@@ -12,6 +12,7 @@
 pub mod bounded;
 pub mod deadlock;
 pub mod describe;
+#[cfg(any(test, feature = "sample-trace"))]
 pub mod fixture;
 pub mod ids;
 pub mod logged;
