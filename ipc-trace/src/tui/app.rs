@@ -12,7 +12,7 @@ use std::cell::Cell;
 pub enum View {
     /// ipcs-like table of objects.
     Objects,
-    /// One lifecycle as a timeline with SEED steps.
+    /// One lifecycle as a timeline with the kernel steps.
     Detail,
     /// Pages of a segment: who touched which, in what order.
     Pages,
@@ -243,7 +243,7 @@ pub enum Prompt {
 /// The whole UI state.
 #[derive(Debug)]
 pub struct App {
-    /// The model.
+    /// The model the views draw; fed by [`App::apply`].
     pub state: State,
     /// Facts about the source.
     pub info: FeedInfo,

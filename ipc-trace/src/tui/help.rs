@@ -27,7 +27,7 @@ pub const HELP: &[&str] = &[
     "  before tracing · incomplete = events were dropped while it lived",
     "~ or (inferred): derived from other evidence (e.g. syscall tracepoints),",
     "  not seen by the kernel-path probe",
-    "Steps SHM-1..12, SEM-1..9 are the kernel steps of SEED.md",
+    "Steps SHM-1..12, SEM-1..9 are the kernel steps of docs/STEPS.md",
     "Swimlane marks: C create  G get  A attach  D detach  f fault  P V Z semop",
     "  B blocked semop  R ctl  X destroy  E exit  ! drops",
     "Deadlock hint: processes that each waited (blocked, then timed out or",

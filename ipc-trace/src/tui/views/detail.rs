@@ -1,4 +1,4 @@
-//! View 2: one lifecycle — facts, the SEED steps seen, and the timeline.
+//! View 2: one lifecycle — facts, the kernel steps seen, and the timeline.
 
 use super::empty;
 use crate::model::describe::duration;
