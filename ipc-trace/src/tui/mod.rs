@@ -7,6 +7,7 @@ pub mod action;
 pub mod app;
 pub mod draw;
 pub mod feed;
+pub mod filters;
 pub mod footer;
 pub mod format;
 pub mod help;
