@@ -75,7 +75,8 @@ pub enum Prompt {
     LogFilter(String),
 }
 
-/// The whole UI state.
+/// Everything the UI shows and remembers. Drawing only reads it; keys
+/// change it through [`App::perform`].
 #[derive(Debug)]
 pub struct App {
     /// The model the views draw; fed by [`App::apply`].
@@ -88,13 +89,13 @@ pub struct App {
     pub help: bool,
     /// The source finished (replay done, command exited).
     pub source_ended: bool,
-    /// `q` was pressed.
+    /// Quitting was asked for (`q`, Ctrl-C); the runtime leaves.
     pub quit: bool,
     /// The selected lifecycle (table, detail, pages, semaphores).
     pub selected: Option<ObjId>,
     /// Object table order.
     pub sort: SortBy,
-    /// Reverse the order.
+    /// Sort descending (`S`).
     pub sort_desc: bool,
     /// Object table filter.
     pub filter: TableFilter,
@@ -154,7 +155,8 @@ impl App {
         }
     }
 
-    /// Applies one event to the model.
+    /// Applies one event to the model. While nothing is selected, the
+    /// event's lifecycle becomes the selection.
     pub fn apply(&mut self, ev: &Event) {
         self.state.apply(ev);
         if self.selected.is_none() {
@@ -226,7 +228,7 @@ impl App {
         rows.into_iter().map(|(_, o)| o).collect()
     }
 
-    /// The selected lifecycle.
+    /// The selected lifecycle, if the model still keeps it.
     pub fn selected_object(&self) -> Option<&Object> {
         self.selected.and_then(|h| self.state.object(h))
     }

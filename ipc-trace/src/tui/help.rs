@@ -34,7 +34,7 @@ pub const HELP: &[&str] = &[
     "  succeeded) for a semaphore another one still holds (P without V).",
 ];
 
-/// The overlay widget.
+/// The overlay, centred over the screen while [`App::help`] is set.
 pub struct Help<'a>(pub &'a App);
 
 impl Widget for Help<'_> {

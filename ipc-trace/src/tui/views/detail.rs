@@ -11,7 +11,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
 
-/// The detail widget.
+/// View 2: the selected lifecycle ([`App::selected_object`]).
 pub struct DetailView<'a>(pub &'a App);
 
 fn facts(app: &App, o: &Object) -> Vec<Line<'static>> {
