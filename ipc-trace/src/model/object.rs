@@ -7,6 +7,7 @@ use super::sem::SemState;
 use super::steps::StepSet;
 use super::timeline::Timeline;
 
+// Defined in the leaf `ids.rs` and in `timeline.rs`; kept reachable here.
 pub use super::ids::{Actor, ObjId, ObjKind, ObjectKey};
 pub use super::timeline::TimelineEntry;
 

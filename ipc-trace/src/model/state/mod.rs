@@ -28,6 +28,7 @@ use super::rate::RateWindow;
 use crate::event::Backend;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+// Defined in `logged.rs` (timelines need it, and must not import `state`).
 pub use super::logged::LoggedEvent;
 
 /// Memory limits of a [`State`].
