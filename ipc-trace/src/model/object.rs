@@ -220,4 +220,38 @@ impl ShmState {
     pub fn nattch(&self) -> u64 {
         self.mappings.len() as u64 + self.unknown_attaches
     }
+
+    /// `actor` mapped the segment at `addr` (again, if it already had).
+    pub fn map(&mut self, actor: Actor, addr: u64, ts_ns: u64) {
+        self.attaches += 1;
+        self.history.push(AttachRecord {
+            op: AttachOp::Attach,
+            actor: actor.clone(),
+            addr,
+            ts_ns,
+        });
+        self.unmap_only(actor.tgid, addr);
+        self.mappings.push(Mapping { actor, addr, ts_ns });
+    }
+
+    /// The mapping of `actor`'s process at `addr` went (`op`: detach or
+    /// exit). False when it was not seen attached.
+    pub fn unmap(&mut self, op: AttachOp, actor: Actor, addr: u64, ts_ns: u64) -> bool {
+        let found = self.unmap_only(actor.tgid, addr);
+        self.detaches += 1;
+        self.history.push(AttachRecord {
+            op,
+            actor,
+            addr,
+            ts_ns,
+        });
+        found
+    }
+
+    fn unmap_only(&mut self, tgid: u32, addr: u64) -> bool {
+        let before = self.mappings.len();
+        self.mappings
+            .retain(|m| !(m.actor.tgid == tgid && m.addr == addr));
+        self.mappings.len() != before
+    }
 }

@@ -4,7 +4,7 @@
 use super::State;
 use crate::event::Event;
 use crate::model::ids::{Actor, ObjId, ObjectKey};
-use crate::model::object::{AttachOp, AttachRecord, Mapping};
+use crate::model::object::AttachOp;
 use crate::model::timeline::{TailRef, TimelineEntry};
 
 impl State {
@@ -19,22 +19,7 @@ impl State {
             .or_else(|| ev.ret.and_then(|r| u64::try_from(r).ok()))?;
         let o = self.objects.get_mut(&h)?;
         o.activity.record(ev.ts_ns);
-        let s = o.shm.as_mut()?;
-        let who = Actor::of(ev);
-        s.attaches += 1;
-        s.history.push(AttachRecord {
-            op: AttachOp::Attach,
-            actor: who.clone(),
-            addr,
-            ts_ns: ev.ts_ns,
-        });
-        s.mappings
-            .retain(|m| !(m.actor.tgid == ev.tgid && m.addr == addr));
-        s.mappings.push(Mapping {
-            actor: who,
-            addr,
-            ts_ns: ev.ts_ns,
-        });
+        o.shm.as_mut()?.map(Actor::of(ev), addr, ev.ts_ns);
         self.mappings.insert((ev.tgid, addr), h);
         Some(h)
     }
@@ -64,20 +49,11 @@ impl State {
         };
         let o = self.objects.get_mut(&h)?;
         let s = o.shm.as_mut()?;
-        let before = s.mappings.len();
-        s.mappings
-            .retain(|m| !(m.actor.tgid == ev.tgid && m.addr == addr));
-        if s.mappings.len() == before && s.unknown_attaches > 0 {
+        let seen = s.unmap(AttachOp::Detach, Actor::of(ev), addr, ev.ts_ns);
+        if !seen && s.unknown_attaches > 0 {
             // Not seen attached: one of the attaches from before tracing.
             s.unknown_attaches -= 1;
         }
-        s.detaches += 1;
-        s.history.push(AttachRecord {
-            op: AttachOp::Detach,
-            actor: Actor::of(ev),
-            addr,
-            ts_ns: ev.ts_ns,
-        });
         Some(h)
     }
 
@@ -104,15 +80,7 @@ impl State {
                 continue;
             };
             let Some(s) = o.shm.as_mut() else { continue };
-            s.mappings
-                .retain(|m| !(m.actor.tgid == tgid && m.addr == addr));
-            s.detaches += 1;
-            s.history.push(AttachRecord {
-                op: AttachOp::Exit,
-                actor: Actor::of(ev),
-                addr,
-                ts_ns: ev.ts_ns,
-            });
+            s.unmap(AttachOp::Exit, Actor::of(ev), addr, ev.ts_ns);
             o.timeline.add(
                 TailRef {
                     seq,

@@ -3,7 +3,7 @@
 
 use super::State;
 use crate::model::ids::{Actor, ObjKind, ObjectKey};
-use crate::model::object::Origin;
+use crate::model::object::{Object, Origin};
 use crate::sysvipc::{SemEntry, ShmEntry};
 
 impl State {
@@ -25,18 +25,24 @@ impl State {
         self.processes.gone(tgid, self.now_ns);
     }
 
+    /// A mid-life lifecycle for a listed object, unless its id is already
+    /// live.
+    fn seeded(&mut self, key: ObjectKey, ipc_key: i32, now_ns: u64) -> Option<&mut Object> {
+        if self.live.contains_key(&key) {
+            return None;
+        }
+        let h = self.new_lifecycle(key, now_ns, Origin::SeenMidLife);
+        self.set_ipc_key(h, ipc_key);
+        self.objects.get_mut(&h).map(|b| &mut **b)
+    }
+
     fn seed_shm(&mut self, e: &ShmEntry, ipc_ns: u32, now_ns: u64) {
         let key = ObjectKey {
             ipc_ns,
             kind: ObjKind::Shm,
             id: e.shmid,
         };
-        if self.live.contains_key(&key) {
-            return;
-        }
-        let h = self.new_lifecycle(key, now_ns, Origin::SeenMidLife);
-        self.set_ipc_key(h, e.key);
-        let Some(o) = self.objects.get_mut(&h) else {
+        let Some(o) = self.seeded(key, e.key, now_ns) else {
             return;
         };
         o.size = Some(e.size);
@@ -61,12 +67,7 @@ impl State {
             kind: ObjKind::Sem,
             id: e.semid,
         };
-        if self.live.contains_key(&key) {
-            return;
-        }
-        let h = self.new_lifecycle(key, now_ns, Origin::SeenMidLife);
-        self.set_ipc_key(h, e.key);
-        let Some(o) = self.objects.get_mut(&h) else {
+        let Some(o) = self.seeded(key, e.key, now_ns) else {
             return;
         };
         o.nsems = Some(e.nsems);
