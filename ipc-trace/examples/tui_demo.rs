@@ -1,6 +1,7 @@
 //! Opens the TUI on the built-in sample trace (producer/consumer over one
 //! segment and one semaphore set), fed slowly so the views fill up live.
-//! No root and no probes needed: `cargo run --example tui_demo [-- MS]`,
+//! No root and no probes needed:
+//! `cargo run -p ipc-trace --features sample-trace --example tui_demo [-- MS]`,
 //! MS = milliseconds between events (default 150). Quit with `q`.
 
 use ipc_trace::model::fixture;

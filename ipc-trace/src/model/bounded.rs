@@ -122,7 +122,7 @@ impl<T> Ring<T> {
         self.dropped
     }
 
-    /// The capacity.
+    /// Items kept at most.
     pub fn capacity(&self) -> usize {
         self.cap
     }

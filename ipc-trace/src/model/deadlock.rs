@@ -20,7 +20,7 @@
 //! that only V's) hold nothing by this definition and form no edges; sets
 //! with values above one may form edges that are not real waits.
 
-use super::object::{Actor, ObjId};
+use super::ids::{Actor, ObjId};
 use super::sem::OpResult;
 use crate::event::SemOpSpec;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -33,7 +33,7 @@ const MAX_CYCLES: usize = 16;
 pub struct BlockedWait {
     /// Who waited.
     pub actor: Actor,
-    /// The set.
+    /// The set's lifecycle.
     pub obj: ObjId,
     /// Semaphores it asked to decrement.
     pub nums: Vec<u16>,
@@ -52,9 +52,9 @@ pub struct WaitEdge {
     pub waiter: u32,
     /// The process holding what it waited for.
     pub holder: u32,
-    /// The set.
+    /// The set's lifecycle.
     pub obj: ObjId,
-    /// The semaphore.
+    /// The semaphore's index in the set.
     pub num: u16,
 }
 

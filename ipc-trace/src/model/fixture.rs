@@ -1,13 +1,15 @@
-//! A realistic sample trace: the seed's producer/consumer over one segment
-//! and one semaphore set (create, find, attach, faults on three pages,
-//! semops with a blocked one, removal), plus a segment left orphaned. Used
-//! by the view snapshots, the `tui_demo` example and the benchmarks.
+//! A realistic sample trace after the producer/consumer of docs/STEPS.md
+//! (its keys; three pages and two semaphores, so every view has something
+//! to show): create, find, attach, faults on three pages, semops with a
+//! blocked one, removal, plus a segment left orphaned. Used by the TUI tests
+//! and the `tui_demo` example (feature `sample-trace`); not compiled into
+//! the shipped library.
 
 use crate::event::{Backend, Event, EventKind, SEM_UNDO, SemOpSpec};
 
 /// IPC namespace of the sample.
 pub const NS: u32 = 4026531839;
-/// Key of the sample segment (the seed's `ipcs` picture).
+/// Key of the sample segment (the one in the `ipcs` picture of docs/STEPS.md).
 pub const SHM_KEY: i32 = 0x16988;
 /// Key of the sample semaphore set.
 pub const SEM_KEY: i32 = 0x16989;

@@ -1,30 +1,38 @@
 //! Pure lifecycle reconstruction: [`State::apply`] turns the event stream
 //! into per-object lifecycles (keyed by IPC namespace, kind and id, indexed
-//! by IPC key), processes, per-probe counters, deadlock hints and the SEED
-//! steps each event proves. No I/O, no clock, no terminal; memory is bounded
-//! for long runs.
+//! by IPC key), processes, per-probe counters, deadlock hints and the
+//! kernel steps (docs/STEPS.md) each event proves. No I/O, no clock, no
+//! terminal; memory is bounded for long runs.
+//!
+//! Imports between these files go one way (the `layering` test checks it):
+//! `ids`, `steps`, `bounded`, `rate`, `describe`, `pages` and `process`
+//! import no other model file; `state` sits on top, and only `status` (and
+//! the tests) build on it.
 
 pub mod bounded;
 pub mod deadlock;
 pub mod describe;
+#[cfg(any(test, feature = "sample-trace"))]
 pub mod fixture;
+pub mod ids;
+pub mod logged;
 pub mod object;
 pub mod pages;
 pub mod process;
 pub mod rate;
 pub mod sem;
 pub mod state;
+pub mod status;
 pub mod steps;
 pub mod timeline;
 
 #[cfg(test)]
+mod layering;
+#[cfg(test)]
 mod tests;
 
-pub use object::{Actor, ObjId, ObjKind, Object, ObjectKey, Origin};
-pub use state::{Limits, LoggedEvent, State};
+pub use ids::{Actor, ObjId, ObjKind, ObjectKey};
+pub use logged::LoggedEvent;
+pub use object::{Object, Origin};
+pub use state::{Limits, State};
 pub use steps::{Step, StepSet};
-
-/// The SEED steps `ev` proves, given the model before applying it.
-pub fn steps_for(ev: &crate::event::Event, state: &State) -> Vec<Step> {
-    state.steps_for(ev)
-}

@@ -6,85 +6,10 @@ use super::rate::RateWindow;
 use super::sem::SemState;
 use super::steps::StepSet;
 use super::timeline::Timeline;
-use crate::event::EventKind;
 
-/// Shared-memory segment or semaphore set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ObjKind {
-    /// A System V shared-memory segment.
-    Shm,
-    /// A System V semaphore set.
-    Sem,
-}
-
-impl ObjKind {
-    /// `"shm"` or `"sem"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ObjKind::Shm => "shm",
-            ObjKind::Sem => "sem",
-        }
-    }
-}
-
-/// The kernel's identity of an object: (IPC namespace, kind, id). Ids are
-/// recycled, so the same key may name several lifecycles over time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectKey {
-    /// IPC namespace inode (0 when unknown).
-    pub ipc_ns: u32,
-    /// Segment or set.
-    pub kind: ObjKind,
-    /// shmid / semid.
-    pub id: i32,
-}
-
-/// A stable handle on one lifecycle (creation order; never reused).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjId(pub u64);
-
-/// Who did something: thread, process and task name.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct Actor {
-    /// Thread id.
-    pub pid: u32,
-    /// Process id.
-    pub tgid: u32,
-    /// Task name.
-    pub comm: String,
-}
-
-impl Actor {
-    /// `comm/tgid`, or `pid N` without a name.
-    pub fn label(&self) -> String {
-        if self.comm.is_empty() {
-            format!("pid {}", self.tgid)
-        } else {
-            format!("{}/{}", self.comm, self.tgid)
-        }
-    }
-}
-
-/// One entry of an object's timeline (what the detail view lists).
-#[derive(Clone, Debug)]
-pub struct TimelineEntry {
-    /// When it happened.
-    pub ts_ns: u64,
-    /// What happened.
-    pub kind: EventKind,
-    /// Who did it.
-    pub actor: Actor,
-    /// The SEED steps it proves.
-    pub steps: StepSet,
-    /// Derived, not seen by a kernel-path probe.
-    pub inferred: bool,
-    /// The hook that saw it.
-    pub probe: String,
-    /// How that hook was attached.
-    pub backend: crate::event::Backend,
-    /// One line about it ("found by key", "page 3 write", "P(0) blocked 2.1 ms").
-    pub text: String,
-}
+// Defined in the leaf `ids.rs` and in `timeline.rs`; kept reachable here.
+pub use super::ids::{Actor, ObjId, ObjKind, ObjectKey};
+pub use super::timeline::TimelineEntry;
 
 /// How the object's life began, as far as the trace knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,12 +24,13 @@ pub enum Origin {
     SeenMidLife,
 }
 
-/// One lifecycle.
+/// One lifecycle of one object, from its create (or first sight) to its
+/// removal. When the kernel reuses the id, a new `Object` begins.
 #[derive(Clone, Debug)]
 pub struct Object {
-    /// Stable handle.
+    /// Its handle in the model; never reused.
     pub handle: ObjId,
-    /// (namespace, kind, id).
+    /// The kernel identity, shared with other lifecycles of a reused id.
     pub key: ObjectKey,
     /// 0 for the first lifecycle of this id, +1 each time the id came back.
     pub generation: u32,
@@ -124,9 +50,9 @@ pub struct Object {
     pub origin: Origin,
     /// The creation was derived rather than seen by newseg/newary.
     pub create_inferred: bool,
-    /// `IPC_RMID` succeeded (segment: destroyed when the last attach goes).
+    /// When `IPC_RMID` succeeded (a segment lives on until its last detach).
     pub marked_for_removal: Option<u64>,
-    /// When it was freed.
+    /// When it was freed; `None` while the kernel still has it.
     pub removed: Option<u64>,
     /// The removal was derived, not seen.
     pub removal_inferred: bool,
@@ -136,14 +62,14 @@ pub struct Object {
     pub finds: u64,
     /// Events applied to it.
     pub events: u64,
-    /// Last event time.
+    /// Time of its newest event.
     pub last_ts: u64,
     /// Operations (attaches, faults, semops) per second.
     pub activity: RateWindow,
     /// The lifecycle as lived, bounded (first and last entries kept;
     /// resolve with `State::timeline`).
     pub timeline: Timeline,
-    /// Every SEED step seen on it.
+    /// Every kernel step seen on it.
     pub steps_seen: StepSet,
     /// Segment state (shm only).
     pub shm: Option<ShmState>,
@@ -233,7 +159,7 @@ pub struct Mapping {
     pub ts_ns: u64,
 }
 
-/// Attach or detach.
+/// What happened to a mapping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AttachOp {
     /// `shmat`.
@@ -249,11 +175,11 @@ pub enum AttachOp {
 pub struct AttachRecord {
     /// Attach, detach or exit.
     pub op: AttachOp,
-    /// Who.
+    /// The task that attached, detached or exited.
     pub actor: Actor,
-    /// Address.
+    /// Start of the mapping in that process.
     pub addr: u64,
-    /// When.
+    /// Event time.
     pub ts_ns: u64,
 }
 
@@ -271,7 +197,7 @@ pub struct ShmState {
     pub attaches: u64,
     /// Detaches seen.
     pub detaches: u64,
-    /// Pages faulted in.
+    /// Which pages were faulted in, by whom, in what order.
     pub pages: PageMap,
 }
 
@@ -289,8 +215,43 @@ impl Default for ShmState {
 }
 
 impl ShmState {
-    /// Current attaches.
+    /// Attaches now, as `ipcs` counts them: mappings seen plus those from
+    /// before tracing.
     pub fn nattch(&self) -> u64 {
         self.mappings.len() as u64 + self.unknown_attaches
+    }
+
+    /// `actor` mapped the segment at `addr` (again, if it already had).
+    pub fn map(&mut self, actor: Actor, addr: u64, ts_ns: u64) {
+        self.attaches += 1;
+        self.history.push(AttachRecord {
+            op: AttachOp::Attach,
+            actor: actor.clone(),
+            addr,
+            ts_ns,
+        });
+        self.unmap_only(actor.tgid, addr);
+        self.mappings.push(Mapping { actor, addr, ts_ns });
+    }
+
+    /// The mapping of `actor`'s process at `addr` went (`op`: detach or
+    /// exit). False when it was not seen attached.
+    pub fn unmap(&mut self, op: AttachOp, actor: Actor, addr: u64, ts_ns: u64) -> bool {
+        let found = self.unmap_only(actor.tgid, addr);
+        self.detaches += 1;
+        self.history.push(AttachRecord {
+            op,
+            actor,
+            addr,
+            ts_ns,
+        });
+        found
+    }
+
+    fn unmap_only(&mut self, tgid: u32, addr: u64) -> bool {
+        let before = self.mappings.len();
+        self.mappings
+            .retain(|m| !(m.actor.tgid == tgid && m.addr == addr));
+        self.mappings.len() != before
     }
 }

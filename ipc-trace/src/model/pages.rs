@@ -20,7 +20,7 @@ pub struct PageTouch {
     pub first_ts: u64,
     /// 0-based first-touch order in the segment.
     pub order: u32,
-    /// The first write was a write fault.
+    /// Its first fault was a write.
     pub first_write: bool,
     /// Faults on this page (one per process mapping that touched it, more
     /// after reclaim).

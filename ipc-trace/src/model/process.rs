@@ -32,7 +32,8 @@ impl Process {
     }
 }
 
-/// Processes by tgid.
+/// Processes by tgid. Past [`PROCESSES_CAP`] the longest-exited are
+/// forgotten; live ones never are.
 #[derive(Clone, Debug, Default)]
 pub struct ProcessTable {
     procs: HashMap<u32, Process>,

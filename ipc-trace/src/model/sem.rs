@@ -2,7 +2,7 @@
 //! counters, blocked operations and their waits, undo use.
 
 use super::bounded::Ring;
-use super::object::Actor;
+use super::ids::Actor;
 use crate::event::SemOpSpec;
 
 /// Value samples kept per set.
@@ -13,7 +13,7 @@ pub const BLOCKED_CAP: usize = 64;
 /// The value of one semaphore at one time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SemSample {
-    /// When.
+    /// Time of the change.
     pub ts_ns: u64,
     /// Semaphore index.
     pub num: u16,
@@ -47,7 +47,7 @@ pub struct OpResult {
     pub wait_ns: u64,
 }
 
-/// Semaphore-set state.
+/// What a set's lifecycle keeps beyond the common fields.
 #[derive(Clone, Debug)]
 pub struct SemState {
     /// Current values, `None` until set by SETALL/SETVAL (semop only moves
@@ -55,7 +55,7 @@ pub struct SemState {
     pub values: Vec<Option<i32>>,
     /// Values over time, bounded.
     pub samples: Ring<SemSample>,
-    /// semop calls.
+    /// semop calls, failed ones included.
     pub ops: u64,
     /// Successful decrements (P).
     pub p_ops: u64,

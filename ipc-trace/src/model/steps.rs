@@ -1,9 +1,9 @@
-//! The kernel steps of SEED.md (SHM-1…SHM-12, SEM-1…SEM-9) and which of them
-//! an event proves.
+//! The kernel steps of docs/STEPS.md (SHM-1…SHM-12, SEM-1…SEM-9) and which
+//! of them an event proves.
 
 use crate::event::{Event, EventKind};
 
-/// One numbered step of SEED.md.
+/// One numbered step of docs/STEPS.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Step {
@@ -52,7 +52,7 @@ pub enum Step {
 }
 
 impl Step {
-    /// Every step, in SEED order.
+    /// Every step, in the order of docs/STEPS.md.
     pub const ALL: [Step; 21] = [
         Step::SHM1,
         Step::SHM2,
@@ -104,7 +104,7 @@ impl Step {
         }
     }
 
-    /// The step in a few words (SEED.md).
+    /// The step in a few words (from docs/STEPS.md).
     pub fn describe(self) -> &'static str {
         match self {
             Step::SHM1 => "shmget called to create or find the segment",
@@ -174,7 +174,7 @@ impl StepSet {
         self.0 == 0
     }
 
-    /// The steps, in SEED order.
+    /// The steps, in the order of docs/STEPS.md.
     pub fn iter(self) -> impl Iterator<Item = Step> {
         Step::ALL.into_iter().filter(move |s| self.contains(*s))
     }

@@ -5,10 +5,10 @@
 
 use super::bounded::Ring;
 use super::describe::event_text;
-use super::object::{Actor, TimelineEntry};
-use super::state::LoggedEvent;
+use super::ids::Actor;
+use super::logged::LoggedEvent;
 use super::steps::{Step, StepSet};
-use crate::event::EventKind;
+use crate::event::{Backend, Event, EventKind};
 
 /// Entries stored whole from the start of a lifecycle.
 pub const TIMELINE_HEAD: usize = 16;
@@ -54,74 +54,88 @@ pub struct ResolvedTimeline {
     pub gap_at: Option<usize>,
 }
 
-/// The text of an event on a timeline: what happened, and for a `*_get`
-/// whether it created or found the object.
-pub fn entry_text(l: &LoggedEvent) -> String {
-    let mut text = event_text(&l.event);
-    if matches!(l.event.kind, EventKind::ShmGet | EventKind::SemGet) {
-        if l.steps.contains(Step::SHM3) || l.steps.contains(Step::SEM3) {
+/// One entry of an object's timeline (what the detail view lists).
+#[derive(Clone, Debug)]
+pub struct TimelineEntry {
+    /// When it happened.
+    pub ts_ns: u64,
+    /// What happened.
+    pub kind: EventKind,
+    /// Who did it.
+    pub actor: Actor,
+    /// The kernel steps (docs/STEPS.md) it proves.
+    pub steps: StepSet,
+    /// Derived, not seen by a kernel-path probe.
+    pub inferred: bool,
+    /// The hook that saw it.
+    pub probe: String,
+    /// How that hook was attached.
+    pub backend: Backend,
+    /// One line about it ("found by key", "page 3 write", "P(0) blocked 2.1 ms").
+    pub text: String,
+}
+
+impl TimelineEntry {
+    /// The entry of an event that proves `steps`; a `*_get` says whether it
+    /// created or found the object.
+    pub fn of(ev: &Event, steps: StepSet) -> TimelineEntry {
+        TimelineEntry {
+            ts_ns: ev.ts_ns,
+            kind: ev.kind,
+            actor: Actor::of(ev),
+            steps,
+            inferred: ev.inferred,
+            probe: ev.probe.clone(),
+            backend: ev.backend,
+            text: entry_text(ev, steps),
+        }
+    }
+
+    /// The entry a `proc_exit` adds to each segment the process still had
+    /// attached at `addr`: the kernel detached it (no `shmdt` is traced).
+    pub fn exit(ev: &Event, addr: u64) -> TimelineEntry {
+        TimelineEntry {
+            ts_ns: ev.ts_ns,
+            kind: EventKind::ProcExit,
+            actor: Actor::of(ev),
+            steps: StepSet::EMPTY,
+            inferred: true,
+            probe: ev.probe.clone(),
+            backend: ev.backend,
+            text: format!("exited with the segment attached at 0x{addr:x}: detached"),
+        }
+    }
+}
+
+/// What happened, and for a `*_get` whether it created or found the object
+/// (read from the steps it proves: SHM-3/SEM-3 created, SHM-2/SEM-2 found).
+fn entry_text(ev: &Event, steps: StepSet) -> String {
+    let mut text = event_text(ev);
+    if matches!(ev.kind, EventKind::ShmGet | EventKind::SemGet) {
+        if steps.contains(Step::SHM3) || steps.contains(Step::SEM3) {
             text.push_str(": created it");
-        } else if l.steps.contains(Step::SHM2) || l.steps.contains(Step::SEM2) {
+        } else if steps.contains(Step::SHM2) || steps.contains(Step::SEM2) {
             text.push_str(": found it by key");
         }
     }
     text
 }
 
-/// The timeline entry "exited with the segment attached".
-pub fn exit_entry(l: &LoggedEvent, addr: u64) -> TimelineEntry {
-    let e = &l.event;
-    TimelineEntry {
-        ts_ns: e.ts_ns,
-        kind: EventKind::ProcExit,
-        actor: Actor {
-            pid: e.pid,
-            tgid: e.tgid,
-            comm: e.comm.clone(),
-        },
-        steps: StepSet::EMPTY,
-        inferred: true,
-        probe: e.probe.clone(),
-        backend: e.backend,
-        text: format!("exited with the segment attached at 0x{addr:x}: detached"),
-    }
-}
-
-/// The timeline entry of a logged event.
-pub fn logged_entry(l: &LoggedEvent) -> TimelineEntry {
-    let e = &l.event;
-    TimelineEntry {
-        ts_ns: e.ts_ns,
-        kind: e.kind,
-        actor: Actor {
-            pid: e.pid,
-            tgid: e.tgid,
-            comm: e.comm.clone(),
-        },
-        steps: l.steps,
-        inferred: e.inferred,
-        probe: e.probe.clone(),
-        backend: e.backend,
-        text: entry_text(l),
-    }
-}
-
 impl Timeline {
     /// True while entries are still stored whole.
-    pub fn head_has_room(&self) -> bool {
+    fn head_has_room(&self) -> bool {
         self.head.len() < TIMELINE_HEAD
     }
 
-    /// Stores a whole entry (while the head has room).
-    pub fn push_entry(&mut self, entry: TimelineEntry) {
+    /// Adds an event: whole (`entry()`) while the head has room, after that
+    /// as the reference `r` into the log.
+    pub fn add(&mut self, r: TailRef, entry: impl FnOnce() -> TimelineEntry) {
         self.pushed += 1;
-        self.head.push(entry);
-    }
-
-    /// Stores a reference to a logged event.
-    pub fn push_ref(&mut self, r: TailRef) {
-        self.pushed += 1;
-        self.tail.push(r);
+        if self.head_has_room() {
+            self.head.push(entry());
+        } else {
+            self.tail.push(r);
+        }
     }
 
     /// Entries ever added.
@@ -141,8 +155,8 @@ impl Timeline {
         let mut skipped = self.tail.dropped();
         for r in self.tail.iter() {
             match (find(r.seq), r.exit_addr) {
-                (Some(l), Some(addr)) => entries.push(exit_entry(l, addr)),
-                (Some(l), None) => entries.push(logged_entry(l)),
+                (Some(l), Some(addr)) => entries.push(TimelineEntry::exit(&l.event, addr)),
+                (Some(l), None) => entries.push(TimelineEntry::of(&l.event, l.steps)),
                 (None, _) => skipped += 1,
             }
         }

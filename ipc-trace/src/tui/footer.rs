@@ -21,7 +21,8 @@ pub fn view_keys(view: View) -> &'static str {
     }
 }
 
-/// The footer widget.
+/// The two footer lines: the line being typed, a message or the view's
+/// keys; then [`GLOBAL_KEYS`].
 pub struct Footer<'a>(pub &'a App);
 
 impl Widget for Footer<'_> {

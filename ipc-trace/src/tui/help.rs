@@ -27,14 +27,14 @@ pub const HELP: &[&str] = &[
     "  before tracing · incomplete = events were dropped while it lived",
     "~ or (inferred): derived from other evidence (e.g. syscall tracepoints),",
     "  not seen by the kernel-path probe",
-    "Steps SHM-1..12, SEM-1..9 are the kernel steps of SEED.md",
+    "Steps SHM-1..12, SEM-1..9 are the kernel steps of docs/STEPS.md",
     "Swimlane marks: C create  G get  A attach  D detach  f fault  P V Z semop",
     "  B blocked semop  R ctl  X destroy  E exit  ! drops",
     "Deadlock hint: processes that each waited (blocked, then timed out or",
     "  succeeded) for a semaphore another one still holds (P without V).",
 ];
 
-/// The overlay widget.
+/// The overlay, centred over the screen while [`App::help`] is set.
 pub struct Help<'a>(pub &'a App);
 
 impl Widget for Help<'_> {

@@ -1,10 +1,78 @@
-//! Keyboard handling: turns key presses into changes of the [`App`].
+//! The key map: which [`Action`] a key press asks for, given what the UI
+//! is doing (typing a line, showing help, or browsing) and the view shown.
 
-use super::app::{App, LogFilter, Prompt, View};
+use super::action::{Action, BOTTOM, TOP};
+use super::app::{App, View};
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 /// Lines moved by PageUp/PageDown.
-const PAGE: usize = 20;
+const PAGE: isize = 20;
+
+/// What keys mean depends on this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A search or filter line is being typed: characters are text.
+    Typing,
+    /// The help overlay is open: only the keys that close it work.
+    Help,
+    /// Everything else.
+    Browsing,
+}
+
+/// The action a key asks for; `None` for a key without meaning here.
+/// Ctrl-C quits in every mode.
+pub fn action(mode: Mode, view: View, key: KeyEvent) -> Option<Action> {
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return Some(Action::Quit);
+    }
+    match mode {
+        Mode::Typing => typing(key.code),
+        Mode::Help => {
+            matches!(key.code, KeyCode::Char('?' | 'q') | KeyCode::Esc).then_some(Action::CloseHelp)
+        }
+        Mode::Browsing => browsing(view, key.code),
+    }
+}
+
+fn typing(code: KeyCode) -> Option<Action> {
+    Some(match code {
+        KeyCode::Esc => Action::CancelPrompt,
+        KeyCode::Backspace => Action::Erase,
+        KeyCode::Char(c) => Action::Type(c),
+        KeyCode::Enter => Action::SubmitPrompt,
+        _ => return None,
+    })
+}
+
+fn browsing(view: View, code: KeyCode) -> Option<Action> {
+    let per_object = matches!(view, View::Detail | View::Pages | View::Semaphores);
+    Some(match code {
+        KeyCode::Char('q') => Action::Quit,
+        KeyCode::Char('?') => Action::OpenHelp,
+        KeyCode::Tab => Action::StepView(1),
+        KeyCode::BackTab => Action::StepView(-1),
+        KeyCode::Char(c @ '1'..='7') => Action::ShowView(View::ALL[c as usize - '1' as usize]),
+        KeyCode::Char('/') => Action::OpenSearch,
+        KeyCode::Char('f') if view == View::Log => Action::OpenLogFilter,
+        KeyCode::Char('f') => Action::CycleTableFilter,
+        KeyCode::Char('s') => Action::CycleSort,
+        KeyCode::Char('S') => Action::ReverseSort,
+        KeyCode::Char('c') if view == View::Log => Action::ClearLog,
+        KeyCode::Esc if per_object => Action::ShowView(View::Objects),
+        KeyCode::Esc if view == View::Log => Action::ClearLog,
+        KeyCode::Esc => Action::ClearSearch,
+        KeyCode::Enter if view == View::Objects => Action::OpenDetail,
+        KeyCode::Up | KeyCode::Char('k') => Action::Move(-1),
+        KeyCode::Down | KeyCode::Char('j') => Action::Move(1),
+        KeyCode::PageUp => Action::Move(-PAGE),
+        KeyCode::PageDown => Action::Move(PAGE),
+        KeyCode::Home | KeyCode::Char('g') => Action::Move(TOP),
+        KeyCode::End | KeyCode::Char('G') => Action::Move(BOTTOM),
+        KeyCode::Left | KeyCode::Char('h') if view != View::Objects => Action::SelectBy(-1),
+        KeyCode::Right | KeyCode::Char('l') if view != View::Objects => Action::SelectBy(1),
+        _ => return None,
+    })
+}
 
 impl App {
     /// Handles one terminal event (keys; resizes only need a redraw).
@@ -16,152 +84,26 @@ impl App {
         }
     }
 
-    /// Handles one key press.
+    /// Handles one key press. While browsing, any key dismisses the
+    /// footer's message.
     pub fn on_key(&mut self, key: KeyEvent) {
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            self.quit = true;
-            return;
+        let mode = self.mode();
+        if mode == Mode::Browsing {
+            self.message = None;
         }
+        if let Some(a) = action(mode, self.view, key) {
+            self.perform(a);
+        }
+    }
+
+    /// What keys mean now.
+    pub fn mode(&self) -> Mode {
         if self.prompt.is_some() {
-            self.on_prompt_key(key);
-            return;
-        }
-        if self.help {
-            if matches!(key.code, KeyCode::Char('?' | 'q') | KeyCode::Esc) {
-                self.help = false;
-            }
-            return;
-        }
-        self.message = None;
-        match key.code {
-            KeyCode::Char('q') => self.quit = true,
-            KeyCode::Char('?') => self.help = true,
-            KeyCode::Tab => self.view = self.view.step(1),
-            KeyCode::BackTab => self.view = self.view.step(-1),
-            KeyCode::Char(c @ '1'..='7') => {
-                let i = c as usize - '1' as usize;
-                self.view = View::ALL[i];
-            }
-            KeyCode::Char('/') => {
-                let current = match self.view {
-                    View::Log => self.log_search.clone(),
-                    _ => self.search.clone(),
-                };
-                self.prompt = Some(Prompt::Search(current));
-            }
-            KeyCode::Char('f') if self.view == View::Log => {
-                self.prompt = Some(Prompt::LogFilter(self.log_filter.describe()));
-            }
-            KeyCode::Char('f') => self.filter = self.filter.next(),
-            KeyCode::Char('s') => self.sort = self.sort.next(),
-            KeyCode::Char('S') => self.sort_desc = !self.sort_desc,
-            KeyCode::Char('c') if self.view == View::Log => {
-                self.log_filter = LogFilter::default();
-                self.log_search.clear();
-            }
-            KeyCode::Esc => match self.view {
-                View::Detail | View::Pages | View::Semaphores => self.view = View::Objects,
-                View::Log => {
-                    self.log_search.clear();
-                    self.log_filter = LogFilter::default();
-                }
-                _ => self.search.clear(),
-            },
-            KeyCode::Enter if self.view == View::Objects && self.selected.is_some() => {
-                self.view = View::Detail;
-                self.scroll[View::Detail.index()] = 0;
-            }
-            KeyCode::Up | KeyCode::Char('k') => self.move_by(-1),
-            KeyCode::Down | KeyCode::Char('j') => self.move_by(1),
-            KeyCode::PageUp => self.move_by(-(PAGE as isize)),
-            KeyCode::PageDown => self.move_by(PAGE as isize),
-            KeyCode::Home | KeyCode::Char('g') => self.move_by(isize::MIN / 2),
-            KeyCode::End | KeyCode::Char('G') => self.move_by(isize::MAX / 2),
-            KeyCode::Left | KeyCode::Char('h') if self.view != View::Objects => self.select_by(-1),
-            KeyCode::Right | KeyCode::Char('l') if self.view != View::Objects => self.select_by(1),
-            _ => {}
-        }
-    }
-
-    fn on_prompt_key(&mut self, key: KeyEvent) {
-        let Some(prompt) = self.prompt.as_mut() else {
-            return;
-        };
-        let text = match prompt {
-            Prompt::Search(t) | Prompt::LogFilter(t) => t,
-        };
-        match key.code {
-            KeyCode::Esc => self.prompt = None,
-            KeyCode::Backspace => {
-                text.pop();
-            }
-            KeyCode::Char(c) => text.push(c),
-            KeyCode::Enter => {
-                let done = self.prompt.take();
-                match done {
-                    Some(Prompt::Search(t)) if self.view == View::Log => {
-                        self.log_search = t;
-                        self.log_follow = true;
-                        self.scroll[View::Log.index()] = 0;
-                    }
-                    Some(Prompt::Search(t)) => {
-                        self.search = t;
-                        if self.view != View::Objects {
-                            self.view = View::Objects;
-                        }
-                        self.selected = self.table_rows().first().map(|o| o.handle);
-                    }
-                    Some(Prompt::LogFilter(t)) => match LogFilter::parse(&t) {
-                        Ok(f) => {
-                            self.log_filter = f;
-                            self.scroll[View::Log.index()] = 0;
-                        }
-                        Err(e) => self.message = Some(e),
-                    },
-                    None => {}
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Moves the table selection, or scrolls the other views.
-    fn move_by(&mut self, delta: isize) {
-        match self.view {
-            View::Objects => self.select_by(delta),
-            View::Log => {
-                // The log scrolls from the bottom: up = older.
-                let max = self.log_rows().len().saturating_sub(1);
-                let s = &mut self.scroll[View::Log.index()];
-                *s = s.saturating_add_signed(-delta).min(max);
-                self.log_follow = *s == 0;
-            }
-            v => {
-                let s = &mut self.scroll[v.index()];
-                *s = s.saturating_add_signed(delta).min(1_000_000);
-            }
-        }
-    }
-
-    /// Moves the selection `delta` rows in the object table's order.
-    fn select_by(&mut self, delta: isize) {
-        let rows = self.table_rows();
-        if rows.is_empty() {
-            return;
-        }
-        let at = self
-            .selected
-            .and_then(|h| rows.iter().position(|o| o.handle == h));
-        let next = match at {
-            Some(i) => i.saturating_add_signed(delta).min(rows.len() - 1),
-            None => 0,
-        };
-        let handle = rows[next].handle;
-        if self.selected != Some(handle) {
-            self.selected = Some(handle);
-            for v in [View::Detail, View::Pages, View::Semaphores] {
-                self.scroll[v.index()] = 0;
-            }
+            Mode::Typing
+        } else if self.help {
+            Mode::Help
+        } else {
+            Mode::Browsing
         }
     }
 }
@@ -171,16 +113,7 @@ mod tests {
     use super::*;
     use crate::model::fixture;
     use crate::tui::feed::FeedInfo;
-
-    fn press(app: &mut App, code: KeyCode) {
-        app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
-    }
-
-    fn typed(app: &mut App, text: &str) {
-        for c in text.chars() {
-            press(app, KeyCode::Char(c));
-        }
-    }
+    use crate::tui::test_keys::{press, typed};
 
     fn app() -> App {
         let mut a = App::new(FeedInfo::default());
@@ -274,5 +207,36 @@ mod tests {
         assert!(!a.log_follow);
         press(&mut a, KeyCode::End);
         assert!(a.log_follow);
+    }
+
+    #[test]
+    fn one_key_means_what_the_mode_and_view_say() {
+        let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
+        let f = key(KeyCode::Char('f'));
+        assert_eq!(
+            action(Mode::Browsing, View::Objects, f),
+            Some(Action::CycleTableFilter)
+        );
+        assert_eq!(
+            action(Mode::Browsing, View::Log, f),
+            Some(Action::OpenLogFilter)
+        );
+        assert_eq!(action(Mode::Typing, View::Log, f), Some(Action::Type('f')));
+        assert_eq!(action(Mode::Help, View::Log, f), None);
+        let esc = key(KeyCode::Esc);
+        assert_eq!(
+            action(Mode::Browsing, View::Pages, esc),
+            Some(Action::ShowView(View::Objects))
+        );
+        assert_eq!(
+            action(Mode::Browsing, View::Log, esc),
+            Some(Action::ClearLog)
+        );
+        assert_eq!(action(Mode::Help, View::Log, esc), Some(Action::CloseHelp));
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(
+            action(Mode::Typing, View::Objects, ctrl_c),
+            Some(Action::Quit)
+        );
     }
 }

@@ -3,9 +3,11 @@
 //! rate. [`run`] is the entry point; [`Feed`] is what the live tracer and the
 //! replay reader hand it.
 
+pub mod action;
 pub mod app;
 pub mod draw;
 pub mod feed;
+pub mod filters;
 pub mod footer;
 pub mod format;
 pub mod help;
@@ -17,6 +19,8 @@ pub mod views;
 
 #[cfg(test)]
 mod snapshot_tests;
+#[cfg(test)]
+mod test_keys;
 
 pub use app::App;
 pub use feed::{Feed, FeedInfo, Seeds};

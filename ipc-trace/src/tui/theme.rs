@@ -36,7 +36,7 @@ pub fn warn() -> Style {
     Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
 }
 
-/// SEED step labels.
+/// Kernel step labels (`SHM-3`).
 pub fn step() -> Style {
     Style::new().fg(Color::Green)
 }

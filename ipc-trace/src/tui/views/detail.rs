@@ -1,4 +1,4 @@
-//! View 2: one lifecycle — facts, the SEED steps seen, and the timeline.
+//! View 2: one lifecycle — facts, the kernel steps seen, and the timeline.
 
 use super::empty;
 use crate::model::describe::duration;
@@ -11,7 +11,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
 
-/// The detail widget.
+/// View 2: the selected lifecycle ([`App::selected_object`]).
 pub struct DetailView<'a>(pub &'a App);
 
 fn facts(app: &App, o: &Object) -> Vec<Line<'static>> {

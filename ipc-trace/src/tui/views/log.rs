@@ -9,7 +9,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
 
-/// The log widget.
+/// View 6: [`App::log_rows`], newest at the bottom unless scrolled up.
 pub struct LogView<'a>(pub &'a App);
 
 impl Widget for LogView<'_> {

@@ -10,7 +10,7 @@ use ratatui::style::Style;
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Cell, Row, Table, Widget};
 
-/// The object table widget.
+/// View 1: [`App::table_rows`], scrolled so the selection stays visible.
 pub struct ObjectTable<'a>(pub &'a App);
 
 const HEADER: [&str; 12] = [

@@ -15,7 +15,7 @@ use ratatui::widgets::{Block, Paragraph, Widget};
 /// Page size assumed for the grid (x86-64 base pages).
 pub const PAGE_SIZE: u64 = 4096;
 
-/// The page-map widget.
+/// View 3: the pages of [`App::page_object`].
 pub struct PageView<'a>(pub &'a App);
 
 impl Widget for PageView<'_> {

@@ -15,7 +15,8 @@ use ratatui::widgets::{Block, Paragraph, Sparkline, Widget};
 /// Semaphores drawn at most (scroll for more).
 const MAX_SPARKS: usize = 6;
 
-/// The semaphore widget.
+/// View 4: [`App::sem_object`], its values and waits, and the deadlock
+/// hints.
 pub struct SemView<'a>(pub &'a App);
 
 impl Widget for SemView<'_> {

@@ -8,7 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Widget};
 
-/// The stats widget.
+/// View 7: trace totals and the probe table.
 pub struct StatsView<'a>(pub &'a App);
 
 impl Widget for StatsView<'_> {

@@ -17,7 +17,7 @@ use ratatui::widgets::{Block, Paragraph, Widget};
 /// Width of the process label column.
 const LABEL_W: u16 = 22;
 
-/// The swimlane widget.
+/// View 5: one row per process over the events still in the log.
 pub struct SwimlaneView<'a>(pub &'a App);
 
 /// The mark of an event and how much it matters when several share a cell.

@@ -1,0 +1,68 @@
+//! Operations on a live object: `shmctl`/`semctl` (removal requests,
+//! `SETALL`, `SETVAL`) and `semop`.
+
+use super::State;
+use crate::event::Event;
+use crate::model::ids::{Actor, ObjId, ObjectKey};
+use crate::model::sem::OpResult;
+
+impl State {
+    /// A failed ctl is noted on the live lifecycle, if any, and changes
+    /// nothing; a successful one on an unknown id opens a mid-life one.
+    pub(super) fn on_ctl(&mut self, ev: &Event) -> Option<ObjId> {
+        let key = ObjectKey::of(ev, ev.id?);
+        if ev.failed() {
+            return self.live.get(&key).copied();
+        }
+        let h = self.live_or_mid_life(key, ev.ts_ns);
+        let o = self.objects.get_mut(&h)?;
+        match ev.cmd.as_deref() {
+            Some("IPC_RMID") => {
+                o.marked_for_removal.get_or_insert(ev.ts_ns);
+            }
+            Some("SETALL") => {
+                if let (Some(s), Some(v)) = (o.sem.as_mut(), ev.values.as_ref()) {
+                    s.set_all(ev.ts_ns, v);
+                }
+            }
+            Some("SETVAL") => {
+                let num = ev.semnum.and_then(|n| u16::try_from(n).ok());
+                let val = ev.values.as_ref().and_then(|v| v.first().copied());
+                if let (Some(s), Some(num), Some(val)) = (o.sem.as_mut(), num, val) {
+                    s.set_val(ev.ts_ns, num, val);
+                }
+            }
+            _ => {}
+        }
+        Some(h)
+    }
+
+    /// A semop changes the set's values and counters and the holds the
+    /// deadlock hints are derived from.
+    pub(super) fn on_semop(&mut self, ev: &Event) -> Option<ObjId> {
+        let key = ObjectKey::of(ev, ev.id?);
+        let h = self.live_or_mid_life(key, ev.ts_ns);
+        let ops = ev.ops.as_deref().unwrap_or(&[]);
+        let ok = !ev.failed();
+        let blocked = ev.blocked == Some(true);
+        let wait = ev.wait_ns.unwrap_or(0);
+        let who = Actor::of(ev);
+        let o = self.objects.get_mut(&h)?;
+        o.activity.record(ev.ts_ns);
+        if let Some(s) = o.sem.as_mut() {
+            s.apply_op(&who, ev.ts_ns, ops, ok, blocked, wait);
+        }
+        self.holds.apply(
+            h,
+            &who,
+            ev.ts_ns,
+            ops,
+            OpResult {
+                ok,
+                blocked,
+                wait_ns: wait,
+            },
+        );
+        Some(h)
+    }
+}
