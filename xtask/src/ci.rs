@@ -28,13 +28,14 @@ const STEPS: &[Step] = &[
     // The eBPF crate only builds for the BPF target: linted on its own below.
     Step {
         name: "clippy",
+        // The root's default members (the eBPF crate is linted on its own
+        // below), every feature on so that `demo-check` and the examples
+        // are linted too.
         argv: &[
             "cargo",
             "clippy",
-            "--workspace",
-            "--exclude",
-            "ipc-trace-ebpf",
             "--all-targets",
+            "--all-features",
             "--",
             "-D",
             "warnings",

@@ -10,7 +10,7 @@ mod schema;
 
 use demos::check::recording::Recording;
 use ipc_trace::event::Event;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// Panics unless this test runs as root (tracing needs CAP_BPF and CAP_PERFMON).
