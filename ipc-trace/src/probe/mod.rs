@@ -5,6 +5,7 @@
 
 pub mod btf;
 pub mod doctor;
+pub mod facts;
 pub mod system;
 pub mod tracefs;
 
@@ -98,3 +99,4 @@ pub mod kernel_path;
 pub mod loaded;
 pub mod privilege;
 pub mod reason;
+pub mod skip;
