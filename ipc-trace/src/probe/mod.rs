@@ -5,6 +5,7 @@
 
 pub mod btf;
 pub mod doctor;
+pub mod expect;
 pub mod facts;
 pub mod system;
 pub mod tracefs;
