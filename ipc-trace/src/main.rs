@@ -58,10 +58,14 @@ fn main() -> ExitCode {
             ),
             Some(Command::Doctor {
                 attach,
+                json,
                 trace,
                 loaded_programs,
-            }) => commands::doctor(attach, trace, loaded_programs).await,
-            Some(Command::Lab { name }) => commands::lab(name.as_deref()).await,
+            }) => commands::doctor(attach, json, trace, loaded_programs).await,
+            Some(Command::Lab {
+                name,
+                exclude_probes,
+            }) => commands::lab(name.as_deref(), exclude_probes).await,
         }
     });
     match result {
