@@ -8,6 +8,7 @@
 pub mod channel;
 pub mod check;
 pub mod initramfs;
+pub mod kernel_deb;
 pub mod kernels;
 pub mod matrix;
 pub mod qemu;
@@ -28,7 +29,7 @@ pub const BACKENDS: &[&str] = &["kprobe", "fentry", "tracepoint"];
 #[derive(clap::Args, Clone, Debug)]
 pub struct VmTestArgs {
     /// Kernel series to boot.
-    #[arg(long, default_value = "all", value_parser = ["5.10", "6.1", "6.12", "all"])]
+    #[arg(long, default_value = "all", value_parser = ["5.10", "6.1", "6.12", "7.2", "all"])]
     pub kernel: String,
     /// Backend to record with.
     #[arg(long, default_value = "all", value_parser = ["kprobe", "fentry", "tracepoint", "all"])]

@@ -23,6 +23,12 @@ pub const FACT_SYMBOLS: &[&str] = &[
     "freeary",
     "exit_shm",
     "exit_sem",
+    "shm_open",
+    "ksys_shmget",
+    "ksys_semget",
+    "ksys_semtimedop",
+    "ipc_findkey",
+    "sem_lock",
 ];
 
 /// What the VM runs after collecting the kernel facts.
@@ -87,6 +93,11 @@ progs() { grep -c '\[bpf\]$' /proc/kallsyms; }
     echo "boot_seconds=$(up)"
 } > /tmp/facts.txt 2>&1
 send facts.txt /tmp/facts.txt
+# Every text symbol of the IPC code (with .isra/.constprop suffixes), to see
+# what a new kernel renamed, split or inlined.
+grep -E ' [tT] (newseg|newary|freeary|ipc|do_shm|shm|__shm|sem|__sem|do_sem|__do_sem|ksys_s[eh]m|exit_s[eh]m|__x64_sys_s[eh]m)' /proc/kallsyms \
+    | cut -d' ' -f2- | sort -u > /tmp/kallsyms-ipc.txt
+send kallsyms-ipc.txt /tmp/kallsyms-ipc.txt
 
 if [ -x /bin/ipc-trace ]; then
     ipc-trace doctor > /tmp/doctor.txt 2>&1
