@@ -2,6 +2,7 @@
 //! Parsing only; `main.rs` dispatches.
 
 use crate::probe::attach::BackendChoice;
+use crate::probe::kernel_path::{ProbeSet, kernel_probe_named, kernel_probe_names};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -144,6 +145,9 @@ pub enum Command {
     Lab {
         /// The lab to run; omit to list them.
         name: Option<String>,
+        /// Do not attach this kernel-path probe (repeatable); as for `record`.
+        #[arg(long = "exclude-probe", value_name = "NAME", value_parser = parse_probe_name)]
+        exclude_probes: Vec<u8>,
     },
 }
 
@@ -186,6 +190,31 @@ pub struct TraceArgs {
     /// then exit without tracing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Do not attach this kernel-path probe (repeatable). Its row in the
+    /// probe table says `excluded by --exclude-probe` and its events are
+    /// inferred from tracepoints. Names: newseg, do_shmat, shm_fault,
+    /// shmem_fault, newary, do_semtimedop, __do_semtimedop, shm_destroy,
+    /// shm_close, freeary (excluding shm_fault also keeps shmem_fault off).
+    #[arg(long = "exclude-probe", value_name = "NAME", value_parser = parse_probe_name)]
+    pub exclude_probes: Vec<u8>,
+}
+
+impl TraceArgs {
+    /// The probes `--exclude-probe` named, as a set for `AttachOptions`.
+    pub fn excluded(&self) -> ProbeSet {
+        self.exclude_probes.iter().copied().collect()
+    }
+}
+
+/// Parses a kernel-path probe name (as in the probe table) into its id.
+pub fn parse_probe_name(s: &str) -> Result<u8, String> {
+    kernel_probe_named(s.trim()).map(|p| p.id).ok_or_else(|| {
+        let names: Vec<&str> = kernel_probe_names().collect();
+        format!(
+            "`{s}` is not a kernel-path probe; valid names: {}",
+            names.join(", ")
+        )
+    })
 }
 
 /// Parses a ring buffer size: a power of two, at least one page.
@@ -298,6 +327,75 @@ mod tests {
                 Ok(cli) => panic!("{args:?} parsed as {cli:?}"),
                 Err(e) => assert_eq!(e.exit_code(), 2, "{args:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn exclude_probe_is_repeatable_on_every_tracing_command() -> Result<(), clap::Error> {
+        use ipc_trace_common::probe as ids;
+        let x = [
+            "--exclude-probe",
+            "shm_fault",
+            "--exclude-probe",
+            "__do_semtimedop",
+        ];
+        let with = |cmd: &[&'static str]| -> Vec<&'static str> {
+            let mut v = cmd.to_vec();
+            v.extend(x);
+            v
+        };
+        let want = vec![ids::SHM_FAULT, ids::DO_SEMTIMEDOP_INNER];
+        let cli = parse(&with(&[]))?;
+        assert_eq!(cli.trace.exclude_probes, want);
+        assert!(cli.trace.excluded().contains(ids::SHM_FAULT));
+        assert!(!cli.trace.excluded().contains(ids::SHMEM_FAULT));
+        for cmd in [
+            &["tui"][..],
+            &["record", "-o", "x"],
+            &["summary"],
+            &["doctor", "--attach"],
+        ] {
+            let trace = match parse(&with(cmd))?.command {
+                Some(Command::Tui { trace, .. })
+                | Some(Command::Record { trace, .. })
+                | Some(Command::Summary { trace, .. })
+                | Some(Command::Doctor { trace, .. }) => trace,
+                other => panic!("{cmd:?} parsed as {other:?}"),
+            };
+            assert_eq!(trace.exclude_probes, want, "{cmd:?}");
+        }
+        match parse(&with(&["lab", "shm"]))?.command {
+            Some(Command::Lab { exclude_probes, .. }) => assert_eq!(exclude_probes, want),
+            other => panic!("lab parsed as {other:?}"),
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_probe_names_are_usage_errors_listing_the_valid_names() {
+        for bad in ["shm_faults", "sys_shmget", "do_semtimedop_inner", ""] {
+            let err = match parse(&["record", "-o", "x", "--exclude-probe", bad]) {
+                Ok(cli) => panic!("{bad:?} parsed as {cli:?}"),
+                Err(e) => e,
+            };
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+            let text = err.to_string();
+            for name in kernel_probe_names() {
+                assert!(text.contains(name), "{name} missing from {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn help_names_every_excludable_probe() {
+        use clap::CommandFactory;
+        let help = Cli::command()
+            .find_subcommand_mut("record")
+            .map(|c| c.render_long_help().to_string())
+            .unwrap_or_default();
+        assert!(help.contains("--exclude-probe <NAME>"), "{help}");
+        for name in kernel_probe_names() {
+            assert!(help.contains(name), "{name} missing from record --help");
         }
     }
 

@@ -61,7 +61,10 @@ fn main() -> ExitCode {
                 trace,
                 loaded_programs,
             }) => commands::doctor(attach, trace, loaded_programs).await,
-            Some(Command::Lab { name }) => commands::lab(name.as_deref()).await,
+            Some(Command::Lab {
+                name,
+                exclude_probes,
+            }) => commands::lab(name.as_deref(), exclude_probes).await,
         }
     });
     match result {

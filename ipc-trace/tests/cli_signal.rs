@@ -28,7 +28,24 @@ fn sigint_mid_trace_detaches_and_leaves_a_complete_recording() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    std::thread::sleep(Duration::from_millis(1500));
+    // Wait until ipc-trace catches SIGINT (it installs the handler after
+    // attaching and self-testing, which takes a while on a loaded machine).
+    let catches_sigint = || {
+        std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("SigCgt:"))
+                    .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            })
+            .is_some_and(|mask| mask & (1 << (libc::SIGINT - 1)) != 0)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !catches_sigint() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(catches_sigint(), "ipc-trace never installed its SIGINT handler");
+    std::thread::sleep(Duration::from_millis(200));
     let programs = bpf_programs_of(child.id());
     assert!(!programs.is_empty(), "nothing was attached while recording");
     // SAFETY: signalling the child we spawned.

@@ -235,6 +235,7 @@ async fn ipc_round_trip_through_tracepoints() -> TestResult {
         filter_tgids: true,
         kernel_offsets: ipc_ns_offsets()?,
         tracepoint_offsets: host_tracepoint_offsets()?,
+        excluded: Default::default(),
     };
     let mut tracer = Tracer::load_and_attach(&opts)?;
 

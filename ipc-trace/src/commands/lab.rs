@@ -93,7 +93,7 @@ fn how(ev: &Event) -> String {
 }
 
 /// Runs lab `name`, or lists the labs.
-pub async fn lab(name: Option<&str>) -> CmdResult {
+pub async fn lab(name: Option<&str>, exclude_probes: Vec<u8>) -> CmdResult {
     let Some(name) = name else { return list() };
     let lab = LABS.iter().find(|l| l.name == name).ok_or_else(|| {
         CmdError::usage(format!(
@@ -112,6 +112,7 @@ pub async fn lab(name: Option<&str>) -> CmdResult {
         ipc_ns: None,
         no_selftest: false,
         dry_run: false,
+        exclude_probes,
     };
     println!("Lab {}: {}\n", lab.name, lab.title);
     let mut live = Live::start(LiveOptions {

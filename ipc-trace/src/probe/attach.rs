@@ -16,7 +16,7 @@ use ipc_trace_common::{KernelOffsets, SegKey, TraceConfig, TracepointOffsets, pr
 use super::{
     ProbeTable,
     kallsyms::{Kallsyms, SymbolState},
-    kernel_path::{KERNEL_PROBES, KernelProbe, SYSCALLS},
+    kernel_path::{KERNEL_PROBES, KernelProbe, ProbeSet, SYSCALLS},
     privilege,
     reason::describe,
 };
@@ -56,7 +56,13 @@ pub struct AttachOptions {
     pub kernel_offsets: KernelOffsets,
     /// Tracepoint record offsets from tracefs.
     pub tracepoint_offsets: TracepointOffsets,
+    /// Kernel-path probes not to attach (`--exclude-probe`): their rows say
+    /// [`EXCLUDED_REASON`] and their events are inferred.
+    pub excluded: ProbeSet,
 }
+
+/// The reason in the probe table of a probe the user excluded.
+pub const EXCLUDED_REASON: &str = "excluded by --exclude-probe";
 
 impl AttachOptions {
     /// Default ring buffer size: 4 MiB.
@@ -71,6 +77,7 @@ impl Default for AttachOptions {
             filter_tgids: false,
             kernel_offsets: KernelOffsets::UNKNOWN,
             tracepoint_offsets: TracepointOffsets::DEFAULT,
+            excluded: ProbeSet::EMPTY,
         }
     }
 }
@@ -169,7 +176,7 @@ impl Tracer {
         };
         tracer.attach_syscalls();
         tracer.attach_sched();
-        tracer.attach_kernel_path(opts.backend, opts.kernel_offsets);
+        tracer.attach_kernel_path(opts.backend, opts.kernel_offsets, opts.excluded);
         tracer.attach_page_fault();
         Ok(tracer)
     }
@@ -341,15 +348,29 @@ impl Tracer {
         }
     }
 
-    fn attach_kernel_path(&mut self, choice: BackendChoice, offsets: KernelOffsets) {
+    fn attach_kernel_path(
+        &mut self,
+        choice: BackendChoice,
+        offsets: KernelOffsets,
+        excluded: ProbeSet,
+    ) {
         if choice == BackendChoice::Tracepoint {
             for spec in KERNEL_PROBES {
-                self.set_skipped(spec.id, "not tried: backend tracepoint chosen".to_string());
+                let reason = if excluded.contains(spec.id) {
+                    EXCLUDED_REASON
+                } else {
+                    "not tried: backend tracepoint chosen"
+                };
+                self.set_skipped(spec.id, reason.to_string());
             }
             return;
         }
         let env = KernelPathEnv::probe(choice, offsets);
         for spec in KERNEL_PROBES {
+            if excluded.contains(spec.id) {
+                self.set_skipped(spec.id, EXCLUDED_REASON.to_string());
+                continue;
+            }
             match self.attach_kernel_probe(&spec, choice, &env) {
                 Ok(backend) => self.set_attached(spec.id, backend),
                 Err(reason) => self.set_skipped(spec.id, reason),

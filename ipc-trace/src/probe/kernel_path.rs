@@ -150,6 +150,57 @@ pub const KERNEL_PROBES: [KernelProbe; 10] = [
     },
 ];
 
+/// The kernel-path probe named `name` (as in the probe table), if any.
+pub fn kernel_probe_named(name: &str) -> Option<&'static KernelProbe> {
+    KERNEL_PROBES
+        .iter()
+        .find(|p| probe::NAMES.get(p.id as usize) == Some(&name))
+}
+
+/// The names of the kernel-path probes, in probe-id order.
+pub fn kernel_probe_names() -> impl Iterator<Item = &'static str> {
+    KERNEL_PROBES
+        .iter()
+        .filter_map(|p| probe::NAMES.get(p.id as usize).copied())
+}
+
+/// A set of probe ids (`ipc_trace_common::probe`), e.g. the probes the
+/// user excluded. `Copy`, so `AttachOptions` stays `Copy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProbeSet(u32);
+
+impl ProbeSet {
+    /// The empty set.
+    pub const EMPTY: ProbeSet = ProbeSet(0);
+
+    /// Adds probe `id` (ids past the last probe are ignored).
+    pub fn insert(&mut self, id: u8) {
+        if (id as usize) < probe::COUNT {
+            self.0 |= 1 << id;
+        }
+    }
+
+    /// True when probe `id` is in the set.
+    pub fn contains(&self, id: u8) -> bool {
+        (id as usize) < probe::COUNT && self.0 & (1 << id) != 0
+    }
+
+    /// True when no probe is in the set.
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl FromIterator<u8> for ProbeSet {
+    fn from_iter<I: IntoIterator<Item = u8>>(iter: I) -> ProbeSet {
+        let mut set = ProbeSet::EMPTY;
+        for id in iter {
+            set.insert(id);
+        }
+        set
+    }
+}
+
 /// The syscalls traced by `sys_enter`/`sys_exit`, with their probe ids.
 pub const SYSCALLS: [(u8, &str); 8] = [
     (probe::SYS_SHMGET, "shmget"),
@@ -171,6 +222,32 @@ mod tests {
         let ids: Vec<u8> = KERNEL_PROBES.iter().map(|p| p.id).collect();
         let expected: Vec<u8> = (probe::FIRST_KERNEL_PATH..probe::COUNT as u8).collect();
         assert_eq!(ids, expected);
+    }
+
+    #[test]
+    fn probes_are_found_by_their_table_name_only() {
+        assert_eq!(
+            kernel_probe_named("newseg").map(|p| p.id),
+            Some(probe::NEWSEG)
+        );
+        assert_eq!(
+            kernel_probe_named("__do_semtimedop").map(|p| p.id),
+            Some(probe::DO_SEMTIMEDOP_INNER)
+        );
+        // Program suffixes and tracepoints are not kernel-path probe names.
+        assert!(kernel_probe_named("do_semtimedop_inner").is_none());
+        assert!(kernel_probe_named("sys_shmget").is_none());
+        assert_eq!(kernel_probe_names().count(), KERNEL_PROBES.len());
+    }
+
+    #[test]
+    fn probe_set_holds_exactly_what_was_inserted() {
+        let set: ProbeSet = [probe::SHM_FAULT, probe::FREEARY, 200]
+            .into_iter()
+            .collect();
+        assert!(set.contains(probe::SHM_FAULT) && set.contains(probe::FREEARY));
+        assert!(!set.contains(probe::SHMEM_FAULT) && !set.contains(200));
+        assert!(!set.is_empty() && ProbeSet::EMPTY.is_empty());
     }
 
     #[test]

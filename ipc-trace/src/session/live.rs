@@ -143,6 +143,7 @@ pub fn attach_options(args: &TraceArgs, filter_tgids: bool) -> Result<AttachOpti
         filter_tgids,
         kernel_offsets,
         tracepoint_offsets: tracefs::tracepoint_offsets(&root),
+        excluded: args.excluded(),
     })
 }
 

@@ -12,6 +12,7 @@ pub fn manifest() -> PathBuf {
 
 #[path = "../../../demos/src/check/schema.rs"]
 mod schema_check;
+#[allow(unused_imports)] // not every including test validates recordings
 pub use schema_check::violations;
 
 /// The validator of schema/ipc-trace-1.schema.json (itself checked against the meta-schema).
