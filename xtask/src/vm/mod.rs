@@ -5,8 +5,12 @@
 //! Results go to `target/vm-test/<kernel>/` (console log, channel, every
 //! file the VM sent) and `target/vm-test/matrix.json`.
 
+pub mod cells;
 pub mod channel;
 pub mod check;
+pub mod enforce;
+pub mod facts;
+pub mod hosttests;
 pub mod initramfs;
 pub mod kernel_deb;
 pub mod kernels;
@@ -18,7 +22,6 @@ use crate::{build, cmd};
 use anyhow::{Context, Result, bail};
 use matrix::{BootRecord, Cell, Matrix};
 use script::Plan;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -66,6 +69,34 @@ pub struct VmTestArgs {
     /// Guest vCPUs.
     #[arg(long, default_value_t = 2)]
     pub cpus: u32,
+    /// The kernel of the negative control (kprobe with `--exclude-probe
+    /// shm_fault`, which must fail the enforcement); the first kernel booted
+    /// when this one is not.
+    #[arg(long, default_value = "6.1")]
+    pub control_kernel: String,
+    /// Do not run the negative control.
+    #[arg(long)]
+    pub no_control: bool,
+    /// Do not run ipc-trace's host test binaries in the VMs (`hosttests` cells).
+    #[arg(long)]
+    pub no_host_tests: bool,
+    /// Seconds before one host test binary is killed in the VM.
+    #[arg(long, default_value_t = 600)]
+    pub host_test_timeout: u64,
+}
+
+/// The probe the negative control keeps from attaching.
+pub const CONTROL_PROBE: &str = "shm_fault";
+
+/// One column of the matrix.
+#[derive(Clone, Debug)]
+enum Column {
+    /// Facts and demo-run only.
+    Smoke,
+    /// One `ipc-trace record` run.
+    Record(script::Run),
+    /// ipc-trace's test binaries.
+    HostTests,
 }
 
 impl VmTestArgs {
@@ -76,27 +107,77 @@ impl VmTestArgs {
         }
     }
 
-    /// The matrix columns: the backends, or `smoke`.
-    fn columns(&self) -> Vec<String> {
-        if self.smoke {
-            vec!["smoke".to_string()]
-        } else if self.backend == "all" {
+    /// The recording runs: one per backend, then the negative control.
+    fn runs(&self) -> Vec<script::Run> {
+        let backends: Vec<String> = if self.backend == "all" {
             BACKENDS.iter().map(|b| b.to_string()).collect()
         } else {
             vec![self.backend.clone()]
+        };
+        let mut runs: Vec<script::Run> = backends
+            .iter()
+            .map(|b| script::Run {
+                label: b.clone(),
+                backend: b.clone(),
+                options: Vec::new(),
+                only_series: None,
+            })
+            .collect();
+        if !self.no_control && backends.iter().any(|b| b == "kprobe") {
+            let kernels = self.kernels();
+            let series = kernels
+                .iter()
+                .find(|k| k.series == self.control_kernel)
+                .or(kernels.first())
+                .map(|k| k.series.to_string());
+            runs.push(script::Run {
+                label: format!("kprobe-exclude-{CONTROL_PROBE}"),
+                backend: "kprobe".to_string(),
+                options: vec!["--exclude-probe".to_string(), CONTROL_PROBE.to_string()],
+                only_series: series,
+            });
         }
+        runs
     }
 
-    fn plan(&self) -> Plan {
+    /// The columns of one kernel series.
+    fn columns(&self, series: &str) -> Vec<Column> {
+        if self.smoke {
+            return vec![Column::Smoke];
+        }
+        let mut out: Vec<Column> = self
+            .runs()
+            .into_iter()
+            .filter(|r| r.only_series.as_deref().is_none_or(|s| s == series))
+            .map(Column::Record)
+            .collect();
+        if !self.no_host_tests {
+            out.push(Column::HostTests);
+        }
+        out
+    }
+
+    fn plan(&self, host_tests: &[hosttests::TestBinary]) -> Plan {
         if self.smoke {
             Plan::Smoke {
                 demo_args: self.demo_args.clone(),
             }
         } else {
             Plan::Record {
-                backends: self.columns(),
+                runs: self.runs(),
                 demo_args: self.demo_args.clone(),
                 timeout_secs: self.run_timeout,
+                host_tests: script::HostTests {
+                    binaries: host_tests
+                        .iter()
+                        .map(|(n, p)| (n.clone(), p.display().to_string()))
+                        .collect(),
+                    crate_dir: cmd::workspace_root()
+                        .join("ipc-trace")
+                        .display()
+                        .to_string(),
+                    timeout_secs: self.host_test_timeout,
+                },
             }
         }
     }
@@ -106,15 +187,18 @@ impl VmTestArgs {
 pub fn run(args: &VmTestArgs) -> Result<bool> {
     let out = cmd::target_dir().join("vm-test");
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let columns = args.columns();
     let mut matrix = Matrix::default();
     let mut notes = Vec::new();
+    let mut host_test_names = Vec::new();
 
     let initrd = binaries(args, &mut notes).and_then(|bins| {
-        let init = script::init_script(&args.plan());
+        let (tests, files) = host_test_files(args)?;
+        host_test_names = tests.iter().map(|(n, _)| n.clone()).collect();
+        let init = script::init_script(&args.plan(&tests));
         let spec = initramfs::InitramfsSpec {
             init_script: &init,
             binaries: &bins,
+            files: &files,
         };
         initramfs::build(&spec, &out.join("initramfs")).context("building the initramfs failed")
     });
@@ -133,7 +217,8 @@ pub fn run(args: &VmTestArgs) -> Result<bool> {
     };
 
     for spec in args.kernels() {
-        let (boot, mut cells) = run_kernel(args, spec, &initrd, &columns, &out);
+        let columns = args.columns(spec.series);
+        let (boot, mut cells) = run_kernel(args, spec, &initrd, &columns, &host_test_names, &out);
         for cell in &mut cells {
             cell.passed = cell.failures.is_empty();
         }
@@ -187,12 +272,38 @@ fn binaries(args: &VmTestArgs, notes: &mut Vec<String>) -> Result<Vec<PathBuf>> 
     Ok(present)
 }
 
+/// The host test binaries and the files placed at their own absolute paths
+/// in the initramfs: the test binaries, the release `ipc-trace` they run
+/// (`CARGO_BIN_EXE_ipc-trace`), the data they read and the tools they call.
+fn host_test_files(args: &VmTestArgs) -> Result<(Vec<hosttests::TestBinary>, Vec<PathBuf>)> {
+    if args.smoke || args.no_host_tests {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let tests = hosttests::build()?;
+    let mut files: Vec<PathBuf> = tests.iter().map(|(_, p)| p.clone()).collect();
+    files.push(build::profile_dir(true).join("ipc-trace"));
+    files.extend(
+        hosttests::DATA_FILES
+            .iter()
+            .map(|f| cmd::workspace_root().join(f)),
+    );
+    files.extend(hosttests::TOOLS.iter().map(PathBuf::from));
+    if let Some(missing) = files.iter().find(|f| !f.is_file()) {
+        bail!(
+            "{} is missing: the host tests need it in the VM (build with cargo xtask build, or pass --no-host-tests)",
+            missing.display()
+        );
+    }
+    Ok((tests, files))
+}
+
 /// Fetch, boot and evaluate one kernel; every column gets a cell.
 fn run_kernel(
     args: &VmTestArgs,
     spec: kernels::KernelSpec,
     initrd: &Result<PathBuf, String>,
-    columns: &[String],
+    columns: &[Column],
+    host_tests: &[String],
     out: &Path,
 ) -> (BootRecord, Vec<Cell>) {
     let mut boot = BootRecord {
@@ -202,7 +313,7 @@ fn run_kernel(
     let fail_all = |reason: String| -> Vec<Cell> {
         columns
             .iter()
-            .map(|c| Cell::failed(spec.series, c, reason.clone()))
+            .map(|c| Cell::failed(spec.series, &column_name(c), reason.clone()))
             .collect()
     };
     let initrd = match initrd {
@@ -236,6 +347,7 @@ fn run_kernel(
         timeout: Duration::from_secs(args.boot_timeout),
         memory_mb: args.memory_mb,
         cpus: args.cpus,
+        append: format!("ipct.series={}", spec.series),
     });
     let outcome = match outcome {
         Ok(o) => o,
@@ -266,14 +378,14 @@ fn run_kernel(
         boot_failures.push(format!(
             "QEMU failed ({:?}): {}",
             outcome.status,
-            last_lines(&outcome.stderr, 5)
+            cells::last_lines(&outcome.stderr, 5)
         ));
     }
     if !ch.hello {
         let log = std::fs::read_to_string(&console).unwrap_or_default();
         boot_failures.push(format!(
             "the VM script never started; console ends with: {}",
-            last_lines(&log, 8)
+            cells::last_lines(&log, 8)
         ));
     } else if !ch.done {
         boot_failures.push(format!(
@@ -282,15 +394,15 @@ fn run_kernel(
         ));
     }
     boot_failures.extend(ch.problems.iter().map(|p| format!("channel: {p}")));
-    boot.facts = key_values(&ch.text("facts.txt").unwrap_or_default());
+    boot.facts = cells::key_values(&ch.text("facts.txt").unwrap_or_default());
     if let Some(config) = kernel
         .config
         .as_deref()
         .and_then(|p| std::fs::read_to_string(p).ok())
     {
-        boot.facts.extend(config_facts(&config));
+        boot.facts.extend(facts::config_facts(&config));
     }
-    boot.summary = describe_facts(&boot.facts, ch.text("doctor.txt").as_deref());
+    boot.summary = facts::describe_facts(&boot.facts, ch.text("doctor.txt").as_deref());
 
     let bin_dir = args
         .bin_dir
@@ -299,10 +411,12 @@ fn run_kernel(
     let cells = columns
         .iter()
         .map(|column| {
-            let mut cell = if column == "smoke" {
-                smoke_cell(spec.series, &ch)
-            } else {
-                record_cell(spec.series, column, &ch, &dir, &bin_dir)
+            let mut cell = match column {
+                Column::Smoke => cells::smoke_cell(spec.series, &ch),
+                Column::Record(run) => {
+                    cells::record_cell(spec.series, run, &boot.facts, &ch, &dir, &bin_dir)
+                }
+                Column::HostTests => hosttests::cell(spec.series, host_tests, &ch),
             };
             cell.failures.splice(0..0, boot_failures.iter().cloned());
             cell
@@ -311,226 +425,11 @@ fn run_kernel(
     (boot, cells)
 }
 
-/// The last `n` non-empty lines of `text`, joined with ` | `.
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    lines[lines.len().saturating_sub(n)..].join(" | ")
-}
-
-/// `key=value` lines as a map.
-fn key_values(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect()
-}
-
-/// The kernel build options the probes depend on, from a kernel config.
-fn config_facts(config: &str) -> BTreeMap<String, String> {
-    const OPTIONS: &[&str] = &[
-        "CONFIG_KPROBES",
-        "CONFIG_KPROBE_EVENTS",
-        "CONFIG_BPF_EVENTS",
-        "CONFIG_DEBUG_INFO_BTF",
-        "CONFIG_FUNCTION_TRACER",
-        "CONFIG_DYNAMIC_FTRACE",
-    ];
-    OPTIONS
-        .iter()
-        .map(|opt| {
-            let value = config
-                .lines()
-                .find_map(|l| l.strip_prefix(opt).and_then(|r| r.strip_prefix('=')))
-                .unwrap_or("n");
-            (format!("config.{opt}"), value.to_string())
-        })
-        .collect()
-}
-
-/// One-line summaries of the VM's `facts.txt` and `doctor.txt`.
-fn describe_facts(facts: &BTreeMap<String, String>, doctor: Option<&str>) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(uname) = facts.get("uname") {
-        let absent: Vec<&str> = script::FACT_SYMBOLS
-            .iter()
-            .copied()
-            .filter(|s| {
-                facts
-                    .get(&format!("kallsyms.{s}"))
-                    .is_some_and(|n| n == "0")
-            })
-            .collect();
-        let fact = |k: &str| facts.get(k).map_or("?", String::as_str);
-        out.push(format!(
-            "uname {uname}, btf {}, kprobe pmu {}, CONFIG_KPROBES {}, bpf_jit_kallsyms {}, symbols absent: {}",
-            fact("btf"),
-            fact("kprobe_pmu"),
-            fact("config.CONFIG_KPROBES"),
-            fact("bpf_jit_kallsyms"),
-            if absent.is_empty() { "none".to_string() } else { absent.join(" ") }
-        ));
+/// The name of a column in the matrix.
+fn column_name(column: &Column) -> String {
+    match column {
+        Column::Smoke => "smoke".to_string(),
+        Column::Record(run) => run.label.clone(),
+        Column::HostTests => "hosttests".to_string(),
     }
-    if let Some(doctor) = doctor {
-        let exit = doctor
-            .lines()
-            .rev()
-            .find_map(|l| l.strip_prefix("exit="))
-            .unwrap_or("?");
-        out.push(format!("ipc-trace doctor exited {exit}"));
-    }
-    out
-}
-
-/// The seconds between `seconds_start` and `seconds_end` of a result file.
-fn seconds(kv: &BTreeMap<String, String>) -> Option<f64> {
-    let get = |k: &str| kv.get(k).and_then(|v| v.parse::<f64>().ok());
-    Some(get("seconds_end")? - get("seconds_start")?)
-}
-
-/// The smoke cell: facts arrived, demo-run (when built) exited 0.
-fn smoke_cell(kernel: &str, ch: &channel::Channel) -> Cell {
-    let mut cell = Cell {
-        kernel: kernel.to_string(),
-        backend: "smoke".to_string(),
-        ..Cell::default()
-    };
-    let facts = key_values(&ch.text("facts.txt").unwrap_or_default());
-    if !facts.contains_key("uname") {
-        cell.failures.push("facts.txt did not arrive".to_string());
-    }
-    if ch.missing.iter().any(|m| m == "smoke/demo-run") {
-        cell.facts
-            .push("demo-run is not built: only the kernel facts were collected".to_string());
-        return cell;
-    }
-    let result = key_values(&ch.text("smoke/result.txt").unwrap_or_default());
-    match result.get("demo_rc").map(String::as_str) {
-        Some("0") => {}
-        Some(rc) => cell.failures.push(format!(
-            "demo-run exited {rc}: {}",
-            last_lines(&ch.text("smoke/demo.log").unwrap_or_default(), 5)
-        )),
-        None => cell
-            .failures
-            .push("the demo result did not arrive".to_string()),
-    }
-    cell.seconds = seconds(&result);
-    let reports = ch
-        .files
-        .keys()
-        .filter(|k| k.starts_with("smoke/reports/"))
-        .count();
-    cell.facts
-        .push(format!("demo-run wrote {reports} report(s)"));
-    cell
-}
-
-/// The cell of one backend: record exit, recording figures, BPF cleanup, check.
-fn record_cell(
-    kernel: &str,
-    backend: &str,
-    ch: &channel::Channel,
-    dir: &Path,
-    bin_dir: &Path,
-) -> Cell {
-    let mut cell = Cell {
-        kernel: kernel.to_string(),
-        backend: backend.to_string(),
-        ..Cell::default()
-    };
-    let Some(result) = ch.text(&format!("{backend}/result.txt")) else {
-        cell.failures
-            .push("the run's result did not arrive".to_string());
-        return cell;
-    };
-    let kv = key_values(&result);
-    cell.seconds = seconds(&kv);
-    match kv.get("record_rc").map(String::as_str) {
-        Some("0") => {}
-        Some(rc) => {
-            let why = if rc == "143" || rc == "124" {
-                " (killed at the run time limit)"
-            } else {
-                ""
-            };
-            let log = ch
-                .text(&format!("{backend}/record.log"))
-                .unwrap_or_default();
-            cell.failures.push(format!(
-                "ipc-trace record exited {rc}{why}: {}",
-                last_lines(&log, 5)
-            ));
-        }
-        None => cell
-            .failures
-            .push("no exit code for ipc-trace record".to_string()),
-    }
-    let count = |k: &str| kv.get(k).and_then(|v| v.parse::<i64>().ok());
-    match (
-        count("bpf_progs_before"),
-        count("bpf_progs_peak"),
-        count("bpf_progs_after"),
-    ) {
-        (Some(before), Some(peak), Some(after)) => {
-            if after != before {
-                cell.failures.push(format!(
-                    "BPF programs left loaded after ipc-trace exited: {before} before, {after} after"
-                ));
-            }
-            if peak <= before {
-                cell.facts.push(format!(
-                    "no JITed BPF program seen during the run (kallsyms count stayed at {before})"
-                ));
-            }
-        }
-        _ => cell
-            .failures
-            .push("BPF program counts missing from the result".to_string()),
-    }
-    match count("ours_loaded_after") {
-        Some(0) => {}
-        Some(n) => cell.failures.push(format!(
-            "{n} ipc-trace BPF program(s) still loaded after exit (doctor --loaded-programs)"
-        )),
-        None => cell
-            .failures
-            .push("`ipc-trace doctor --loaded-programs` gave no count".to_string()),
-    }
-    if count("bpffs_entries").is_some_and(|n| n != 0) {
-        cell.failures
-            .push("objects left pinned in /sys/fs/bpf".to_string());
-    }
-    let recording_name = format!("{backend}/recording.ndjson");
-    let recording = dir.join(&recording_name);
-    match ch.text(&recording_name) {
-        None => cell.failures.push("no recording arrived".to_string()),
-        Some(text) => match check::summarize(&text) {
-            Ok(s) => {
-                cell.probes_attached = Some(s.attached);
-                cell.probes_kernel_path = Some(s.kernel_path_probes);
-                cell.probes_fired = Some(s.fired);
-                cell.events = Some(s.events);
-                cell.drops = Some(s.drops);
-            }
-            Err(e) => cell.failures.push(format!("recording: {e:#}")),
-        },
-    }
-    let prefix = format!("{backend}/reports/");
-    let reports: Vec<PathBuf> = ch
-        .files
-        .keys()
-        .filter(|k| k.starts_with(&prefix))
-        .map(|k| dir.join(k))
-        .collect();
-    if recording.is_file() {
-        let verdict =
-            check::check_recording(&bin_dir.join(build::DEMO_CHECK), &recording, &reports);
-        cell.failures.extend(verdict.failures);
-        cell.facts.extend(verdict.facts);
-    }
-    cell
 }
