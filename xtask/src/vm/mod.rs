@@ -69,6 +69,10 @@ pub struct VmTestArgs {
     /// Guest vCPUs.
     #[arg(long, default_value_t = 2)]
     pub cpus: u32,
+    /// Kernels booted at the same time (each QEMU runs on one host thread:
+    /// single-threaded TCG).
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
     /// The kernel of the negative control (kprobe with `--exclude-probe
     /// shm_fault`, which must fail the enforcement); the first kernel booted
     /// when this one is not.
@@ -216,9 +220,12 @@ pub fn run(args: &VmTestArgs) -> Result<bool> {
         Err(e) => Err(format!("{e:#}")),
     };
 
-    for spec in args.kernels() {
+    let kernels = args.kernels();
+    let results = parallel(&kernels, args.jobs.max(1), |spec| {
         let columns = args.columns(spec.series);
-        let (boot, mut cells) = run_kernel(args, spec, &initrd, &columns, &host_test_names, &out);
+        run_kernel(args, *spec, &initrd, &columns, &host_test_names, &out)
+    });
+    for (boot, mut cells) in results {
         for cell in &mut cells {
             cell.passed = cell.failures.is_empty();
         }
@@ -232,6 +239,29 @@ pub fn run(args: &VmTestArgs) -> Result<bool> {
     matrix.write_json(&json)?;
     println!("vm-test: matrix written to {}", json.display());
     Ok(matrix.passed())
+}
+
+/// `f` over `items` on up to `jobs` threads; results in the order of `items`.
+fn parallel<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(items.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    if let Ok(mut d) = done.lock() {
+                        d.push((i, r));
+                    }
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Build (unless told not to) and list the binaries for the initramfs.
@@ -431,5 +461,18 @@ fn column_name(column: &Column) -> String {
         Column::Smoke => "smoke".to_string(),
         Column::Record(run) => run.label.clone(),
         Column::HostTests => "hosttests".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parallel_keeps_the_order_of_the_items() {
+        let items: Vec<u64> = (0..7).collect();
+        let out = super::parallel(&items, 3, |i| {
+            std::thread::sleep(std::time::Duration::from_millis(10 * (7 - i)));
+            i * 2
+        });
+        assert_eq!(out, vec![0, 2, 4, 6, 8, 10, 12]);
     }
 }

@@ -125,6 +125,14 @@ send facts.txt /tmp/facts.txt
 grep -E ' [tT] (newseg|newary|freeary|ipc|do_shm|shm|__shm|sem|__sem|do_sem|__do_sem|ksys_s[eh]m|exit_s[eh]m|__x64_sys_s[eh]m)' /proc/kallsyms \
     | cut -d' ' -f2- | sort -u > /tmp/kallsyms-ipc.txt
 send kallsyms-ipc.txt /tmp/kallsyms-ipc.txt
+# The C layout (from BTF) of the structs the probes read, to diff kernels.
+if [ -x /usr/sbin/bpftool ]; then
+    /usr/sbin/bpftool btf dump file /sys/kernel/btf/vmlinux format c 2>/dev/null | awk '
+        /^struct (ipc_params|vm_fault|vm_area_struct|shm_file_data|shmid_kernel|kern_ipc_perm|sem_array|sem_queue|ipc_namespace) \{$/ { p = 1 }
+        p { print }
+        p && /^\};$/ { p = 0; print "" }' > /tmp/btf-ipc.h
+    send btf-ipc.h /tmp/btf-ipc.h
+fi
 
 if [ -x /bin/ipc-trace ]; then
     ipc-trace doctor > /tmp/doctor.txt 2>&1
@@ -191,6 +199,7 @@ SERIES=$(sed -n 's/.*ipct.series=\([^ ]*\).*/\1/p' /proc/cmdline)
 
 const HOSTTESTS: &str = r#"
 # host_test NAME BINARY: a libtest binary, one test at a time, from its crate dir.
+mkdir -p @@CRATE_DIR
 host_test() {
     t0=$(up)
     ( cd @@CRATE_DIR && timeout @@TEST_TIMEOUT "$2" --test-threads=1 ) > /tmp/ht-$1.log 2>&1
