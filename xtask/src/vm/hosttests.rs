@@ -15,7 +15,7 @@ use super::matrix::Cell;
 use crate::cmd;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The test targets run in the VM: (name in the matrix, cargo target name, kind).
 pub const TARGETS: &[(&str, &str, &str)] = &[
@@ -24,9 +24,47 @@ pub const TARGETS: &[(&str, &str, &str)] = &[
     ("verifier_host", "verifier_host", "test"),
 ];
 
-/// Files under the ipc-trace crate directory (relative to the workspace)
-/// that the tests read (`CARGO_MANIFEST_DIR` in tests/common/mod.rs).
-pub const DATA_FILES: &[&str] = &["schema/ipc-trace-1.schema.json"];
+/// Files (relative to the workspace) that the tests read at run time: the
+/// schema (`CARGO_MANIFEST_DIR` in tests/common/mod.rs) and, as directories,
+/// the insta snapshots of the lib's TUI tests.
+pub const DATA_FILES: &[&str] = &[
+    "schema/ipc-trace-1.schema.json",
+    "ipc-trace/src/tui/snapshots",
+];
+
+/// The environment the binaries run with in the VM: insta finds the
+/// workspace without `cargo metadata` (no cargo in the VM) and never writes
+/// `.snap.new` files.
+pub fn env(workspace: &Path) -> Vec<(String, String)> {
+    vec![
+        (
+            "INSTA_WORKSPACE_ROOT".to_string(),
+            workspace.display().to_string(),
+        ),
+        ("INSTA_UPDATE".to_string(), "no".to_string()),
+        ("RUST_BACKTRACE".to_string(), "0".to_string()),
+    ]
+}
+
+/// Every file of `DATA_FILES` under `workspace`, directories expanded (one level).
+pub fn data_files(workspace: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for rel in DATA_FILES {
+        let path = workspace.join(rel);
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(out)
+}
 
 /// Tools the tests run (`Command::new`), copied with their libraries.
 pub const TOOLS: &[&str] = &["/usr/sbin/bpftool"];
@@ -156,12 +194,21 @@ pub fn cell(kernel: &str, names: &[String], ch: &Channel) -> Cell {
     cell
 }
 
-/// The names of the failed tests in a libtest log (`test x ... FAILED`).
+/// The names of the failed tests in a libtest log: the indented list
+/// under its last `failures:` line.
 fn failed_tests(log: &str) -> String {
-    let failed: Vec<&str> = log
-        .lines()
-        .filter_map(|l| l.strip_prefix("test ")?.strip_suffix(" ... FAILED"))
-        .collect();
+    let lines: Vec<&str> = log.lines().collect();
+    let failed: Vec<&str> = lines
+        .iter()
+        .rposition(|l| *l == "failures:")
+        .map(|start| {
+            lines[start + 1..]
+                .iter()
+                .take_while(|l| l.starts_with("    "))
+                .map(|l| l.trim())
+                .collect()
+        })
+        .unwrap_or_default();
     if failed.is_empty() {
         last_lines(log, 5)
     } else {
@@ -199,10 +246,12 @@ not json"#;
 
     #[test]
     fn the_summary_line_gives_passed_and_failed() {
-        let log = "running 3 tests\ntest a ... ok\ntest b ... FAILED\n\
-                   test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.2s\n";
-        assert_eq!(summary(log), Some((2, 1)));
-        assert_eq!(failed_tests(log), "b");
+        let log = "running 3 tests\ntest a ... ok\ntest b ... stored new snapshot x\nFAILED\n\
+                   test c ... FAILED\n\nfailures:\n\n---- b stdout ----\npanicked\n\n\
+                   failures:\n    b\n    c\n\n\
+                   test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.2s\n";
+        assert_eq!(summary(log), Some((1, 2)));
+        assert_eq!(failed_tests(log), "b, c");
         assert_eq!(
             summary("test result: ok. 41 passed; 0 failed; 2 ignored; 0 measured; 0 filtered out"),
             Some((41, 0))

@@ -181,6 +181,7 @@ impl VmTestArgs {
                         .display()
                         .to_string(),
                     timeout_secs: self.host_test_timeout,
+                    env: hosttests::env(&cmd::workspace_root()),
                 },
             }
         }
@@ -312,11 +313,7 @@ fn host_test_files(args: &VmTestArgs) -> Result<(Vec<hosttests::TestBinary>, Vec
     let tests = hosttests::build()?;
     let mut files: Vec<PathBuf> = tests.iter().map(|(_, p)| p.clone()).collect();
     files.push(build::profile_dir(true).join("ipc-trace"));
-    files.extend(
-        hosttests::DATA_FILES
-            .iter()
-            .map(|f| cmd::workspace_root().join(f)),
-    );
+    files.extend(hosttests::data_files(&cmd::workspace_root())?);
     files.extend(hosttests::TOOLS.iter().map(PathBuf::from));
     if let Some(missing) = files.iter().find(|f| !f.is_file()) {
         bail!(

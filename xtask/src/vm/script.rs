@@ -76,6 +76,8 @@ pub struct HostTests {
     pub crate_dir: String,
     /// Seconds before one binary is killed.
     pub timeout_secs: u64,
+    /// Environment of the binaries (plain words, no shell quoting).
+    pub env: Vec<(String, String)>,
 }
 
 const PRELUDE: &str = r#"#!/bin/sh
@@ -202,7 +204,7 @@ const HOSTTESTS: &str = r#"
 mkdir -p @@CRATE_DIR
 host_test() {
     t0=$(up)
-    ( cd @@CRATE_DIR && timeout @@TEST_TIMEOUT "$2" --test-threads=1 ) > /tmp/ht-$1.log 2>&1
+    ( cd @@CRATE_DIR && @@TEST_ENV timeout @@TEST_TIMEOUT "$2" --test-threads=1 ) > /tmp/ht-$1.log 2>&1
     code=$?
     t1=$(up)
     { echo "rc=$code"; echo "seconds_start=$t0"; echo "seconds_end=$t1"; } > /tmp/ht-$1.txt
@@ -246,6 +248,7 @@ pub fn init_script(plan: &Plan) -> String {
                         .replace("@@HOSTTESTS", &calls.join("\n"))
                         .replace("@@CRATE_DIR", &host_tests.crate_dir)
                         .replace("@@TEST_TIMEOUT", &host_tests.timeout_secs.to_string())
+                        .replace("@@TEST_ENV", &env_words(&host_tests.env))
             }
         }
     };
@@ -256,6 +259,17 @@ pub fn init_script(plan: &Plan) -> String {
     ]
     .concat()
     .replace("@@MARK", MARK)
+}
+
+/// `K=V K2=V2` (prefixed to a command, or `env` when there is none).
+fn env_words(env: &[(String, String)]) -> String {
+    if env.is_empty() {
+        return "env".to_string();
+    }
+    env.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One `record_run` line per run; a series-bound run is guarded by `$SERIES`.
@@ -291,6 +305,7 @@ mod tests {
             "@@HOSTTESTS",
             "@@CRATE_DIR",
             "@@TEST_TIMEOUT",
+            "@@TEST_ENV",
         ] {
             assert!(!script.contains(p), "{p} was left in:\n{script}");
         }
@@ -320,6 +335,7 @@ mod tests {
                 binaries: vec![("live_host".into(), "/w/t/release/deps/live_host-1".into())],
                 crate_dir: "/w/ipc-trace".into(),
                 timeout_secs: 300,
+                env: vec![("INSTA_UPDATE".into(), "no".into())],
             },
         });
         assert!(s.starts_with("#!/bin/sh\n"));
@@ -329,7 +345,9 @@ mod tests {
         ));
         assert!(s.contains("timeout 90 ipc-trace record --backend $B \"$@\""));
         assert!(s.contains("--report-dir /tmp/rep-$L --pingpong"));
-        assert!(s.contains("cd /w/ipc-trace && timeout 300 \"$2\" --test-threads=1"));
+        assert!(
+            s.contains("cd /w/ipc-trace && INSTA_UPDATE=no timeout 300 \"$2\" --test-threads=1")
+        );
         assert!(s.contains("\nhost_test live_host /w/t/release/deps/live_host-1\n"));
         assert!(
             s.find("record_run fentry").unwrap_or(usize::MAX)
