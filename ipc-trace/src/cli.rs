@@ -133,6 +133,12 @@ pub enum Command {
         /// Also attach every probe and run the self-test (needs root).
         #[arg(long)]
         attach: bool,
+        /// One JSON document: `system`, `kernel` (kprobe_pmu,
+        /// fentry_allowed, fentry_detail, btf_present, btf_missing_offsets,
+        /// functions[{probe, function, in_kallsyms}]) and `probes` (the
+        /// probe table with --attach, else null).
+        #[arg(long)]
+        json: bool,
         /// Tracing options used with --attach.
         #[command(flatten)]
         trace: TraceArgs,

@@ -58,9 +58,10 @@ fn main() -> ExitCode {
             ),
             Some(Command::Doctor {
                 attach,
+                json,
                 trace,
                 loaded_programs,
-            }) => commands::doctor(attach, trace, loaded_programs).await,
+            }) => commands::doctor(attach, json, trace, loaded_programs).await,
             Some(Command::Lab {
                 name,
                 exclude_probes,

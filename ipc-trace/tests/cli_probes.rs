@@ -89,3 +89,35 @@ fn excluded_probes_are_not_attached_and_say_why() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `doctor --json` prints the kernel facts tests and the VM matrix read,
+/// and they agree with the library's `KernelFacts::gather`.
+#[test]
+fn doctor_json_prints_the_kernel_facts() {
+    let out = ipc_trace()
+        .args(["doctor", "--json"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let kernel = &doc["kernel"];
+    let facts = ipc_trace::probe::facts::KernelFacts::gather();
+    assert_eq!(kernel["kprobe_pmu"], Value::Bool(facts.kprobe_pmu));
+    assert_eq!(kernel["btf_present"], Value::Bool(facts.btf_present));
+    // Root: the fentry trial ran and gave a verdict.
+    assert!(kernel["fentry_allowed"].is_boolean(), "{kernel}");
+    assert_eq!(kernel["fentry_allowed"].as_bool(), facts.fentry_allowed);
+    assert!(kernel["fentry_detail"].is_string());
+    assert!(kernel["btf_missing_offsets"].is_array());
+    let functions = kernel["functions"].as_array().expect("functions");
+    assert_eq!(functions.len(), kernel_probe_names().count());
+    for (row, name) in functions.iter().zip(kernel_probe_names()) {
+        assert_eq!(row["probe"].as_str(), Some(name), "{row}");
+        assert!(
+            row["function"].is_string() && row["in_kallsyms"].is_boolean(),
+            "{row}"
+        );
+    }
+    assert!(doc["system"]["kernel_release"].is_string());
+    assert!(doc["probes"].is_null());
+}

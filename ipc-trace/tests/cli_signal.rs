@@ -44,7 +44,10 @@ fn sigint_mid_trace_detaches_and_leaves_a_complete_recording() {
     while !catches_sigint() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(catches_sigint(), "ipc-trace never installed its SIGINT handler");
+    assert!(
+        catches_sigint(),
+        "ipc-trace never installed its SIGINT handler"
+    );
     std::thread::sleep(Duration::from_millis(200));
     let programs = bpf_programs_of(child.id());
     assert!(!programs.is_empty(), "nothing was attached while recording");

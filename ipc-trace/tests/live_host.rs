@@ -1,7 +1,14 @@
-//! Live test on the host kernel (needs root): attach with the automatic
-//! backend, do a real System V IPC round trip in this process, and check
-//! the raw records the tracepoint programs produce. Then check that
-//! dropping the tracer leaves none of our programs loaded.
+//! Live test on the running kernel, whatever it is (needs root): read the
+//! kernel's facts (kprobe PMU, fentry trial, BTF, kallsyms), attach with
+//! the automatic backend and the offsets of the kernel's BTF (as `record`
+//! does), do a real System V IPC round trip in this process, and check:
+//! the probe table is what the facts require (`probe::expect`); the raw
+//! tracepoint records; every attached kernel-path probe fired, and the
+//! lifecycle events it produces come from it, not inferred; where a probe
+//! could not attach, the event is derived from tracepoints instead.
+//! Then dropping the tracer leaves none of our programs loaded.
+//! Needs no file of the source tree, no bpftool, no cargo: it runs as a
+//! copied test binary inside the VM matrix too.
 
 use std::error::Error;
 use std::os::unix::fs::MetadataExt;
@@ -9,12 +16,16 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ipc_trace::event::Backend;
+use ipc_trace::decode::Decoder;
+use ipc_trace::event::{Backend, Event, EventKind};
+use ipc_trace::probe::ProbeTable;
 use ipc_trace::probe::attach::{AttachOptions, BackendChoice, Tracer};
+use ipc_trace::probe::expect::{Setup, check_table};
+use ipc_trace::probe::facts::{KernelFacts, kernel_offsets};
+use ipc_trace::probe::kernel_path::ProbeSet;
+use ipc_trace::probe::loaded;
 use ipc_trace::source::{ReaderStats, StopCause, spawn_reader_with_stop};
-use ipc_trace_common::{
-    KernelOffsets, RawEvent, RawSembuf, TracepointOffsets, flag, probe, raw_kind,
-};
+use ipc_trace_common::{RawEvent, RawSembuf, TracepointOffsets, flag, probe, raw_kind};
 use tokio::sync::{mpsc, watch};
 
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -60,53 +71,6 @@ fn host_tracepoint_offsets() -> Result<TracepointOffsets, Box<dyn Error + Send +
         fault_error_code: field_offset("exceptions/page_fault_user", "error_code")?,
         waking_pid: field_offset("sched/sched_waking", "pid")?,
     })
-}
-
-/// Byte offset of `member` in kernel `struct name`, from the raw BTF dump
-/// of `bpftool btf dump file /sys/kernel/btf/vmlinux format raw`.
-fn btf_member_offset(dump: &str, name: &str, member: &str) -> Result<u32, BoxError> {
-    let header = format!("] STRUCT '{name}' ");
-    let mut lines = dump.lines().skip_while(|l| !l.contains(&header));
-    lines
-        .next()
-        .ok_or_else(|| format!("BTF has no struct {name}"))?;
-    let quoted = format!("'{member}' ");
-    for line in lines.take_while(|l| l.starts_with('\t')) {
-        if let Some(rest) = line.trim().strip_prefix(&quoted) {
-            let bits = rest
-                .split_whitespace()
-                .find_map(|kv| kv.strip_prefix("bits_offset="))
-                .ok_or_else(|| format!("no bits_offset for {name}.{member}"))?;
-            return Ok(bits.parse::<u32>()? / 8);
-        }
-    }
-    Err(format!("BTF struct {name} has no member {member}").into())
-}
-
-/// The three offsets the programs use to read the current task's IPC
-/// namespace inode; everything else unknown.
-fn ipc_ns_offsets() -> Result<KernelOffsets, BoxError> {
-    let out = Command::new("bpftool")
-        .args([
-            "btf",
-            "dump",
-            "file",
-            "/sys/kernel/btf/vmlinux",
-            "format",
-            "raw",
-        ])
-        .output()
-        .map_err(|e| format!("bpftool: {e} (install bpftool)"))?;
-    if !out.status.success() {
-        return Err(format!("bpftool btf dump: {}", String::from_utf8_lossy(&out.stderr)).into());
-    }
-    let dump = String::from_utf8(out.stdout)?;
-    let mut offsets = KernelOffsets::UNKNOWN;
-    offsets.task_nsproxy = btf_member_offset(&dump, "task_struct", "nsproxy")?;
-    offsets.nsproxy_ipc_ns = btf_member_offset(&dump, "nsproxy", "ipc_ns")?;
-    offsets.ipc_ns_inum = btf_member_offset(&dump, "ipc_namespace", "ns")?
-        + btf_member_offset(&dump, "ns_common", "inum")?;
-    Ok(offsets)
 }
 
 /// What the workload did, for comparison with the records.
@@ -219,47 +183,140 @@ fn sb(num: u16, op: i16, flg: i16) -> RawSembuf {
     RawSembuf { num, op, flg }
 }
 
-fn bpftool_has_prog(id: u32) -> Result<bool, Box<dyn Error + Send + Sync>> {
-    let out = Command::new("bpftool")
-        .args(["prog", "show", "id", &id.to_string()])
-        .output()
-        .map_err(|e| format!("bpftool: {e} (install bpftool)"))?;
-    Ok(out.status.success())
+fn program_loaded(id: u32) -> Result<bool, BoxError> {
+    Ok(loaded::all_loaded_program_ids()?.contains(&id))
+}
+
+/// Decodes the raw records as a session would, with this table.
+fn decode_all(table: &ProbeTable, raws: &[&RawEvent]) -> Vec<Event> {
+    let mut decoder = Decoder::new(table);
+    let mut out = Vec::new();
+    for raw in raws {
+        decoder.decode(raw, &mut out);
+    }
+    out
+}
+
+/// Every kernel-path probe that is attached fired in the round trip (a
+/// record of its own, or its mark on the enclosing record), and the
+/// lifecycle events it stands for come from it, not inferred; the events
+/// of probes that are not attached are derived instead.
+fn check_kernel_path(table: &ProbeTable, mine: &[&RawEvent], events: &[Event], work: &Workload) {
+    let own = |id: u8| mine.iter().filter(|e| e.probe == id).count();
+    let marked = |id: u8, mark: u8| {
+        mine.iter()
+            .filter(|e| e.probe == id && e.flags & mark != 0)
+            .count()
+    };
+    let attached = |id: u8| table.is_attached(id);
+    // (probe, records it must have produced when attached)
+    let inner_seen = if attached(probe::DO_SEMTIMEDOP) {
+        marked(probe::DO_SEMTIMEDOP, flag::INNER_SEEN)
+    } else {
+        own(probe::DO_SEMTIMEDOP_INNER)
+    };
+    let fired = [
+        (probe::NEWSEG, own(probe::NEWSEG), 1),
+        (probe::DO_SHMAT, own(probe::DO_SHMAT), 1),
+        (probe::SHM_FAULT, own(probe::SHM_FAULT), 3),
+        (
+            probe::SHMEM_FAULT,
+            marked(probe::SHM_FAULT, flag::SHMEM_SEEN),
+            3,
+        ),
+        (probe::NEWARY, own(probe::NEWARY), 1),
+        (probe::DO_SEMTIMEDOP, own(probe::DO_SEMTIMEDOP), 5),
+        (probe::DO_SEMTIMEDOP_INNER, inner_seen, 5),
+        (probe::SHM_DESTROY, own(probe::SHM_DESTROY), 1),
+        (probe::SHM_CLOSE, own(probe::SHM_CLOSE), 1),
+        (probe::FREEARY, own(probe::FREEARY), 1),
+    ];
+    for (id, seen, want) in fired {
+        let name = probe::name(id);
+        if attached(id) {
+            assert_eq!(seen, want, "{name} is attached: records of the round trip");
+        } else {
+            assert_eq!(seen, 0, "{name} is not attached but produced records");
+        }
+    }
+    // The lifecycle events and the kernel-path probe each must come from.
+    let semop_probe = if attached(probe::DO_SEMTIMEDOP) || !attached(probe::DO_SEMTIMEDOP_INNER) {
+        probe::DO_SEMTIMEDOP
+    } else {
+        probe::DO_SEMTIMEDOP_INNER
+    };
+    let lifecycle = [
+        (EventKind::ShmCreate, probe::NEWSEG, work.shmid, 1),
+        (EventKind::ShmAttach, probe::DO_SHMAT, work.shmid, 1),
+        (EventKind::ShmFault, probe::SHM_FAULT, work.shmid, 3),
+        (EventKind::ShmDestroy, probe::SHM_DESTROY, work.shmid, 1),
+        (EventKind::SemCreate, probe::NEWARY, work.semid, 1),
+        (EventKind::SemOp, semop_probe, work.semid, 5),
+        (EventKind::SemDestroy, probe::FREEARY, work.semid, 1),
+    ];
+    for (kind, id, object, count) in lifecycle {
+        let name = probe::name(id);
+        let of_kind: Vec<&Event> = events
+            .iter()
+            .filter(|e| e.kind == kind && e.id == Some(object))
+            .collect();
+        assert_eq!(of_kind.len(), count, "{kind:?} events: {of_kind:?}");
+        for ev in of_kind {
+            if attached(id) {
+                assert!(
+                    ev.probe == name && !ev.inferred,
+                    "{kind:?} must come from {name}: {ev:?}"
+                );
+            } else {
+                assert!(ev.probe != name, "{kind:?} from unattached {name}: {ev:?}");
+            }
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ipc_round_trip_through_tracepoints() -> TestResult {
+async fn ipc_round_trip_as_the_kernel_allows() -> TestResult {
+    let facts = KernelFacts::gather();
+    assert!(
+        facts.fentry_allowed.is_some(),
+        "fentry trial not run: {}",
+        facts.fentry_detail
+    );
+    let (kernel_offsets, missing) = kernel_offsets();
+    eprintln!(
+        "kernel {}: kprobe PMU {}, fentry {:?} ({}), BTF lacks {missing:?}",
+        facts.kernel_release, facts.kprobe_pmu, facts.fentry_allowed, facts.fentry_detail
+    );
     let opts = AttachOptions {
         backend: BackendChoice::Auto,
         ringbuf_bytes: 1 << 20,
         filter_tgids: true,
-        kernel_offsets: ipc_ns_offsets()?,
+        kernel_offsets,
         tracepoint_offsets: host_tracepoint_offsets()?,
-        excluded: Default::default(),
+        excluded: ProbeSet::EMPTY,
     };
     let mut tracer = Tracer::load_and_attach(&opts)?;
 
-    // The probe table: tracepoints attached; every kernel-path probe
-    // skipped with a reason (this host has no kprobes, fentry is refused,
-    // and no BTF offsets were given).
+    // The probe table is what the kernel's facts require: tracepoints
+    // attached; each kernel-path probe attached with the best available
+    // backend where its function exists, else skipped saying why.
     let table = tracer.table().clone();
     for row in &table.probes[..probe::FIRST_KERNEL_PATH as usize] {
-        assert!(row.attached, "{} not attached: {:?}", row.name, row.reason);
-        assert_eq!(row.backend, Some(Backend::Tracepoint), "{}", row.name);
+        if row.name != "page_fault_user" {
+            assert!(row.attached, "{} not attached: {:?}", row.name, row.reason);
+            assert_eq!(row.backend, Some(Backend::Tracepoint), "{}", row.name);
+        }
     }
-    for row in &table.probes[probe::FIRST_KERNEL_PATH as usize..] {
-        assert!(!row.attached, "{} attached on this host", row.name);
-        let reason = row.reason.as_deref().unwrap_or("");
-        assert!(!reason.is_empty(), "{} skipped without a reason", row.name);
-    }
-    // A probe that needs no offsets was really tried with both backends.
-    let semtimedop = table
-        .get(probe::DO_SEMTIMEDOP)
-        .and_then(|r| r.reason.clone())
-        .unwrap_or_default();
+    let setup = Setup {
+        choice: BackendChoice::Auto,
+        offsets: &kernel_offsets,
+        excluded: ProbeSet::EMPTY,
+    };
+    let problems = check_table(&facts, &table, setup);
     assert!(
-        semtimedop.contains("fentry:") && semtimedop.contains("kprobe:"),
-        "{semtimedop}"
+        problems.is_empty(),
+        "probe table vs kernel facts:\n{}",
+        problems.join("\n")
     );
 
     let me = std::process::id();
@@ -408,13 +465,19 @@ async fn ipc_round_trip_through_tracepoints() -> TestResult {
     assert_eq!(rmid.args[2] & 0xff, libc::IPC_RMID as u64);
     assert_eq!(rmid.ret, 0);
 
-    // Three user page faults inside the segment, one per page.
+    // Three user page faults inside the segment, one per page (seen by the
+    // tracepoint only when shm_fault is not attached).
+    let tracepoint_faults = if table.is_attached(probe::SHM_FAULT) {
+        0
+    } else {
+        3
+    };
     let faults: Vec<&RawEvent> = mine
         .iter()
         .copied()
         .filter(|e| e.kind == raw_kind::PAGE_FAULT_USER)
         .collect();
-    assert_eq!(faults.len(), 3, "page faults: {faults:?}");
+    assert_eq!(faults.len(), tracepoint_faults, "page faults: {faults:?}");
     let mut pages: Vec<u64> = faults
         .iter()
         .map(|f| {
@@ -431,7 +494,26 @@ async fn ipc_round_trip_through_tracepoints() -> TestResult {
         })
         .collect();
     pages.sort_unstable();
-    assert_eq!(pages, vec![0, 1, 2]);
+    let want_pages: Vec<u64> = (0..tracepoint_faults as u64).collect();
+    assert_eq!(pages, want_pages);
+
+    // The kernel path: fired where attached, its events not inferred.
+    let decoded = decode_all(&table, &mine);
+    check_kernel_path(&table, &mine, &decoded, &work);
+    // Negative control: the same records against a table that lies about
+    // newseg (attached when it is not, or the reverse) must be rejected.
+    let mut lying = table.clone();
+    if let Some(row) = lying.get_mut(probe::NEWSEG) {
+        row.attached = !row.attached;
+        row.backend = row.attached.then_some(Backend::Kprobe);
+    }
+    let rejected = std::panic::catch_unwind(|| {
+        check_kernel_path(&lying, &mine, &decoded, &work);
+    });
+    assert!(
+        rejected.is_err(),
+        "a table lying about newseg passed the check"
+    );
 
     // The child was followed through fork and its exit reported.
     let child_exits = events
@@ -446,16 +528,13 @@ async fn ipc_round_trip_through_tracepoints() -> TestResult {
     let ids = tracer.loaded_program_ids();
     assert!(ids.len() >= 6, "loaded programs: {ids:?}");
     for id in &ids {
-        assert!(
-            bpftool_has_prog(*id)?,
-            "program {id} not listed while loaded"
-        );
+        assert!(program_loaded(*id)?, "program {id} not listed while loaded");
     }
     drop(tracer);
     drop(exit);
     for id in &ids {
         assert!(
-            !bpftool_has_prog(*id)?,
+            !program_loaded(*id)?,
             "program {id} still loaded after drop"
         );
     }

@@ -2,48 +2,57 @@
 
 use super::{CmdError, CmdResult};
 use crate::cli::TraceArgs;
-use crate::probe::kallsyms::{Kallsyms, SymbolState};
-use crate::probe::{doctor as report, system};
-use crate::session::live::{End, Live, LiveOptions, kernel_offsets};
+use crate::probe::facts::KernelFacts;
+use crate::probe::{ProbeTable, doctor as report, system};
+use crate::session::live::{End, Live, LiveOptions};
 
-/// Kernel functions behind the kernel-path probes, in probe-id order.
-fn kernel_functions() -> Vec<&'static str> {
-    let first = ipc_trace_common::probe::FIRST_KERNEL_PATH as usize;
-    ipc_trace_common::probe::NAMES[first..].to_vec()
-}
-
-fn facts_report(table: Option<&crate::probe::ProbeTable>) -> Result<String, CmdError> {
+/// The report as text, or with `json` as one JSON document: `system`
+/// (`SystemFacts`), `kernel` (`KernelFacts`: `kprobe_pmu`,
+/// `fentry_allowed`, `fentry_detail`, `btf_present`,
+/// `btf_missing_offsets`, `functions[{probe, function, in_kallsyms}]`)
+/// and `probes` (the probe table rows, null when nothing was attached).
+fn facts_report(table: Option<&ProbeTable>, json: bool) -> Result<String, CmdError> {
     let facts = system::gather();
-    let (_, missing) = kernel_offsets();
-    let names = kernel_functions();
-    let symbols =
-        Kallsyms::read(&names).ok_or_else(|| CmdError::runtime("cannot read /proc/kallsyms"))?;
-    let kallsyms: Vec<(String, bool)> = names
-        .iter()
-        .map(|n| ((*n).to_string(), symbols.state(n) == SymbolState::Present))
-        .collect();
-    Ok(report::render(&facts, &missing, &kallsyms, table))
+    let kernel = KernelFacts::gather();
+    if json {
+        let doc = serde_json::json!({
+            "system": facts,
+            "kernel": kernel,
+            "probes": table.map(|t| &t.probes),
+        });
+        let text = serde_json::to_string_pretty(&doc).map_err(CmdError::runtime)?;
+        return Ok(format!("{text}\n"));
+    }
+    Ok(report::render(&facts, &kernel, table))
 }
 
 /// `--dry-run`: the kernel facts and probe plan, without attaching.
 pub fn plan(_trace: &TraceArgs) -> CmdResult {
-    print!("{}", facts_report(None)?);
+    print!("{}", facts_report(None, false)?);
     Ok(0)
 }
 
-/// Prints the doctor report. With `attach`, attaches every probe, runs the
-/// self-test and shows which probes fired, then detaches.
-pub async fn doctor(attach: bool, trace: TraceArgs, loaded_programs: bool) -> CmdResult {
+/// Prints the doctor report (`json`: as JSON). With `attach`, attaches
+/// every probe, runs the self-test and shows which probes fired, then
+/// detaches.
+pub async fn doctor(
+    attach: bool,
+    json: bool,
+    trace: TraceArgs,
+    loaded_programs: bool,
+) -> CmdResult {
     if loaded_programs {
         let n = crate::probe::loaded::count_loaded_programs().map_err(CmdError::runtime)?;
         println!("{n}");
         return Ok(if n == 0 { 0 } else { 1 });
     }
     if !attach {
-        print!("{}", facts_report(None)?);
-        println!(
-            "(run `ipc-trace doctor --attach` as root to attach every probe and self-test it)"
-        );
+        print!("{}", facts_report(None, json)?);
+        if !json {
+            println!(
+                "(run `ipc-trace doctor --attach` as root to attach every probe and self-test it)"
+            );
+        }
         return Ok(0);
     }
     let live = Live::start(LiveOptions {
@@ -56,6 +65,6 @@ pub async fn doctor(attach: bool, trace: TraceArgs, loaded_programs: bool) -> Cm
     let table = live.probe_table().clone();
     let mut sink = Vec::new();
     let _ = live.finish(End::Stopped, &mut sink).await;
-    print!("{}", facts_report(Some(&table))?);
+    print!("{}", facts_report(Some(&table), json)?);
     Ok(0)
 }

@@ -5,6 +5,7 @@
 //! its `ProbeTable` row; it never stops the others.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use aya::{
     Btf, Ebpf, EbpfLoader,
@@ -15,10 +16,12 @@ use ipc_trace_common::{KernelOffsets, SegKey, TraceConfig, TracepointOffsets, pr
 
 use super::{
     ProbeTable,
+    facts::KPROBE_PMU_TYPE,
     kallsyms::{Kallsyms, SymbolState},
     kernel_path::{KERNEL_PROBES, KernelProbe, ProbeSet, SYSCALLS},
     privilege,
     reason::describe,
+    skip::{BackendError, BackendFailure, ForcedBackendError, ProbeSkip, forced_backend_error},
 };
 use crate::event::Backend;
 
@@ -104,6 +107,10 @@ pub enum AttachError {
         #[source]
         source: MapError,
     },
+    /// `--backend fentry|kprobe` could not attach every probe whose
+    /// function this kernel has (nothing stays attached).
+    #[error(transparent)]
+    ForcedBackend(Box<ForcedBackendError>),
     /// `take_ring` was already called.
     #[error("the event ring buffer was already taken")]
     RingTaken,
@@ -176,7 +183,9 @@ impl Tracer {
         };
         tracer.attach_syscalls();
         tracer.attach_sched();
-        tracer.attach_kernel_path(opts.backend, opts.kernel_offsets, opts.excluded);
+        tracer
+            .attach_kernel_path(opts.backend, opts.kernel_offsets, opts.excluded)
+            .map_err(AttachError::ForcedBackend)?;
         tracer.attach_page_fault();
         Ok(tracer)
     }
@@ -348,33 +357,36 @@ impl Tracer {
         }
     }
 
+    /// Attaches every kernel-path probe; with a forced backend, fails when
+    /// one whose function this kernel has could not be attached.
     fn attach_kernel_path(
         &mut self,
         choice: BackendChoice,
         offsets: KernelOffsets,
         excluded: ProbeSet,
-    ) {
-        if choice == BackendChoice::Tracepoint {
-            for spec in KERNEL_PROBES {
-                let reason = if excluded.contains(spec.id) {
-                    EXCLUDED_REASON
-                } else {
-                    "not tried: backend tracepoint chosen"
-                };
-                self.set_skipped(spec.id, reason.to_string());
-            }
-            return;
-        }
-        let env = KernelPathEnv::probe(choice, offsets);
+    ) -> Result<(), Box<ForcedBackendError>> {
+        let env =
+            (choice != BackendChoice::Tracepoint).then(|| KernelPathEnv::probe(choice, offsets));
+        let mut skips = Vec::new();
         for spec in KERNEL_PROBES {
-            if excluded.contains(spec.id) {
-                self.set_skipped(spec.id, EXCLUDED_REASON.to_string());
-                continue;
-            }
-            match self.attach_kernel_probe(&spec, choice, &env) {
+            let result = if excluded.contains(spec.id) {
+                Err(ProbeSkip::Excluded)
+            } else if let Some(env) = &env {
+                self.attach_kernel_probe(&spec, choice, env)
+            } else {
+                Err(ProbeSkip::TracepointChosen)
+            };
+            match result {
                 Ok(backend) => self.set_attached(spec.id, backend),
-                Err(reason) => self.set_skipped(spec.id, reason),
+                Err(skip) => {
+                    self.set_skipped(spec.id, skip.to_string());
+                    skips.push((ids::name(spec.id), skip));
+                }
             }
+        }
+        match forced_backend_error(choice, skips, excluded.contains(ids::SHM_FAULT)) {
+            Some(err) => Err(err),
+            None => Ok(()),
         }
     }
 
@@ -383,60 +395,64 @@ impl Tracer {
         spec: &KernelProbe,
         choice: BackendChoice,
         env: &KernelPathEnv,
-    ) -> Result<Backend, String> {
-        let missing = spec.missing_offsets(&env.offsets);
-        if !missing.is_empty() {
-            return Err(format!("kernel BTF lacks {}", missing.join(", ")));
-        }
+    ) -> Result<Backend, ProbeSkip> {
         if let Some(kallsyms) = &env.kallsyms {
             match kallsyms.state(spec.function) {
                 SymbolState::Present => {}
-                SymbolState::OnlyVariant(v) => {
-                    return Err(format!(
-                        "{} exists only as {v} (specialised by the compiler)",
-                        spec.function
-                    ));
+                SymbolState::OnlyVariant(variant) => {
+                    return Err(ProbeSkip::OnlyVariant {
+                        function: spec.function,
+                        variant,
+                    });
                 }
-                SymbolState::Absent => {
-                    return Err(format!(
-                        "{} is not in /proc/kallsyms (inlined or absent in this kernel)",
-                        spec.function
-                    ));
-                }
+                SymbolState::Absent => return Err(ProbeSkip::Absent(spec.function)),
             }
         }
-        if spec.id == ids::SHMEM_FAULT && !self.table.is_attached(ids::SHM_FAULT) {
-            return Err("not attached: shmem_fault is only reported beneath shm_fault".to_string());
+        let missing = spec.missing_offsets(&env.offsets);
+        if !missing.is_empty() {
+            return Err(ProbeSkip::MissingOffsets(missing));
         }
-        let mut reasons = Vec::new();
-        if matches!(choice, BackendChoice::Auto | BackendChoice::Fentry) {
-            let result = match &env.btf {
+        if spec.id == ids::SHMEM_FAULT && !self.table.is_attached(ids::SHM_FAULT) {
+            return Err(ProbeSkip::NeedsShmFault);
+        }
+        let mut failures = Vec::new();
+        // `env.btf` is read exactly when the choice allows fentry.
+        if let Some(btf) = &env.btf {
+            let result = match btf {
                 Ok(btf) => attach_fentry(&mut self.ebpf, spec, btf),
-                Err(e) => Err(e.clone()),
+                Err(e) => Err(BackendError::NoBtf(e.clone())),
             };
             match result {
                 Ok(()) => return Ok(Backend::Fentry),
-                Err(e) => reasons.push(format!("fentry: {e}")),
+                Err(error) => failures.push(BackendFailure {
+                    backend: Backend::Fentry,
+                    error,
+                }),
             }
         }
         if matches!(choice, BackendChoice::Auto | BackendChoice::Kprobe) {
             let result = if env.kprobe_pmu {
                 attach_kprobe(&mut self.ebpf, spec)
             } else {
-                Err("no kprobe PMU (CONFIG_KPROBES off)".to_string())
+                Err(BackendError::NoKprobePmu)
             };
             match result {
                 Ok(()) => return Ok(Backend::Kprobe),
-                Err(e) => reasons.push(format!("kprobe: {e}")),
+                Err(error) => failures.push(BackendFailure {
+                    backend: Backend::Kprobe,
+                    error,
+                }),
             }
         }
-        Err(reasons.join("; "))
+        Err(ProbeSkip::failed(failures).unwrap_or(ProbeSkip::TracepointChosen))
     }
 }
 
 /// What the kernel offers the kernel-path backends, looked up once.
 struct KernelPathEnv {
-    btf: Result<Btf, String>,
+    /// The kernel's BTF, read only when the choice allows fentry (`Arc`:
+    /// every probe's failure keeps it as its source).
+    btf: Option<Result<Btf, Arc<aya::BtfError>>>,
     kprobe_pmu: bool,
     kallsyms: Option<Kallsyms>,
     offsets: KernelOffsets,
@@ -444,15 +460,12 @@ struct KernelPathEnv {
 
 impl KernelPathEnv {
     fn probe(choice: BackendChoice, offsets: KernelOffsets) -> KernelPathEnv {
-        let btf = if matches!(choice, BackendChoice::Auto | BackendChoice::Fentry) {
-            Btf::from_sys_fs().map_err(|e| format!("no kernel BTF (/sys/kernel/btf/vmlinux): {e}"))
-        } else {
-            Err("not tried".to_string())
-        };
+        let btf = matches!(choice, BackendChoice::Auto | BackendChoice::Fentry)
+            .then(|| Btf::from_sys_fs().map_err(Arc::new));
         let names: Vec<&str> = KERNEL_PROBES.iter().map(|p| p.function).collect();
         KernelPathEnv {
             btf,
-            kprobe_pmu: Path::new("/sys/bus/event_source/devices/kprobe/type").exists(),
+            kprobe_pmu: Path::new(KPROBE_PMU_TYPE).exists(),
             kallsyms: Kallsyms::read(&names),
             offsets,
         }
@@ -499,30 +512,49 @@ fn tracepoint_reason(category: &str, event: &str, err: &ProgramError) -> String 
     describe(&format!("{category}:{event}: attach failed"), err)
 }
 
+/// A kernel-path program of the object as its concrete type.
+fn kernel_program<'a, T>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut T, BackendError>
+where
+    &'a mut T: TryFrom<&'a mut Program, Error = ProgramError>,
+{
+    let prog = ebpf
+        .program_mut(name)
+        .ok_or_else(|| BackendError::MissingProgram(name.to_string()))?;
+    prog.try_into().map_err(|source| BackendError::Program {
+        step: "wrong program type",
+        source,
+    })
+}
+
+/// The error of a failed load or attach step.
+fn step(step: &'static str) -> impl FnOnce(ProgramError) -> BackendError {
+    move |source| BackendError::Program { step, source }
+}
+
 /// fentry (+ fexit) on `spec.function`; on any failure nothing stays loaded.
-fn attach_fentry(ebpf: &mut Ebpf, spec: &KernelProbe, btf: &Btf) -> Result<(), String> {
+fn attach_fentry(ebpf: &mut Ebpf, spec: &KernelProbe, btf: &Btf) -> Result<(), BackendError> {
     let entry_name = spec.program("fentry");
-    let entry = program::<FEntry>(ebpf, &entry_name)?;
+    let entry = kernel_program::<FEntry>(ebpf, &entry_name)?;
     entry
         .load(spec.function, btf)
-        .map_err(|e| describe("load failed", &e))?;
+        .map_err(step("load failed"))?;
     if let Err(e) = entry.attach() {
         let _ = entry.unload();
-        return Err(describe("attach failed", &e));
+        return Err(step("attach failed")(e));
     }
     if !spec.has_return {
         return Ok(());
     }
-    let exit_result = program::<FExit>(ebpf, &spec.program("fexit")).and_then(|exit| {
+    let exit_result = kernel_program::<FExit>(ebpf, &spec.program("fexit")).and_then(|exit| {
         exit.load(spec.function, btf)
-            .map_err(|e| describe("fexit load failed", &e))?;
+            .map_err(step("fexit load failed"))?;
         exit.attach().map(|_| ()).map_err(|e| {
             let _ = exit.unload();
-            describe("fexit attach failed", &e)
+            step("fexit attach failed")(e)
         })
     });
     if exit_result.is_err()
-        && let Ok(entry) = program::<FEntry>(ebpf, &entry_name)
+        && let Ok(entry) = kernel_program::<FEntry>(ebpf, &entry_name)
     {
         let _ = entry.unload();
     }
@@ -530,27 +562,26 @@ fn attach_fentry(ebpf: &mut Ebpf, spec: &KernelProbe, btf: &Btf) -> Result<(), S
 }
 
 /// kprobe (+ kretprobe) on `spec.function`; on any failure nothing stays loaded.
-fn attach_kprobe(ebpf: &mut Ebpf, spec: &KernelProbe) -> Result<(), String> {
+fn attach_kprobe(ebpf: &mut Ebpf, spec: &KernelProbe) -> Result<(), BackendError> {
     let entry_name = spec.program("kprobe");
-    let entry = program::<KProbe>(ebpf, &entry_name)?;
-    entry.load().map_err(|e| describe("load failed", &e))?;
+    let entry = kernel_program::<KProbe>(ebpf, &entry_name)?;
+    entry.load().map_err(step("load failed"))?;
     if let Err(e) = entry.attach(spec.function, 0) {
         let _ = entry.unload();
-        return Err(describe("attach failed", &e));
+        return Err(step("attach failed")(e));
     }
     if !spec.has_return {
         return Ok(());
     }
-    let exit_result = program::<KProbe>(ebpf, &spec.program("kretprobe")).and_then(|exit| {
-        exit.load()
-            .map_err(|e| describe("kretprobe load failed", &e))?;
+    let exit_result = kernel_program::<KProbe>(ebpf, &spec.program("kretprobe")).and_then(|exit| {
+        exit.load().map_err(step("kretprobe load failed"))?;
         exit.attach(spec.function, 0).map(|_| ()).map_err(|e| {
             let _ = exit.unload();
-            describe("kretprobe attach failed", &e)
+            step("kretprobe attach failed")(e)
         })
     });
     if exit_result.is_err()
-        && let Ok(entry) = program::<KProbe>(ebpf, &entry_name)
+        && let Ok(entry) = kernel_program::<KProbe>(ebpf, &entry_name)
     {
         let _ = entry.unload();
     }

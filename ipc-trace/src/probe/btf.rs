@@ -9,7 +9,7 @@
 
 mod kernel;
 
-pub use kernel::{kernel_offsets, missing_offsets_reason, offsets_needed_by};
+pub use kernel::kernel_offsets;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

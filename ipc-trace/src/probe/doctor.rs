@@ -1,30 +1,27 @@
 //! The `doctor` report: what the system offers and what became of each
 //! probe, as aligned plain text.
 
+use crate::probe::facts::KernelFacts;
 use crate::probe::system::{SystemFacts, privilege_error};
 use crate::probe::{ProbeClass, ProbeTable};
 use std::fmt::Write;
 
-/// Renders the report. `btf_missing` is the list of `"struct.member"`
-/// offsets BTF could not provide, `kallsyms` whether each kernel function
-/// was found in `/proc/kallsyms`, and `table` the probe table after
-/// loading (None when probes were not loaded).
-pub fn render(
-    facts: &SystemFacts,
-    btf_missing: &[String],
-    kallsyms: &[(String, bool)],
-    table: Option<&ProbeTable>,
-) -> String {
+/// Renders the report: the system, the kernel-path facts (BTF offsets,
+/// kprobe PMU, the fentry trial, functions in `/proc/kallsyms`) and `table`,
+/// the probe table after loading (None when probes were not loaded).
+pub fn render(facts: &SystemFacts, kernel: &KernelFacts, table: Option<&ProbeTable>) -> String {
     let mut out = String::new();
     out.push_str("System\n");
-    let system = system_rows(facts, btf_missing);
+    let mut system = system_rows(facts, &kernel.btf_missing_offsets);
+    system.push(("fentry".to_string(), fentry_row(kernel)));
     push_pairs(&mut out, &system);
 
-    if !kallsyms.is_empty() {
+    if !kernel.functions.is_empty() {
         out.push_str("\nKernel functions in /proc/kallsyms\n");
-        let rows: Vec<(String, String)> = kallsyms
+        let rows: Vec<(String, String)> = kernel
+            .functions
             .iter()
-            .map(|(name, found)| (name.clone(), yes_no(*found).to_string()))
+            .map(|f| (f.function.clone(), yes_no(f.in_kallsyms).to_string()))
             .collect();
         push_pairs(&mut out, &rows);
     }
@@ -76,6 +73,15 @@ fn system_rows(facts: &SystemFacts, btf_missing: &[String]) -> Vec<(String, Stri
         number(facts.unprivileged_bpf_disabled),
     ));
     rows
+}
+
+fn fentry_row(kernel: &KernelFacts) -> String {
+    let verdict = match kernel.fentry_allowed {
+        Some(true) => "allowed",
+        Some(false) => "refused",
+        None => "unknown",
+    };
+    format!("{verdict} ({})", kernel.fentry_detail)
 }
 
 fn privileges(facts: &SystemFacts) -> String {
@@ -192,6 +198,25 @@ mod tests {
         }
     }
 
+    fn kernel(missing: &[&str], functions: &[(&str, bool)]) -> KernelFacts {
+        KernelFacts {
+            kernel_release: "6.18.44".into(),
+            btf_present: true,
+            btf_missing_offsets: missing.iter().map(|m| (*m).to_string()).collect(),
+            kprobe_pmu: false,
+            fentry_allowed: Some(false),
+            fentry_detail: "fentry on do_shmat: load failed: EPERM (lockdown?)".into(),
+            functions: functions
+                .iter()
+                .map(|(name, found)| crate::probe::facts::FunctionFact {
+                    probe: (*name).to_string(),
+                    function: (*name).to_string(),
+                    in_kallsyms: *found,
+                })
+                .collect(),
+        }
+    }
+
     fn line_with<'a>(report: &'a str, start: &str) -> &'a str {
         report
             .lines()
@@ -201,7 +226,7 @@ mod tests {
 
     #[test]
     fn system_section_reports_every_fact() {
-        let report = render(&facts(), &[], &[], None);
+        let report = render(&facts(), &kernel(&[], &[]), None);
         assert!(report.starts_with("System\n"));
         assert!(line_with(&report, "kernel").ends_with("6.18.44"));
         assert!(line_with(&report, "BTF").ends_with("present, every offset resolved"));
@@ -211,6 +236,10 @@ mod tests {
         );
         assert!(line_with(&report, "tracefs").ends_with("/sys/kernel/tracing"));
         assert!(line_with(&report, "kprobes").contains("not available"));
+        assert!(
+            line_with(&report, "fentry")
+                .ends_with("refused (fentry on do_shmat: load failed: EPERM (lockdown?))")
+        );
         assert!(line_with(&report, "unprivileged_bpf_disabled").ends_with(" 2"));
         assert!(report.ends_with("Probes\n  not loaded\n"));
         // Values start in one column.
@@ -228,12 +257,14 @@ mod tests {
         f.cap_sys_admin = false;
         f.lockdown = None;
         f.tracefs = None;
-        let missing = vec!["shm_file_data.id".to_string(), "vm_fault.vma".to_string()];
-        let kallsyms = vec![
-            ("newseg".to_string(), true),
-            ("shm_fault".to_string(), false),
-        ];
-        let report = render(&f, &missing, &kallsyms, None);
+        let mut k = kernel(
+            &["shm_file_data.id", "vm_fault.vma"],
+            &[("newseg", true), ("shm_fault", false)],
+        );
+        k.fentry_allowed = None;
+        k.fentry_detail = "not tried: no privileges".into();
+        let report = render(&f, &k, None);
+        assert!(line_with(&report, "fentry").ends_with("unknown (not tried: no privileges)"));
         assert!(
             line_with(&report, "BTF").ends_with("present, lacks shm_file_data.id, vm_fault.vma")
         );
@@ -256,7 +287,7 @@ mod tests {
             row.reason = Some("kprobe: not supported; fentry: not supported".into());
             row.fired = Some(false);
         }
-        let report = render(&facts(), &[], &[], Some(&table));
+        let report = render(&facts(), &kernel(&[], &[]), Some(&table));
         let header = line_with(&report, "PROBE");
         let shmget = line_with(&report, "sys_shmget ");
         let newseg = line_with(&report, "newseg ");

@@ -51,3 +51,21 @@ pub fn count_loaded_programs() -> Result<usize, aya::programs::ProgramError> {
     }
     Ok(n)
 }
+
+/// Ids of every BPF program the kernel has loaded right now, from any
+/// process (`BPF_PROG_GET_NEXT_ID`; no bpftool needed). A program unloaded
+/// while the list is read is left out.
+pub fn all_loaded_program_ids() -> Result<Vec<u32>, aya::programs::ProgramError> {
+    use aya::programs::ProgramError;
+    let mut ids = Vec::new();
+    for info in aya::programs::loaded_programs() {
+        match info {
+            Ok(info) => ids.push(info.id()),
+            Err(ProgramError::SyscallError(e))
+                if e.io_error.raw_os_error() == Some(libc::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}

@@ -5,6 +5,8 @@
 
 pub mod btf;
 pub mod doctor;
+pub mod expect;
+pub mod facts;
 pub mod system;
 pub mod tracefs;
 
@@ -98,3 +100,4 @@ pub mod kernel_path;
 pub mod loaded;
 pub mod privilege;
 pub mod reason;
+pub mod skip;

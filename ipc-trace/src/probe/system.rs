@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// The selected kernel lockdown mode is the bracketed word in this file.
 const LOCKDOWN_PATH: &str = "/sys/kernel/security/lockdown";
-/// Exists when the kernel supports perf-event kprobes.
-const KPROBE_PMU_TYPE: &str = "/sys/bus/event_source/devices/kprobe/type";
+use super::facts::KPROBE_PMU_TYPE;
 const KPTR_RESTRICT: &str = "/proc/sys/kernel/kptr_restrict";
 const UNPRIVILEGED_BPF_DISABLED: &str = "/proc/sys/kernel/unprivileged_bpf_disabled";
 

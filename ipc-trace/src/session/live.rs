@@ -8,11 +8,12 @@ use super::filter::LiveFilter;
 use crate::cli::TraceArgs;
 use crate::decode::Decoder;
 use crate::event::{Event, EventKind, Stats};
-use crate::probe::attach::{AttachOptions, Tracer};
-use crate::probe::{ProbeTable, btf, system, tracefs};
+use crate::probe::attach::{AttachError, AttachOptions, Tracer};
+use crate::probe::skip::ForcedBackendError;
+use crate::probe::{ProbeTable, system, tracefs};
 use crate::recording::Header;
 use crate::{selftest, source, sysvipc};
-use ipc_trace_common::{KernelOffsets, RawEvent, probe};
+use ipc_trace_common::{RawEvent, probe};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use thiserror::Error;
@@ -34,6 +35,10 @@ pub enum SessionError {
     /// Loading or attaching failed as a whole.
     #[error("{0}")]
     Attach(String),
+    /// `--backend fentry|kprobe` cannot attach some probe whose function
+    /// this kernel has: the user asked for what the kernel cannot give.
+    #[error(transparent)]
+    ForcedBackend(Box<ForcedBackendError>),
     /// The self-test could not run its IPC round trip.
     #[error("self-test failed: {0} (use --no-selftest to skip it)")]
     Selftest(String),
@@ -45,7 +50,10 @@ pub enum SessionError {
 impl SessionError {
     /// True when the user's input is at fault (exit status 2).
     pub fn is_usage(&self) -> bool {
-        matches!(self, SessionError::Child(_))
+        matches!(
+            self,
+            SessionError::Child(_) | SessionError::ForcedBackend(_)
+        )
     }
 }
 
@@ -125,13 +133,7 @@ pub fn own_ipc_ns() -> u32 {
         .unwrap_or(0)
 }
 
-/// Kernel struct offsets from BTF, and the fields that are missing.
-pub fn kernel_offsets() -> (KernelOffsets, Vec<String>) {
-    match btf::Btf::from_file(std::path::Path::new("/sys/kernel/btf/vmlinux")) {
-        Ok(b) => btf::kernel_offsets(&b),
-        Err(e) => (KernelOffsets::UNKNOWN, vec![format!("no kernel BTF ({e})")]),
-    }
-}
+pub use crate::probe::facts::kernel_offsets;
 
 /// Prepares the attach options for `args` (offsets from BTF and tracefs).
 pub fn attach_options(args: &TraceArgs, filter_tgids: bool) -> Result<AttachOptions, SessionError> {
@@ -159,8 +161,10 @@ impl Live {
         }
         let filter_tgids = !opts.cmd.is_empty() || !opts.trace.pids.is_empty();
         let attach = attach_options(&opts.trace, filter_tgids)?;
-        let mut tracer =
-            Tracer::load_and_attach(&attach).map_err(|e| SessionError::Attach(e.to_string()))?;
+        let mut tracer = Tracer::load_and_attach(&attach).map_err(|e| match e {
+            AttachError::ForcedBackend(forced) => SessionError::ForcedBackend(forced),
+            other => SessionError::Attach(other.to_string()),
+        })?;
         for pid in &opts.trace.pids {
             tracer
                 .add_traced_tgid(*pid)

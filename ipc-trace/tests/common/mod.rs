@@ -39,14 +39,12 @@ pub fn bpf_programs_of(pid: u32) -> Vec<u32> {
     ids
 }
 
-/// True while the kernel still has BPF program `id` loaded.
+/// True while the kernel still has BPF program `id` loaded (read with
+/// `BPF_PROG_GET_NEXT_ID`, no bpftool).
 pub fn bpf_program_loaded(id: u32) -> bool {
-    std::process::Command::new("bpftool")
-        .args(["prog", "show", "id", &id.to_string()])
-        .output()
-        .expect("bpftool must be installed (cargo xtask setup)")
-        .status
-        .success()
+    ipc_trace::probe::loaded::all_loaded_program_ids()
+        .expect("list the kernel's BPF programs (needs root)")
+        .contains(&id)
 }
 
 /// Runs `cmd` under `strace -f -e trace=bpf` and returns its output and

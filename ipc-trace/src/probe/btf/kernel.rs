@@ -1,8 +1,8 @@
 //! The kernel struct members ipc-trace's programs read, resolved from BTF
-//! into `KernelOffsets`, and which probe needs which of them.
+//! into `KernelOffsets`. Which probe needs which of them is the attach
+//! table's business (`probe::kernel_path::KERNEL_PROBES`).
 
 use super::Btf;
-use ipc_trace_common::probe as ids;
 use ipc_trace_common::{KernelOffsets, OFFSET_UNKNOWN};
 
 /// One `KernelOffsets` field: the members whose offsets add up to it, and
@@ -94,8 +94,8 @@ const FIELDS: &[Field] = &[
 
 /// Resolves every `KernelOffsets` field from `btf`. Fields the BTF cannot
 /// provide stay `OFFSET_UNKNOWN`; the second value lists the missing
-/// members as `"struct.member"` (the names [`offsets_needed_by`] uses),
-/// in field order.
+/// members as `"struct.member"` (the names `KernelProbe::needs` uses), in
+/// field order.
 pub fn kernel_offsets(btf: &Btf) -> (KernelOffsets, Vec<String>) {
     let mut offsets = KernelOffsets::UNKNOWN;
     let mut missing = Vec::new();
@@ -118,127 +118,31 @@ pub fn kernel_offsets(btf: &Btf) -> (KernelOffsets, Vec<String>) {
     (offsets, missing)
 }
 
-/// The chain from the current task to its IPC namespace's inode number.
-const IPC_NS_CHAIN: &[&str] = &[
-    "task_struct.nsproxy",
-    "nsproxy.ipc_ns",
-    "ipc_namespace.ns",
-    "ns_common.inum",
-];
-const NEWSEG_NEWARY: &[&str] = &[
-    "ipc_params.key",
-    "ipc_params.flg",
-    "ipc_params.u",
-    "task_struct.nsproxy",
-    "nsproxy.ipc_ns",
-    "ipc_namespace.ns",
-    "ns_common.inum",
-];
-const FAULT: &[&str] = &[
-    "vm_fault.vma",
-    "vm_fault.address",
-    "vm_fault.pgoff",
-    "vm_fault.flags",
-    "vm_area_struct.vm_start",
-    "vm_area_struct.vm_file",
-    "file.private_data",
-    "shm_file_data.id",
-];
-const SHM_DESTROY: &[&str] = &[
-    "shmid_kernel.shm_perm",
-    "shmid_kernel.shm_segsz",
-    "kern_ipc_perm.id",
-    "kern_ipc_perm.key",
-];
-const SHM_CLOSE: &[&str] = &[
-    "vm_area_struct.vm_start",
-    "vm_area_struct.vm_end",
-    "vm_area_struct.vm_file",
-    "file.private_data",
-    "shm_file_data.id",
-];
-const FREEARY: &[&str] = &["kern_ipc_perm.id", "kern_ipc_perm.key"];
-
-/// The `"struct.member"` offsets a kernel-path probe (an
-/// `ipc_trace_common::probe` id) reads. Tracepoint probes and unknown ids
-/// need none.
-pub fn offsets_needed_by(probe_id: u8) -> &'static [&'static str] {
-    match probe_id {
-        ids::NEWSEG | ids::NEWARY => NEWSEG_NEWARY,
-        ids::SHM_FAULT | ids::SHMEM_FAULT => FAULT,
-        ids::SHM_DESTROY => SHM_DESTROY,
-        ids::SHM_CLOSE => SHM_CLOSE,
-        ids::FREEARY => FREEARY,
-        ids::DO_SHMAT | ids::DO_SEMTIMEDOP | ids::DO_SEMTIMEDOP_INNER => IPC_NS_CHAIN,
-        _ => &[],
-    }
-}
-
-/// Why probe `probe_id` cannot run with the offsets at hand, e.g.
-/// `"BTF lacks shm_file_data.id"`; `None` when nothing it needs is in
-/// `missing` (the list [`kernel_offsets`] returned).
-pub fn missing_offsets_reason(probe_id: u8, missing: &[String]) -> Option<String> {
-    let lacking: Vec<&str> = offsets_needed_by(probe_id)
-        .iter()
-        .copied()
-        .filter(|needed| missing.iter().any(|m| m == needed))
-        .collect();
-    if lacking.is_empty() {
-        None
-    } else {
-        Some(format!("BTF lacks {}", lacking.join(", ")))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::kernel_path::KERNEL_PROBES;
 
-    /// Every name a probe needs must be one `kernel_offsets` can report
-    /// missing, or a probe would never be skipped for it.
+    /// Every offset a kernel-path probe needs (the attach table,
+    /// `kernel_path::KERNEL_PROBES`) is resolved by exactly the field of
+    /// the same name here, or a probe would be skipped or fed the wrong
+    /// offset.
     #[test]
-    fn every_needed_name_is_a_known_field() {
-        let known: Vec<String> = FIELDS
-            .iter()
-            .flat_map(|f| f.parts.iter().map(|(s, m)| format!("{s}.{m}")))
-            .collect();
-        for id in 0..ids::COUNT as u8 {
-            for needed in offsets_needed_by(id) {
-                assert!(
-                    known.iter().any(|k| k == needed),
-                    "{} needs unknown {needed}",
-                    ids::name(id)
-                );
+    fn attach_table_names_match_the_fields_resolved() {
+        let mut o = KernelOffsets::UNKNOWN;
+        for (i, f) in FIELDS.iter().enumerate() {
+            (f.store)(&mut o, i as u32);
+        }
+        for probe in KERNEL_PROBES {
+            for (name, get) in probe.needs {
+                let index = FIELDS.iter().position(|f| {
+                    f.parts.len() == 1 && format!("{}.{}", f.parts[0].0, f.parts[0].1) == *name
+                });
+                let index =
+                    index.unwrap_or_else(|| panic!("{} needs unknown {name}", probe.function));
+                assert_eq!(get(&o), index as u32, "{}: {name}", probe.function);
             }
         }
-    }
-
-    #[test]
-    fn needs_follow_probe_classes() {
-        for id in 0..ids::FIRST_KERNEL_PATH {
-            assert!(offsets_needed_by(id).is_empty(), "{}", ids::name(id));
-        }
-        for id in ids::FIRST_KERNEL_PATH..ids::COUNT as u8 {
-            assert!(!offsets_needed_by(id).is_empty(), "{}", ids::name(id));
-        }
-        assert!(offsets_needed_by(ids::SHM_FAULT).contains(&"shm_file_data.id"));
-        assert!(offsets_needed_by(ids::NEWSEG).contains(&"ns_common.inum"));
-        assert_eq!(offsets_needed_by(ids::FREEARY), FREEARY);
-    }
-
-    #[test]
-    fn reason_names_only_what_the_probe_lacks() {
-        let missing = vec!["shm_file_data.id".to_string(), "nsproxy.ipc_ns".to_string()];
-        assert_eq!(
-            missing_offsets_reason(ids::SHM_FAULT, &missing).as_deref(),
-            Some("BTF lacks shm_file_data.id")
-        );
-        assert_eq!(
-            missing_offsets_reason(ids::NEWSEG, &missing).as_deref(),
-            Some("BTF lacks nsproxy.ipc_ns")
-        );
-        assert_eq!(missing_offsets_reason(ids::FREEARY, &missing), None);
-        assert_eq!(missing_offsets_reason(ids::SYS_SHMGET, &missing), None);
     }
 
     #[test]

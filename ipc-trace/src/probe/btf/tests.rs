@@ -323,14 +323,35 @@ fn kernel_offsets_lists_what_is_missing() -> Result<(), BtfError> {
     Ok(())
 }
 
-/// The running kernel (6.18 on the development host) has every member the
-/// programs read; the layout relations below hold on every supported
-/// kernel.
+/// The running kernel's BTF, whatever the kernel: every offset the attach
+/// table (`KERNEL_PROBES`) needs, and the IPC-namespace chain every
+/// program reads, must resolve, with values that fit the C layouts these
+/// structs have had since 5.x. Skipped, with the reason printed, only when
+/// the kernel has no BTF at all.
 #[test]
-fn host_kernel_btf_resolves_every_offset() -> Result<(), BtfError> {
+fn running_kernel_btf_resolves_every_offset_the_probes_need() -> Result<(), BtfError> {
+    if !std::path::Path::new(VMLINUX_BTF).exists() {
+        eprintln!("skipped: {VMLINUX_BTF} is absent (kernel built without CONFIG_DEBUG_INFO_BTF)");
+        return Ok(());
+    }
     let btf = Btf::from_kernel()?;
     let (o, missing) = kernel_offsets(&btf);
-    assert!(missing.is_empty(), "missing on this kernel: {missing:?}");
+    let mut lacking: Vec<String> = Vec::new();
+    for probe in crate::probe::kernel_path::KERNEL_PROBES {
+        for name in probe.missing_offsets(&o) {
+            lacking.push(format!("{} needs {name}", probe.function));
+        }
+    }
+    assert!(lacking.is_empty(), "{lacking:?} (BTF lacks {missing:?})");
+    for (name, value) in [
+        ("task_struct.nsproxy", o.task_nsproxy),
+        ("nsproxy.ipc_ns", o.nsproxy_ipc_ns),
+        ("ipc_namespace.ns.inum", o.ipc_ns_inum),
+    ] {
+        assert_ne!(value, OFFSET_UNKNOWN, "{name} unresolved: {missing:?}");
+    }
+    // Plausible: inside a struct of reasonable size, and in the order
+    // these members have always had.
     let all = [
         o.task_nsproxy,
         o.nsproxy_ipc_ns,
@@ -352,7 +373,7 @@ fn host_kernel_btf_resolves_every_offset() -> Result<(), BtfError> {
         o.shmid_kernel_perm,
         o.shmid_kernel_segsz,
     ];
-    assert!(all.iter().all(|&v| v != OFFSET_UNKNOWN), "{o:?}");
+    assert!(all.iter().all(|&v| v < 16 * 1024), "{o:?}");
     assert_eq!(o.ipc_params_key, 0);
     assert_eq!(o.ipc_params_flg, 4);
     assert!(o.ipc_params_u > o.ipc_params_key);
@@ -366,8 +387,18 @@ fn host_kernel_btf_resolves_every_offset() -> Result<(), BtfError> {
     assert!(o.shmid_kernel_segsz > o.shmid_kernel_perm);
     // `int id; key_t key;` follow each other in kern_ipc_perm.
     assert_eq!(o.ipc_perm_key, o.ipc_perm_id + 4);
-    assert!(btf.has_func("newseg"));
-    assert!(btf.has_func("do_shmat"));
+    // Functions are indexed: a hooked function that kallsyms has is a BTF
+    // FUNC (what fentry attaches to), a struct name is not.
+    let facts = crate::probe::facts::function_facts();
+    let present: Vec<&str> = facts
+        .iter()
+        .filter(|f| f.in_kallsyms)
+        .map(|f| f.function.as_str())
+        .collect();
+    assert!(
+        present.iter().any(|f| btf.has_func(f)),
+        "none of {present:?} is a BTF FUNC"
+    );
     assert!(!btf.has_func("ipc_params"));
     Ok(())
 }
