@@ -41,7 +41,9 @@ pub struct VmTestArgs {
     /// `demo-run` when they are built. Proves kernels, initramfs and channel.
     #[arg(long)]
     pub smoke: bool,
-    /// Use the binaries already in target/release instead of building first.
+    /// Use the binaries already in target/release instead of building first
+    /// (the host test binaries are still asked of `cargo test --no-run`,
+    /// which names them and rebuilds them only when stale).
     #[arg(long)]
     pub no_build: bool,
     /// Take the binaries from this directory (no build) instead of target/release.

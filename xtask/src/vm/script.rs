@@ -134,12 +134,19 @@ if [ -x /usr/sbin/bpftool ]; then
         p { print }
         p && /^\};$/ { p = 0; print "" }' > /tmp/btf-ipc.h
     send btf-ipc.h /tmp/btf-ipc.h
+    # ... and their top-level member offsets (bits_offset).
+    /usr/sbin/bpftool btf dump file /sys/kernel/btf/vmlinux format raw 2>/dev/null | awk '
+        /^\[[0-9]+\] / { p = 0 }
+        /^\[[0-9]+\] STRUCT .(ipc_params|vm_fault|vm_area_struct|shm_file_data|shmid_kernel|kern_ipc_perm|file). / { p = 1 }
+        p { print }' > /tmp/btf-offsets.txt
+    send btf-offsets.txt /tmp/btf-offsets.txt
 fi
 
 if [ -x /bin/ipc-trace ]; then
     ipc-trace doctor > /tmp/doctor.txt 2>&1
     echo "exit=$?" >> /tmp/doctor.txt
     send doctor.txt /tmp/doctor.txt
+    ipc-trace doctor --json > /tmp/doctor.json 2>&1 && send doctor.json /tmp/doctor.json
 fi
 "#;
 
