@@ -454,4 +454,69 @@ mod tests {
             "{failures:?}"
         );
     }
+
+    /// A recording as ipc-trace writes it: header, events, stats.
+    fn ndjson(shm_fault_attached: bool, shm_create_inferred: bool) -> String {
+        let rows: Vec<String> = KERNEL_PATH_FUNCTIONS
+            .iter()
+            .map(|f| {
+                if *f == "shm_fault" && !shm_fault_attached {
+                    format!(r#"{{"name":"{f}","class":"kernel_path","backend":null,"attached":false,"reason":"excluded by --exclude-probe"}}"#)
+                } else {
+                    format!(r#"{{"name":"{f}","class":"kernel_path","backend":"kprobe","attached":true,"fired":true}}"#)
+                }
+            })
+            .collect();
+        let header = format!(
+            r#"{{"schema":"ipc-trace/1","kernel":"6.1.0","probes":[{{"name":"sys_shmget","class":"tracepoint","backend":"tracepoint","attached":true}},{}]}}"#,
+            rows.join(",")
+        );
+        let create = if shm_create_inferred {
+            r#"{"kind":"shm_create","probe":"sys_shmget","backend":"tracepoint","inferred":true,"id":1,"size":4096}"#
+        } else {
+            r#"{"kind":"shm_create","probe":"newseg","backend":"kprobe","id":1,"size":4096}"#
+        };
+        [
+            header.as_str(),
+            create,
+            r#"{"kind":"shm_get","probe":"sys_shmget","backend":"tracepoint","ret":1}"#,
+            r#"{"kind":"sem_create","probe":"newary","backend":"kprobe","id":1,"nsems":1}"#,
+            r#"{"kind":"shm_attach","probe":"do_shmat","backend":"kprobe","id":1,"addr":4096}"#,
+            r#"{"kind":"shm_fault","probe":"shm_fault","backend":"kprobe","id":1,"addr":4096,"page":0}"#,
+            r#"{"kind":"sem_op","probe":"__do_semtimedop","backend":"kprobe","id":1,"ops":[]}"#,
+            r#"{"kind":"shm_destroy","probe":"shm_destroy","backend":"kprobe","id":1}"#,
+            r#"{"kind":"sem_destroy","probe":"freeary","backend":"kprobe","id":1}"#,
+            r#"{"kind":"stats","events":8,"dropped":0}"#,
+        ]
+        .join("\n")
+    }
+
+    #[test]
+    fn synthetic_recordings_pass_or_fail_as_they_should() -> Result<()> {
+        let good = parse_recording(&ndjson(true, false))?;
+        assert_eq!(good.events.len(), 7);
+        assert!(enforce("kprobe", &facts(&[]), &good).is_empty());
+        // One present probe not attached: fails, naming it.
+        let f = enforce(
+            "kprobe",
+            &facts(&[]),
+            &parse_recording(&ndjson(false, false))?,
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].contains("`shm_fault`"), "{f:?}");
+        // An inferred shm_create in a kprobe cell: fails, naming the kind.
+        let f = enforce(
+            "kprobe",
+            &facts(&[]),
+            &parse_recording(&ndjson(true, true))?,
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].contains("`shm_create`") && f[0].contains("inferred"),
+            "{f:?}"
+        );
+        // The same recording in an fentry cell: every probe has the wrong backend.
+        assert!(!enforce("fentry", &facts(&[]), &good).is_empty());
+        Ok(())
+    }
 }
