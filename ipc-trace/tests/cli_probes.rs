@@ -1,8 +1,9 @@
 //! `--exclude-probe` end to end (needs root): an excluded kernel-path
 //! probe is not attached and its row in the recording header says why; an
 //! unknown name is a usage error listing the valid names.
-//! Needs only the `ipc-trace` binary (`CARGO_BIN_EXE_ipc-trace`), no file
-//! of the source tree.
+//! Needs no file of the source tree, only the `ipc-trace` binary at
+//! `CARGO_BIN_EXE_ipc-trace`, an absolute path fixed at build time (in a
+//! VM, put the binary at that same path).
 
 use std::process::{Command, Output};
 

@@ -4,7 +4,9 @@
 //! no kprobe PMU, fentry refused) the command exits 2 before tracing,
 //! naming every probe whose function this kernel has; where it is
 //! available, every such probe is attached with it.
-//! Needs only the `ipc-trace` binary (`CARGO_BIN_EXE_ipc-trace`).
+//! Needs no file of the source tree, only the `ipc-trace` binary at
+//! `CARGO_BIN_EXE_ipc-trace`, an absolute path fixed at build time (in a
+//! VM, put the binary at that same path).
 
 use std::process::Output;
 

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use ipc_trace::decode::Decoder;
 use ipc_trace::event::{Backend, Event, EventKind};
 use ipc_trace::probe::ProbeTable;
-use ipc_trace::probe::attach::{AttachOptions, BackendChoice, Tracer};
+use ipc_trace::probe::attach::{AttachError, AttachOptions, BackendChoice, Tracer};
 use ipc_trace::probe::expect::{Setup, check_table};
 use ipc_trace::probe::facts::{KernelFacts, kernel_offsets};
 use ipc_trace::probe::kernel_path::ProbeSet;
@@ -274,8 +274,43 @@ fn check_kernel_path(table: &ProbeTable, mine: &[&RawEvent], events: &[Event], w
     }
 }
 
+/// The round trips share this process's tgid filter: one at a time.
+static ONE_TRACER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The automatic backend: fentry where allowed, else kprobe, else none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ipc_round_trip_as_the_kernel_allows() -> TestResult {
+    let _one = ONE_TRACER.lock().await;
+    round_trip(BackendChoice::Auto).await
+}
+
+/// kprobe/kretprobe forced: where the kernel has a kprobe PMU, the same
+/// round trip through kprobes; where not, attaching must fail naming the
+/// probes (never a silent fallback).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipc_round_trip_through_kprobes_where_the_kernel_has_them() -> TestResult {
+    let _one = ONE_TRACER.lock().await;
+    if KernelFacts::gather().kprobe_pmu {
+        return round_trip(BackendChoice::Kprobe).await;
+    }
+    let opts = AttachOptions {
+        backend: BackendChoice::Kprobe,
+        kernel_offsets: kernel_offsets().0,
+        tracepoint_offsets: host_tracepoint_offsets()?,
+        ..AttachOptions::default()
+    };
+    match Tracer::load_and_attach(&opts) {
+        Err(AttachError::ForcedBackend(e)) => {
+            let text = e.to_string();
+            assert!(text.contains("kprobes missing"), "{text}");
+            assert!(e.failures().count() > 0, "{text}");
+            Ok(())
+        }
+        other => Err(format!("--backend kprobe without a kprobe PMU gave {other:?}").into()),
+    }
+}
+
+async fn round_trip(choice: BackendChoice) -> TestResult {
     let facts = KernelFacts::gather();
     assert!(
         facts.fentry_allowed.is_some(),
@@ -288,7 +323,7 @@ async fn ipc_round_trip_as_the_kernel_allows() -> TestResult {
         facts.kernel_release, facts.kprobe_pmu, facts.fentry_allowed, facts.fentry_detail
     );
     let opts = AttachOptions {
-        backend: BackendChoice::Auto,
+        backend: choice,
         ringbuf_bytes: 1 << 20,
         filter_tgids: true,
         kernel_offsets,
@@ -308,7 +343,7 @@ async fn ipc_round_trip_as_the_kernel_allows() -> TestResult {
         }
     }
     let setup = Setup {
-        choice: BackendChoice::Auto,
+        choice,
         offsets: &kernel_offsets,
         excluded: ProbeSet::EMPTY,
     };
@@ -507,9 +542,12 @@ async fn ipc_round_trip_as_the_kernel_allows() -> TestResult {
         row.attached = !row.attached;
         row.backend = row.attached.then_some(Backend::Kprobe);
     }
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {})); // the expected panic is not news
     let rejected = std::panic::catch_unwind(|| {
         check_kernel_path(&lying, &mine, &decoded, &work);
     });
+    std::panic::set_hook(hook);
     assert!(
         rejected.is_err(),
         "a table lying about newseg passed the check"
