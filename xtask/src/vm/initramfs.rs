@@ -24,6 +24,9 @@ pub struct InitramfsSpec<'a> {
     pub init_script: &'a str,
     /// Programs copied to `/bin/<file name>`.
     pub binaries: &'a [PathBuf],
+    /// Files (programs or data) copied to their own absolute path, e.g. test
+    /// binaries that run the program at the path baked into them.
+    pub files: &'a [PathBuf],
 }
 
 /// A packed initramfs.
@@ -77,6 +80,7 @@ fn input_key(spec: &InitramfsSpec) -> Result<String> {
     for path in spec
         .binaries
         .iter()
+        .chain(spec.files)
         .map(PathBuf::as_path)
         .chain([Path::new(BUSYBOX)])
     {
@@ -122,6 +126,18 @@ fn populate(spec: &InitramfsSpec, root: &Path) -> Result<()> {
             .with_context(|| format!("{} has no file name", binary.display()))?;
         copy_stripped(binary, &root.join("bin").join(name))?;
         libraries.extend(shared_libraries(binary)?);
+    }
+    for file in spec.files {
+        let relative = file
+            .strip_prefix("/")
+            .with_context(|| format!("{} must be an absolute path", file.display()))?;
+        let dest = root.join(relative);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        copy_stripped(file, &dest)?;
+        libraries.extend(shared_libraries(file)?);
     }
     for lib in &libraries {
         let relative = lib.strip_prefix("/").unwrap_or(lib);

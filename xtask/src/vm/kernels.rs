@@ -7,10 +7,11 @@
 //! The suite of the machine's own release comes from its apt sources; the
 //! others come through a private sources list on the machine's Debian mirror.
 
+use super::kernel_deb;
 use crate::cmd;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A kernel series of the matrix and the Debian suite that ships it.
@@ -36,6 +37,10 @@ pub const KERNELS: &[KernelSpec] = &[
         series: "6.12",
         suite: "trixie",
     },
+    KernelSpec {
+        series: "7.2",
+        suite: "sid",
+    },
 ];
 
 /// A kernel ready to boot.
@@ -59,7 +64,7 @@ pub const MIRROR_ENV: &str = "IPC_TRACE_DEBIAN_MIRROR";
 /// The keyring that signs Debian's archives, when present.
 const ARCHIVE_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
-/// The spec of a series name (`"5.10"`, `"6.1"`, `"6.12"`).
+/// The spec of a series name (`"5.10"`, `"6.1"`, `"6.12"`, `"7.2"`).
 pub fn spec(series: &str) -> Option<KernelSpec> {
     KERNELS.iter().copied().find(|k| k.series == series)
 }
@@ -189,7 +194,7 @@ fn download(spec: KernelSpec, dir: &Path) -> Result<()> {
         }
         Err(e) => return Err(e),
     };
-    unpack_boot(&deb, dir)?;
+    unpack_boot(&source, spec, &deb, dir)?;
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }
@@ -203,74 +208,60 @@ fn newest_and_download(source: &AptSource, spec: KernelSpec, work: &Path) -> Res
             spec.series, spec.suite
         )
     })?;
+    download_package(source, &package, work)
+}
+
+/// `apt-get download` one package into `work`; the path of its `.deb`.
+fn download_package(source: &AptSource, package: &str, work: &Path) -> Result<PathBuf> {
     cmd::output(
         source
             .apt_get()
             .current_dir(work)
-            .args(["download", &package]),
+            .args(["download", package]),
     )?;
-    let deb = std::fs::read_dir(work)
+    let prefix = format!("{package}_");
+    std::fs::read_dir(work)
         .with_context(|| format!("cannot read {}", work.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .find(|p| {
+            p.extension().is_some_and(|x| x == "deb")
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&prefix))
+        })
         .with_context(|| {
             format!(
                 "apt-get download {package} left no .deb in {}",
                 work.display()
             )
-        })?;
-    Ok(deb)
+        })
 }
 
-/// Unpack `/boot` of `deb` and move `vmlinuz` and `config` into `dir`.
-fn unpack_boot(deb: &Path, dir: &Path) -> Result<()> {
-    let extract = dir.join("extract");
-    let _ = std::fs::remove_dir_all(&extract);
-    std::fs::create_dir_all(&extract)
-        .with_context(|| format!("cannot create {}", extract.display()))?;
-    let mut dpkg = Command::new("dpkg-deb")
-        .arg("--fsys-tarfile")
-        .arg(deb)
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("cannot run dpkg-deb: install dpkg")?;
-    let tar_in = dpkg.stdout.take().context("dpkg-deb has no stdout")?;
-    let tar = Command::new("tar")
-        .arg("-x")
-        .arg("-C")
-        .arg(&extract)
-        .arg("./boot")
-        .stdin(tar_in)
-        .status()
-        .context("cannot run tar")?;
-    let dpkg_status = dpkg.wait().context("dpkg-deb did not finish")?;
-    if !tar.success() || !dpkg_status.success() {
-        bail!(
-            "unpacking /boot from {} failed (dpkg-deb {dpkg_status}, tar {tar})",
-            deb.display()
-        );
-    }
-    let boot = extract.join("boot");
-    let find = |prefix: &str| -> Option<PathBuf> {
-        std::fs::read_dir(&boot)
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(prefix))
-            })
+/// Store `vmlinuz` and `config` of the image package `image` in `dir`,
+/// following sid's split packages (see `kernel_deb`), and its name and
+/// version in `dir/package`.
+fn unpack_boot(source: &AptSource, spec: KernelSpec, image: &Path, dir: &Path) -> Result<()> {
+    let work = image.parent().unwrap_or(dir);
+    let boot_deb = match kernel_deb::binary_dependency(&kernel_deb::depends(image)?) {
+        Some(binary) => download_package(source, &binary, work)?,
+        None => image.to_path_buf(),
     };
-    let vmlinuz =
-        find("vmlinuz-").with_context(|| format!("{} has no /boot/vmlinuz-*", deb.display()))?;
-    std::fs::rename(&vmlinuz, dir.join("vmlinuz")).context("cannot store vmlinuz")?;
-    if let Some(config) = find("config-") {
-        std::fs::rename(&config, dir.join("config")).context("cannot store the kernel config")?;
+    let _ = std::fs::remove_file(dir.join("config"));
+    if !kernel_deb::store_boot(&boot_deb, dir)? {
+        let package = format!("linux-config-{}", spec.series);
+        let stored = download_package(source, &package, work)
+            .and_then(|deb| kernel_deb::store_config_package(&deb, dir));
+        if let Err(e) = stored {
+            println!(
+                "vm-test: no kernel config for {} ({e:#}); its config facts will read n",
+                spec.series
+            );
+        }
     }
     let fields = cmd::output(
         Command::new("dpkg-deb")
             .args(["-f"])
-            .arg(deb)
+            .arg(image)
             .args(["Package", "Version"]),
     )?;
     let mut name_version = String::new();
@@ -281,9 +272,7 @@ fn unpack_boot(deb: &Path, dir: &Path) -> Result<()> {
         }
     }
     std::fs::write(dir.join("package"), format!("{}\n", name_version.trim()))
-        .context("cannot write the package file")?;
-    let _ = std::fs::remove_dir_all(&extract);
-    Ok(())
+        .context("cannot write the package file")
 }
 
 /// The numbers in a kernel ABI string, for ordering (`5.10.0-32` → 5,10,0,32).
@@ -494,6 +483,22 @@ mod tests {
             newest_image(&n, "6.12").as_deref(),
             Some("linux-image-6.12.117+deb13-amd64")
         );
+    }
+
+    #[test]
+    fn sid_names_with_a_deb_suffix_are_read() {
+        let n = names(&[
+            "linux-image-7.2.13+deb14-amd64",
+            "linux-image-7.2.13+deb14-amd64-unsigned",
+            "linux-image-7.2.9+deb14-amd64",
+            "linux-image-7.2.13+deb14-rt-amd64",
+            "linux-image-7.1.8+deb14-amd64",
+        ]);
+        assert_eq!(
+            newest_image(&n, "7.2").as_deref(),
+            Some("linux-image-7.2.13+deb14-amd64")
+        );
+        assert_eq!(spec("7.2").map(|k| k.suite), Some("sid"));
     }
 
     #[test]

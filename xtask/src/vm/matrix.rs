@@ -13,8 +13,11 @@ pub struct Cell {
     pub kernel: String,
     /// Backend (`kprobe`, `fentry`, `tracepoint`, or `smoke`).
     pub backend: String,
-    /// True when nothing failed.
+    /// True when nothing failed (for a negative control: when it failed as expected).
     pub passed: bool,
+    /// A negative control: the probe kept from attaching, whose absence the
+    /// enforcement must catch.
+    pub expected_failure: Option<String>,
     /// Kernel-path probes attached / in the table.
     pub probes_attached: Option<usize>,
     /// Kernel-path probes in the table.
@@ -109,7 +112,12 @@ impl Matrix {
             rows.push([
                 c.kernel.clone(),
                 c.backend.clone(),
-                if c.passed { "PASS" } else { "FAIL" }.into(),
+                match (c.passed, &c.expected_failure) {
+                    (true, None) => "PASS",
+                    (true, Some(_)) => "FAILS-AS-EXPECTED",
+                    (false, _) => "FAIL",
+                }
+                .into(),
                 attached,
                 opt(&c.probes_fired),
                 opt(&c.events),
@@ -188,17 +196,31 @@ mod tests {
         };
         ok.facts.push("all good".into());
         let bad = Cell::failed("5.10", "fentry", "boot timed out".into());
+        let control = Cell {
+            kernel: "6.1".into(),
+            backend: "kprobe-exclude-shm_fault".into(),
+            passed: true,
+            expected_failure: Some("shm_fault".into()),
+            ..Cell::default()
+        };
         let m = Matrix {
-            cells: vec![ok, bad],
+            cells: vec![ok, bad, control],
             ..Matrix::default()
         };
         let text = m.render();
         assert!(!m.passed());
         assert!(
-            text.contains("6.1     kprobe   PASS    7/7       6      120     0      4.3"),
+            text.contains("6.1     kprobe                    PASS               7/7       6      120     0      4.3"),
             "{text}"
         );
-        assert!(text.contains("5.10    fentry   FAIL"), "{text}");
+        assert!(
+            text.contains("5.10    fentry                    FAIL"),
+            "{text}"
+        );
+        assert!(
+            text.contains("6.1     kprobe-exclude-shm_fault  FAILS-AS-EXPECTED"),
+            "{text}"
+        );
         assert!(
             text.contains("failures:\n  5.10 fentry: boot timed out"),
             "{text}"

@@ -1,13 +1,20 @@
 //! `cargo xtask vm-test`: boot Debian kernels under QEMU and check
 //! ipc-trace's recordings of the demos there, one boot per kernel running
-//! every requested backend in turn.
+//! every requested backend in turn, the negative control and ipc-trace's
+//! host test binaries; two kernels at a time (`--jobs`).
 //!
 //! Results go to `target/vm-test/<kernel>/` (console log, channel, every
 //! file the VM sent) and `target/vm-test/matrix.json`.
 
+pub mod boot;
+pub mod cells;
 pub mod channel;
 pub mod check;
+pub mod enforce;
+pub mod facts;
+pub mod hosttests;
 pub mod initramfs;
+pub mod kernel_deb;
 pub mod kernels;
 pub mod matrix;
 pub mod qemu;
@@ -15,11 +22,9 @@ pub mod script;
 
 use crate::{build, cmd};
 use anyhow::{Context, Result, bail};
-use matrix::{BootRecord, Cell, Matrix};
+use matrix::Matrix;
 use script::Plan;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
 /// The backends of the matrix.
 pub const BACKENDS: &[&str] = &["kprobe", "fentry", "tracepoint"];
@@ -28,7 +33,7 @@ pub const BACKENDS: &[&str] = &["kprobe", "fentry", "tracepoint"];
 #[derive(clap::Args, Clone, Debug)]
 pub struct VmTestArgs {
     /// Kernel series to boot.
-    #[arg(long, default_value = "all", value_parser = ["5.10", "6.1", "6.12", "all"])]
+    #[arg(long, default_value = "all", value_parser = ["5.10", "6.1", "6.12", "7.2", "all"])]
     pub kernel: String,
     /// Backend to record with.
     #[arg(long, default_value = "all", value_parser = ["kprobe", "fentry", "tracepoint", "all"])]
@@ -37,7 +42,9 @@ pub struct VmTestArgs {
     /// `demo-run` when they are built. Proves kernels, initramfs and channel.
     #[arg(long)]
     pub smoke: bool,
-    /// Use the binaries already in target/release instead of building first.
+    /// Use the binaries already in target/release instead of building first
+    /// (the host test binaries are still asked of `cargo test --no-run`,
+    /// which names them and rebuilds them only when stale).
     #[arg(long)]
     pub no_build: bool,
     /// Take the binaries from this directory (no build) instead of target/release.
@@ -65,6 +72,38 @@ pub struct VmTestArgs {
     /// Guest vCPUs.
     #[arg(long, default_value_t = 2)]
     pub cpus: u32,
+    /// Kernels booted at the same time (each QEMU runs on one host thread:
+    /// single-threaded TCG).
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
+    /// The kernel of the negative control (kprobe with `--exclude-probe
+    /// shm_fault`, which must fail the enforcement); the first kernel booted
+    /// when this one is not.
+    #[arg(long, default_value = "6.1")]
+    pub control_kernel: String,
+    /// Do not run the negative control.
+    #[arg(long)]
+    pub no_control: bool,
+    /// Do not run ipc-trace's host test binaries in the VMs (`hosttests` cells).
+    #[arg(long)]
+    pub no_host_tests: bool,
+    /// Seconds before one host test binary is killed in the VM.
+    #[arg(long, default_value_t = 600)]
+    pub host_test_timeout: u64,
+}
+
+/// The probe the negative control keeps from attaching.
+pub const CONTROL_PROBE: &str = "shm_fault";
+
+/// One column of the matrix.
+#[derive(Clone, Debug)]
+pub enum Column {
+    /// Facts and demo-run only.
+    Smoke,
+    /// One `ipc-trace record` run.
+    Record(script::Run),
+    /// ipc-trace's test binaries.
+    HostTests,
 }
 
 impl VmTestArgs {
@@ -75,27 +114,78 @@ impl VmTestArgs {
         }
     }
 
-    /// The matrix columns: the backends, or `smoke`.
-    fn columns(&self) -> Vec<String> {
-        if self.smoke {
-            vec!["smoke".to_string()]
-        } else if self.backend == "all" {
+    /// The recording runs: one per backend, then the negative control.
+    fn runs(&self) -> Vec<script::Run> {
+        let backends: Vec<String> = if self.backend == "all" {
             BACKENDS.iter().map(|b| b.to_string()).collect()
         } else {
             vec![self.backend.clone()]
+        };
+        let mut runs: Vec<script::Run> = backends
+            .iter()
+            .map(|b| script::Run {
+                label: b.clone(),
+                backend: b.clone(),
+                options: Vec::new(),
+                only_series: None,
+            })
+            .collect();
+        if !self.no_control && backends.iter().any(|b| b == "kprobe") {
+            let kernels = self.kernels();
+            let series = kernels
+                .iter()
+                .find(|k| k.series == self.control_kernel)
+                .or(kernels.first())
+                .map(|k| k.series.to_string());
+            runs.push(script::Run {
+                label: format!("kprobe-exclude-{CONTROL_PROBE}"),
+                backend: "kprobe".to_string(),
+                options: vec!["--exclude-probe".to_string(), CONTROL_PROBE.to_string()],
+                only_series: series,
+            });
         }
+        runs
     }
 
-    fn plan(&self) -> Plan {
+    /// The columns of one kernel series.
+    fn columns(&self, series: &str) -> Vec<Column> {
+        if self.smoke {
+            return vec![Column::Smoke];
+        }
+        let mut out: Vec<Column> = self
+            .runs()
+            .into_iter()
+            .filter(|r| r.only_series.as_deref().is_none_or(|s| s == series))
+            .map(Column::Record)
+            .collect();
+        if !self.no_host_tests {
+            out.push(Column::HostTests);
+        }
+        out
+    }
+
+    fn plan(&self, host_tests: &[hosttests::TestBinary]) -> Plan {
         if self.smoke {
             Plan::Smoke {
                 demo_args: self.demo_args.clone(),
             }
         } else {
             Plan::Record {
-                backends: self.columns(),
+                runs: self.runs(),
                 demo_args: self.demo_args.clone(),
                 timeout_secs: self.run_timeout,
+                host_tests: script::HostTests {
+                    binaries: host_tests
+                        .iter()
+                        .map(|(n, p)| (n.clone(), p.display().to_string()))
+                        .collect(),
+                    crate_dir: cmd::workspace_root()
+                        .join("ipc-trace")
+                        .display()
+                        .to_string(),
+                    timeout_secs: self.host_test_timeout,
+                    env: hosttests::env(&cmd::workspace_root()),
+                },
             }
         }
     }
@@ -105,15 +195,18 @@ impl VmTestArgs {
 pub fn run(args: &VmTestArgs) -> Result<bool> {
     let out = cmd::target_dir().join("vm-test");
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let columns = args.columns();
     let mut matrix = Matrix::default();
     let mut notes = Vec::new();
+    let mut host_test_names = Vec::new();
 
     let initrd = binaries(args, &mut notes).and_then(|bins| {
-        let init = script::init_script(&args.plan());
+        let (tests, files) = host_test_files(args)?;
+        host_test_names = tests.iter().map(|(n, _)| n.clone()).collect();
+        let init = script::init_script(&args.plan(&tests));
         let spec = initramfs::InitramfsSpec {
             init_script: &init,
             binaries: &bins,
+            files: &files,
         };
         initramfs::build(&spec, &out.join("initramfs")).context("building the initramfs failed")
     });
@@ -131,8 +224,12 @@ pub fn run(args: &VmTestArgs) -> Result<bool> {
         Err(e) => Err(format!("{e:#}")),
     };
 
-    for spec in args.kernels() {
-        let (boot, mut cells) = run_kernel(args, spec, &initrd, &columns, &out);
+    let kernels = args.kernels();
+    let results = parallel(&kernels, args.jobs.max(1), |spec| {
+        let columns = args.columns(spec.series);
+        boot::run_kernel(args, *spec, &initrd, &columns, &host_test_names, &out)
+    });
+    for (boot, mut cells) in results {
         for cell in &mut cells {
             cell.passed = cell.failures.is_empty();
         }
@@ -146,6 +243,29 @@ pub fn run(args: &VmTestArgs) -> Result<bool> {
     matrix.write_json(&json)?;
     println!("vm-test: matrix written to {}", json.display());
     Ok(matrix.passed())
+}
+
+/// `f` over `items` on up to `jobs` threads; results in the order of `items`.
+fn parallel<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(items.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    if let Ok(mut d) = done.lock() {
+                        d.push((i, r));
+                    }
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Build (unless told not to) and list the binaries for the initramfs.
@@ -186,350 +306,36 @@ fn binaries(args: &VmTestArgs, notes: &mut Vec<String>) -> Result<Vec<PathBuf>> 
     Ok(present)
 }
 
-/// Fetch, boot and evaluate one kernel; every column gets a cell.
-fn run_kernel(
-    args: &VmTestArgs,
-    spec: kernels::KernelSpec,
-    initrd: &Result<PathBuf, String>,
-    columns: &[String],
-    out: &Path,
-) -> (BootRecord, Vec<Cell>) {
-    let mut boot = BootRecord {
-        kernel: spec.series.to_string(),
-        ..BootRecord::default()
-    };
-    let fail_all = |reason: String| -> Vec<Cell> {
-        columns
-            .iter()
-            .map(|c| Cell::failed(spec.series, c, reason.clone()))
-            .collect()
-    };
-    let initrd = match initrd {
-        Ok(path) => path,
-        Err(e) => return (boot, fail_all(format!("no initramfs: {e}"))),
-    };
-    let kernel = match kernels::fetch(spec, args.refresh_kernels) {
-        Ok(k) => k,
-        Err(e) => return (boot, fail_all(format!("kernel download failed: {e:#}"))),
-    };
-    boot.package = Some(kernel.package.clone());
-    boot.downloaded = kernel.downloaded;
-    boot.fetch_seconds = kernel.fetch_time.as_secs_f64();
-    let dir = out.join(spec.series);
-    if dir.exists() && std::fs::remove_dir_all(&dir).is_err() {
-        return (boot, fail_all(format!("cannot clear {}", dir.display())));
+/// The host test binaries and the files placed at their own absolute paths
+/// in the initramfs: the test binaries, the release `ipc-trace` they run
+/// (`CARGO_BIN_EXE_ipc-trace`), the data they read and the tools they call.
+fn host_test_files(args: &VmTestArgs) -> Result<(Vec<hosttests::TestBinary>, Vec<PathBuf>)> {
+    if args.smoke || args.no_host_tests {
+        return Ok((Vec::new(), Vec::new()));
     }
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        return (
-            boot,
-            fail_all(format!("cannot create {}: {e}", dir.display())),
+    let tests = hosttests::build()?;
+    let mut files: Vec<PathBuf> = tests.iter().map(|(_, p)| p.clone()).collect();
+    files.push(build::profile_dir(true).join("ipc-trace"));
+    files.extend(hosttests::data_files(&cmd::workspace_root())?);
+    files.extend(hosttests::TOOLS.iter().map(PathBuf::from));
+    if let Some(missing) = files.iter().find(|f| !f.is_file()) {
+        bail!(
+            "{} is missing: the host tests need it in the VM (build with cargo xtask build, or pass --no-host-tests)",
+            missing.display()
         );
     }
-    let console = dir.join("console.log");
-    let channel_file = dir.join("channel.out");
-    let outcome = qemu::boot(&qemu::Boot {
-        kernel: &kernel.vmlinuz,
-        initrd,
-        console_log: console.clone(),
-        channel: channel_file.clone(),
-        timeout: Duration::from_secs(args.boot_timeout),
-        memory_mb: args.memory_mb,
-        cpus: args.cpus,
-    });
-    let outcome = match outcome {
-        Ok(o) => o,
-        Err(e) => return (boot, fail_all(format!("{e:#}"))),
-    };
-    boot.boot_seconds = Some(outcome.elapsed.as_secs_f64());
-    println!(
-        "vm-test: {} ({}): {} {:.1} s, boot+run {:.1} s",
-        spec.series,
-        kernel.package,
-        if kernel.downloaded {
-            "downloaded in"
-        } else {
-            "cached, looked up in"
-        },
-        boot.fetch_seconds,
-        outcome.elapsed.as_secs_f64()
-    );
-    let raw = std::fs::read(&channel_file).unwrap_or_default();
-    let ch = channel::parse(&raw);
-    let mut boot_failures = Vec::new();
-    if let Err(e) = ch.write_files(&dir) {
-        boot_failures.push(format!("{e:#}"));
-    }
-    if outcome.timed_out {
-        boot_failures.push(format!("boot timed out after {} s", args.boot_timeout));
-    } else if !outcome.status.is_some_and(|s| s.success()) {
-        boot_failures.push(format!(
-            "QEMU failed ({:?}): {}",
-            outcome.status,
-            last_lines(&outcome.stderr, 5)
-        ));
-    }
-    if !ch.hello {
-        let log = std::fs::read_to_string(&console).unwrap_or_default();
-        boot_failures.push(format!(
-            "the VM script never started; console ends with: {}",
-            last_lines(&log, 8)
-        ));
-    } else if !ch.done {
-        boot_failures.push(format!(
-            "the VM script did not finish (see {})",
-            console.display()
-        ));
-    }
-    boot_failures.extend(ch.problems.iter().map(|p| format!("channel: {p}")));
-    boot.facts = key_values(&ch.text("facts.txt").unwrap_or_default());
-    if let Some(config) = kernel
-        .config
-        .as_deref()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-    {
-        boot.facts.extend(config_facts(&config));
-    }
-    boot.summary = describe_facts(&boot.facts, ch.text("doctor.txt").as_deref());
-
-    let bin_dir = args
-        .bin_dir
-        .clone()
-        .unwrap_or_else(|| build::profile_dir(true));
-    let cells = columns
-        .iter()
-        .map(|column| {
-            let mut cell = if column == "smoke" {
-                smoke_cell(spec.series, &ch)
-            } else {
-                record_cell(spec.series, column, &ch, &dir, &bin_dir)
-            };
-            cell.failures.splice(0..0, boot_failures.iter().cloned());
-            cell
-        })
-        .collect();
-    (boot, cells)
+    Ok((tests, files))
 }
 
-/// The last `n` non-empty lines of `text`, joined with ` | `.
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    lines[lines.len().saturating_sub(n)..].join(" | ")
-}
-
-/// `key=value` lines as a map.
-fn key_values(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect()
-}
-
-/// The kernel build options the probes depend on, from a kernel config.
-fn config_facts(config: &str) -> BTreeMap<String, String> {
-    const OPTIONS: &[&str] = &[
-        "CONFIG_KPROBES",
-        "CONFIG_KPROBE_EVENTS",
-        "CONFIG_BPF_EVENTS",
-        "CONFIG_DEBUG_INFO_BTF",
-        "CONFIG_FUNCTION_TRACER",
-        "CONFIG_DYNAMIC_FTRACE",
-    ];
-    OPTIONS
-        .iter()
-        .map(|opt| {
-            let value = config
-                .lines()
-                .find_map(|l| l.strip_prefix(opt).and_then(|r| r.strip_prefix('=')))
-                .unwrap_or("n");
-            (format!("config.{opt}"), value.to_string())
-        })
-        .collect()
-}
-
-/// One-line summaries of the VM's `facts.txt` and `doctor.txt`.
-fn describe_facts(facts: &BTreeMap<String, String>, doctor: Option<&str>) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(uname) = facts.get("uname") {
-        let absent: Vec<&str> = script::FACT_SYMBOLS
-            .iter()
-            .copied()
-            .filter(|s| {
-                facts
-                    .get(&format!("kallsyms.{s}"))
-                    .is_some_and(|n| n == "0")
-            })
-            .collect();
-        let fact = |k: &str| facts.get(k).map_or("?", String::as_str);
-        out.push(format!(
-            "uname {uname}, btf {}, kprobe pmu {}, CONFIG_KPROBES {}, bpf_jit_kallsyms {}, symbols absent: {}",
-            fact("btf"),
-            fact("kprobe_pmu"),
-            fact("config.CONFIG_KPROBES"),
-            fact("bpf_jit_kallsyms"),
-            if absent.is_empty() { "none".to_string() } else { absent.join(" ") }
-        ));
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parallel_keeps_the_order_of_the_items() {
+        let items: Vec<u64> = (0..7).collect();
+        let out = super::parallel(&items, 3, |i| {
+            std::thread::sleep(std::time::Duration::from_millis(10 * (7 - i)));
+            i * 2
+        });
+        assert_eq!(out, vec![0, 2, 4, 6, 8, 10, 12]);
     }
-    if let Some(doctor) = doctor {
-        let exit = doctor
-            .lines()
-            .rev()
-            .find_map(|l| l.strip_prefix("exit="))
-            .unwrap_or("?");
-        out.push(format!("ipc-trace doctor exited {exit}"));
-    }
-    out
-}
-
-/// The seconds between `seconds_start` and `seconds_end` of a result file.
-fn seconds(kv: &BTreeMap<String, String>) -> Option<f64> {
-    let get = |k: &str| kv.get(k).and_then(|v| v.parse::<f64>().ok());
-    Some(get("seconds_end")? - get("seconds_start")?)
-}
-
-/// The smoke cell: facts arrived, demo-run (when built) exited 0.
-fn smoke_cell(kernel: &str, ch: &channel::Channel) -> Cell {
-    let mut cell = Cell {
-        kernel: kernel.to_string(),
-        backend: "smoke".to_string(),
-        ..Cell::default()
-    };
-    let facts = key_values(&ch.text("facts.txt").unwrap_or_default());
-    if !facts.contains_key("uname") {
-        cell.failures.push("facts.txt did not arrive".to_string());
-    }
-    if ch.missing.iter().any(|m| m == "smoke/demo-run") {
-        cell.facts
-            .push("demo-run is not built: only the kernel facts were collected".to_string());
-        return cell;
-    }
-    let result = key_values(&ch.text("smoke/result.txt").unwrap_or_default());
-    match result.get("demo_rc").map(String::as_str) {
-        Some("0") => {}
-        Some(rc) => cell.failures.push(format!(
-            "demo-run exited {rc}: {}",
-            last_lines(&ch.text("smoke/demo.log").unwrap_or_default(), 5)
-        )),
-        None => cell
-            .failures
-            .push("the demo result did not arrive".to_string()),
-    }
-    cell.seconds = seconds(&result);
-    let reports = ch
-        .files
-        .keys()
-        .filter(|k| k.starts_with("smoke/reports/"))
-        .count();
-    cell.facts
-        .push(format!("demo-run wrote {reports} report(s)"));
-    cell
-}
-
-/// The cell of one backend: record exit, recording figures, BPF cleanup, check.
-fn record_cell(
-    kernel: &str,
-    backend: &str,
-    ch: &channel::Channel,
-    dir: &Path,
-    bin_dir: &Path,
-) -> Cell {
-    let mut cell = Cell {
-        kernel: kernel.to_string(),
-        backend: backend.to_string(),
-        ..Cell::default()
-    };
-    let Some(result) = ch.text(&format!("{backend}/result.txt")) else {
-        cell.failures
-            .push("the run's result did not arrive".to_string());
-        return cell;
-    };
-    let kv = key_values(&result);
-    cell.seconds = seconds(&kv);
-    match kv.get("record_rc").map(String::as_str) {
-        Some("0") => {}
-        Some(rc) => {
-            let why = if rc == "143" || rc == "124" {
-                " (killed at the run time limit)"
-            } else {
-                ""
-            };
-            let log = ch
-                .text(&format!("{backend}/record.log"))
-                .unwrap_or_default();
-            cell.failures.push(format!(
-                "ipc-trace record exited {rc}{why}: {}",
-                last_lines(&log, 5)
-            ));
-        }
-        None => cell
-            .failures
-            .push("no exit code for ipc-trace record".to_string()),
-    }
-    let count = |k: &str| kv.get(k).and_then(|v| v.parse::<i64>().ok());
-    match (
-        count("bpf_progs_before"),
-        count("bpf_progs_peak"),
-        count("bpf_progs_after"),
-    ) {
-        (Some(before), Some(peak), Some(after)) => {
-            if after != before {
-                cell.failures.push(format!(
-                    "BPF programs left loaded after ipc-trace exited: {before} before, {after} after"
-                ));
-            }
-            if peak <= before {
-                cell.facts.push(format!(
-                    "no JITed BPF program seen during the run (kallsyms count stayed at {before})"
-                ));
-            }
-        }
-        _ => cell
-            .failures
-            .push("BPF program counts missing from the result".to_string()),
-    }
-    match count("ours_loaded_after") {
-        Some(0) => {}
-        Some(n) => cell.failures.push(format!(
-            "{n} ipc-trace BPF program(s) still loaded after exit (doctor --loaded-programs)"
-        )),
-        None => cell
-            .failures
-            .push("`ipc-trace doctor --loaded-programs` gave no count".to_string()),
-    }
-    if count("bpffs_entries").is_some_and(|n| n != 0) {
-        cell.failures
-            .push("objects left pinned in /sys/fs/bpf".to_string());
-    }
-    let recording_name = format!("{backend}/recording.ndjson");
-    let recording = dir.join(&recording_name);
-    match ch.text(&recording_name) {
-        None => cell.failures.push("no recording arrived".to_string()),
-        Some(text) => match check::summarize(&text) {
-            Ok(s) => {
-                cell.probes_attached = Some(s.attached);
-                cell.probes_kernel_path = Some(s.kernel_path_probes);
-                cell.probes_fired = Some(s.fired);
-                cell.events = Some(s.events);
-                cell.drops = Some(s.drops);
-            }
-            Err(e) => cell.failures.push(format!("recording: {e:#}")),
-        },
-    }
-    let prefix = format!("{backend}/reports/");
-    let reports: Vec<PathBuf> = ch
-        .files
-        .keys()
-        .filter(|k| k.starts_with(&prefix))
-        .map(|k| dir.join(k))
-        .collect();
-    if recording.is_file() {
-        let verdict =
-            check::check_recording(&bin_dir.join(build::DEMO_CHECK), &recording, &reports);
-        cell.failures.extend(verdict.failures);
-        cell.facts.extend(verdict.facts);
-    }
-    cell
 }

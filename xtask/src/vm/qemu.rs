@@ -28,6 +28,8 @@ pub struct Boot<'a> {
     pub memory_mb: u32,
     /// Guest vCPUs.
     pub cpus: u32,
+    /// Appended to the kernel command line (e.g. `ipct.series=6.1`, read by /init).
+    pub append: String,
 }
 
 /// How a boot ended.
@@ -80,7 +82,9 @@ pub fn arguments(boot: &Boot) -> Vec<String> {
         "-initrd".into(),
         boot.initrd.display().to_string(),
         "-append".into(),
-        "console=ttyS0 quiet loglevel=1 panic=-1".into(),
+        format!("console=ttyS0 quiet loglevel=1 panic=-1 {}", boot.append)
+            .trim_end()
+            .to_string(),
     ]);
     args
 }

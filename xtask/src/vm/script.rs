@@ -23,6 +23,12 @@ pub const FACT_SYMBOLS: &[&str] = &[
     "freeary",
     "exit_shm",
     "exit_sem",
+    "shm_open",
+    "ksys_shmget",
+    "ksys_semget",
+    "ksys_semtimedop",
+    "ipc_findkey",
+    "sem_lock",
 ];
 
 /// What the VM runs after collecting the kernel facts.
@@ -34,15 +40,44 @@ pub enum Plan {
         /// Extra arguments of `demo-run`.
         demo_args: String,
     },
-    /// `ipc-trace record --backend B -- demo-run ...` for each backend.
+    /// `ipc-trace record --backend B -- demo-run ...` for each run, then
+    /// the host test binaries.
     Record {
-        /// Backends in run order.
-        backends: Vec<String>,
+        /// Recording runs in order.
+        runs: Vec<Run>,
         /// Extra arguments of `demo-run`.
         demo_args: String,
-        /// Seconds before one backend's run is killed.
+        /// Seconds before one run is killed.
         timeout_secs: u64,
+        /// Test binaries run after the recordings.
+        host_tests: HostTests,
     },
+}
+
+/// One `ipc-trace record` run in the VM.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    /// Name of its results (`kprobe`, `kprobe-exclude-shm_fault`).
+    pub label: String,
+    /// `--backend` value.
+    pub backend: String,
+    /// More `ipc-trace record` options (no shell quoting: plain words).
+    pub options: Vec<String>,
+    /// Run only on this kernel series (as passed in `ipct.series=`).
+    pub only_series: Option<String>,
+}
+
+/// The libtest binaries to run in the VM, by name, at their host paths.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HostTests {
+    /// `(name, absolute path)` of each binary.
+    pub binaries: Vec<(String, String)>,
+    /// The directory they run in (their crate directory).
+    pub crate_dir: String,
+    /// Seconds before one binary is killed.
+    pub timeout_secs: u64,
+    /// Environment of the binaries (plain words, no shell quoting).
+    pub env: Vec<(String, String)>,
 }
 
 const PRELUDE: &str = r#"#!/bin/sh
@@ -87,11 +122,31 @@ progs() { grep -c '\[bpf\]$' /proc/kallsyms; }
     echo "boot_seconds=$(up)"
 } > /tmp/facts.txt 2>&1
 send facts.txt /tmp/facts.txt
+# Every text symbol of the IPC code (with .isra/.constprop suffixes), to see
+# what a new kernel renamed, split or inlined.
+grep -E ' [tT] (newseg|newary|freeary|ipc|do_shm|shm|__shm|sem|__sem|do_sem|__do_sem|ksys_s[eh]m|exit_s[eh]m|__x64_sys_s[eh]m)' /proc/kallsyms \
+    | cut -d' ' -f2- | sort -u > /tmp/kallsyms-ipc.txt
+send kallsyms-ipc.txt /tmp/kallsyms-ipc.txt
+# The C layout (from BTF) of the structs the probes read, to diff kernels.
+if [ -x /usr/sbin/bpftool ]; then
+    /usr/sbin/bpftool btf dump file /sys/kernel/btf/vmlinux format c 2>/dev/null | awk '
+        /^struct (ipc_params|vm_fault|vm_area_struct|shm_file_data|shmid_kernel|kern_ipc_perm|sem_array|sem_queue|ipc_namespace) \{$/ { p = 1 }
+        p { print }
+        p && /^\};$/ { p = 0; print "" }' > /tmp/btf-ipc.h
+    send btf-ipc.h /tmp/btf-ipc.h
+    # ... and their top-level member offsets (bits_offset).
+    /usr/sbin/bpftool btf dump file /sys/kernel/btf/vmlinux format raw 2>/dev/null | awk '
+        /^\[[0-9]+\] / { p = 0 }
+        /^\[[0-9]+\] STRUCT .(ipc_params|vm_fault|vm_area_struct|shm_file_data|shmid_kernel|kern_ipc_perm|file). / { p = 1 }
+        p { print }' > /tmp/btf-offsets.txt
+    send btf-offsets.txt /tmp/btf-offsets.txt
+fi
 
 if [ -x /bin/ipc-trace ]; then
     ipc-trace doctor > /tmp/doctor.txt 2>&1
     echo "exit=$?" >> /tmp/doctor.txt
     send doctor.txt /tmp/doctor.txt
+    ipc-trace doctor --json > /tmp/doctor.json 2>&1 && send doctor.json /tmp/doctor.json
 fi
 "#;
 
@@ -112,16 +167,18 @@ fi
 "#;
 
 const RECORD: &str = r#"
-for B in @@BACKENDS; do
-    mkdir -p /tmp/rep-$B
+# record_run LABEL BACKEND [ipc-trace record options]: results under LABEL/.
+record_run() {
+    L=$1; B=$2; shift 2
+    mkdir -p /tmp/rep-$L
     before=$(progs)
-    echo "$before" > /tmp/peak-$B
+    echo "$before" > /tmp/peak-$L
     ( while :; do dd if=/dev/zero of=/dev/shm/noise bs=4096 count=256 2>/dev/null; rm -f /dev/shm/noise; done ) &
     noise=$!
-    ( peak=$before; while :; do n=$(progs); if [ "$n" -gt "$peak" ]; then peak=$n; echo "$peak" > /tmp/peak-$B; fi; sleep 0.2; done ) &
+    ( peak=$before; while :; do n=$(progs); if [ "$n" -gt "$peak" ]; then peak=$n; echo "$peak" > /tmp/peak-$L; fi; sleep 0.2; done ) &
     sampler=$!
     t0=$(up)
-    timeout @@TIMEOUT ipc-trace record --backend $B -o /tmp/rec-$B.ndjson -- demo-run --report-dir /tmp/rep-$B @@DEMO_ARGS > /tmp/record-$B.log 2>&1
+    timeout @@TIMEOUT ipc-trace record --backend $B "$@" -o /tmp/rec-$L.ndjson -- demo-run --report-dir /tmp/rep-$L @@DEMO_ARGS > /tmp/record-$L.log 2>&1
     code=$?
     t1=$(up)
     kill $noise $sampler
@@ -134,17 +191,34 @@ for B in @@BACKENDS; do
         echo "seconds_start=$t0"
         echo "seconds_end=$t1"
         echo "bpf_progs_before=$before"
-        echo "bpf_progs_peak=$(cat /tmp/peak-$B)"
+        echo "bpf_progs_peak=$(cat /tmp/peak-$L)"
         echo "bpf_progs_after=$(progs)"
         echo "bpffs_entries=$(ls -A /sys/fs/bpf | wc -l)"
         echo "ours_loaded_after=$(ipc-trace doctor --loaded-programs 2>&1)"
-    } > /tmp/result-$B.txt
-    send $B/result.txt /tmp/result-$B.txt
-    send $B/recording.ndjson /tmp/rec-$B.ndjson
-    send $B/record.log /tmp/record-$B.log
-    for f in /tmp/rep-$B/*; do [ -f "$f" ] && send "$B/reports/${f##*/}" "$f"; done
-    rm -rf /tmp/rec-$B.ndjson /tmp/rep-$B
-done
+    } > /tmp/result-$L.txt
+    send $L/result.txt /tmp/result-$L.txt
+    send $L/recording.ndjson /tmp/rec-$L.ndjson
+    send $L/record.log /tmp/record-$L.log
+    for f in /tmp/rep-$L/*; do [ -f "$f" ] && send "$L/reports/${f##*/}" "$f"; done
+    rm -rf /tmp/rec-$L.ndjson /tmp/rep-$L
+}
+SERIES=$(sed -n 's/.*ipct.series=\([^ ]*\).*/\1/p' /proc/cmdline)
+@@RUNS
+"#;
+
+const HOSTTESTS: &str = r#"
+# host_test NAME BINARY: a libtest binary, one test at a time, from its crate dir.
+mkdir -p @@CRATE_DIR
+host_test() {
+    t0=$(up)
+    ( cd @@CRATE_DIR && @@TEST_ENV timeout @@TEST_TIMEOUT "$2" --test-threads=1 ) > /tmp/ht-$1.log 2>&1
+    code=$?
+    t1=$(up)
+    { echo "rc=$code"; echo "seconds_start=$t0"; echo "seconds_end=$t1"; } > /tmp/ht-$1.txt
+    send hosttests/$1.log /tmp/ht-$1.log
+    send hosttests/$1.txt /tmp/ht-$1.txt
+}
+@@HOSTTESTS
 "#;
 
 const EPILOGUE: &str = r#"
@@ -159,13 +233,31 @@ pub fn init_script(plan: &Plan) -> String {
     let body = match plan {
         Plan::Smoke { demo_args } => SMOKE.replace("@@DEMO_ARGS", demo_args),
         Plan::Record {
-            backends,
+            runs,
             demo_args,
             timeout_secs,
-        } => RECORD
-            .replace("@@BACKENDS", &backends.join(" "))
-            .replace("@@DEMO_ARGS", demo_args)
-            .replace("@@TIMEOUT", &timeout_secs.to_string()),
+            host_tests,
+        } => {
+            let record = RECORD
+                .replace("@@RUNS", &run_lines(runs))
+                .replace("@@DEMO_ARGS", demo_args)
+                .replace("@@TIMEOUT", &timeout_secs.to_string());
+            if host_tests.binaries.is_empty() {
+                record
+            } else {
+                let calls: Vec<String> = host_tests
+                    .binaries
+                    .iter()
+                    .map(|(name, path)| format!("host_test {name} {path}"))
+                    .collect();
+                record
+                    + &HOSTTESTS
+                        .replace("@@HOSTTESTS", &calls.join("\n"))
+                        .replace("@@CRATE_DIR", &host_tests.crate_dir)
+                        .replace("@@TEST_TIMEOUT", &host_tests.timeout_secs.to_string())
+                        .replace("@@TEST_ENV", &env_words(&host_tests.env))
+            }
+        }
     };
     [
         PRELUDE.replace("@@SYMBOLS", &symbols),
@@ -174,6 +266,36 @@ pub fn init_script(plan: &Plan) -> String {
     ]
     .concat()
     .replace("@@MARK", MARK)
+}
+
+/// `K=V K2=V2` (prefixed to a command, or `env` when there is none).
+fn env_words(env: &[(String, String)]) -> String {
+    if env.is_empty() {
+        return "env".to_string();
+    }
+    env.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One `record_run` line per run; a series-bound run is guarded by `$SERIES`.
+fn run_lines(runs: &[Run]) -> String {
+    runs.iter()
+        .map(|r| {
+            let call = [
+                vec!["record_run".to_string(), r.label.clone(), r.backend.clone()],
+                r.options.clone(),
+            ]
+            .concat()
+            .join(" ");
+            match &r.only_series {
+                Some(series) => format!("[ \"$SERIES\" = \"{series}\" ] && {call}"),
+                None => call,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -185,27 +307,69 @@ mod tests {
             "@@MARK",
             "@@SYMBOLS",
             "@@DEMO_ARGS",
-            "@@BACKENDS",
+            "@@RUNS",
             "@@TIMEOUT",
+            "@@HOSTTESTS",
+            "@@CRATE_DIR",
+            "@@TEST_TIMEOUT",
+            "@@TEST_ENV",
         ] {
             assert!(!script.contains(p), "{p} was left in:\n{script}");
         }
     }
 
+    fn run(label: &str, backend: &str) -> Run {
+        Run {
+            label: label.into(),
+            backend: backend.into(),
+            options: Vec::new(),
+            only_series: None,
+        }
+    }
+
     #[test]
-    fn record_script_loops_over_the_backends_and_ends_with_poweroff() {
+    fn record_script_runs_each_run_then_the_host_tests_and_ends_with_poweroff() {
+        let control = Run {
+            options: vec!["--exclude-probe".into(), "shm_fault".into()],
+            only_series: Some("6.1".into()),
+            ..run("kprobe-exclude-shm_fault", "kprobe")
+        };
         let s = init_script(&Plan::Record {
-            backends: vec!["kprobe".into(), "fentry".into()],
+            runs: vec![run("kprobe", "kprobe"), run("fentry", "fentry"), control],
             demo_args: "--pingpong".into(),
             timeout_secs: 90,
+            host_tests: HostTests {
+                binaries: vec![("live_host".into(), "/w/t/release/deps/live_host-1".into())],
+                crate_dir: "/w/ipc-trace".into(),
+                timeout_secs: 300,
+                env: vec![("INSTA_UPDATE".into(), "no".into())],
+            },
         });
         assert!(s.starts_with("#!/bin/sh\n"));
-        assert!(s.contains("for B in kprobe fentry; do"));
-        assert!(s.contains("timeout 90 ipc-trace record --backend $B"));
-        assert!(s.contains("--report-dir /tmp/rep-$B --pingpong"));
+        assert!(s.contains("\nrecord_run kprobe kprobe\nrecord_run fentry fentry\n"));
+        assert!(s.contains(
+            "[ \"$SERIES\" = \"6.1\" ] && record_run kprobe-exclude-shm_fault kprobe --exclude-probe shm_fault\n"
+        ));
+        assert!(s.contains("timeout 90 ipc-trace record --backend $B \"$@\""));
+        assert!(s.contains("--report-dir /tmp/rep-$L --pingpong"));
+        assert!(
+            s.contains("cd /w/ipc-trace && INSTA_UPDATE=no timeout 300 \"$2\" --test-threads=1")
+        );
+        assert!(s.contains("\nhost_test live_host /w/t/release/deps/live_host-1\n"));
+        assert!(
+            s.find("record_run fentry").unwrap_or(usize::MAX)
+                < s.find("host_test live_host /").unwrap_or(0)
+        );
         assert!(s.contains(&format!("echo \"{MARK} done\"")));
         assert!(s.trim_end().ends_with("poweroff -f"));
         assert_no_placeholder(&s);
+    }
+
+    #[test]
+    fn every_kernel_path_function_is_a_fact() {
+        for f in super::super::enforce::KERNEL_PATH_FUNCTIONS {
+            assert!(FACT_SYMBOLS.contains(f), "{f} is not in FACT_SYMBOLS");
+        }
     }
 
     #[test]

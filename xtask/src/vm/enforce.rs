@@ -1,0 +1,522 @@
+//! What a kprobe or fentry cell must show for its figures to be true: every
+//! kernel-path probe whose function the kernel has is attached with that
+//! backend and fired in the self-test, and the lifecycle events come from
+//! those probes, not `"inferred": true` (docs/SCHEMA.md). A tracepoint cell
+//! is not held to this (inferred events are what it is for).
+//!
+//! Pure functions over the recording (plain JSON, never ipc-trace's types)
+//! and the VM's `facts.txt`, so that negative cases are unit-tested.
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The functions ipc-trace hooks with kernel-path probes (its
+/// `probe::kernel_path::KERNEL_PROBES`, by function name; xtask does not link
+/// ipc-trace, so the list is repeated here and the probe table is checked
+/// against it).
+pub const KERNEL_PATH_FUNCTIONS: &[&str] = &[
+    "newseg",
+    "do_shmat",
+    "shm_fault",
+    "shmem_fault",
+    "newary",
+    "do_semtimedop",
+    "__do_semtimedop",
+    "shm_destroy",
+    "shm_close",
+    "freeary",
+];
+
+/// Event kinds a kernel-path probe reports on a kprobe/fentry kernel.
+pub const LIFECYCLE_KINDS: &[&str] = &[
+    "shm_create",
+    "sem_create",
+    "shm_attach",
+    "shm_fault",
+    "sem_op",
+    "shm_destroy",
+    "sem_destroy",
+];
+
+/// One row of the header's probe table.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProbeRow {
+    /// Probe name (the kernel function for a kernel-path probe).
+    pub name: String,
+    /// `class` is `kernel_path`.
+    pub kernel_path: bool,
+    /// Backend it was attached with.
+    pub backend: Option<String>,
+    /// Attached.
+    pub attached: bool,
+    /// Fired in the start-up self-test.
+    pub fired: bool,
+    /// Why it was not attached.
+    pub reason: Option<String>,
+}
+
+/// The fields of one event the checks look at.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EventRef {
+    /// `kind`.
+    pub kind: String,
+    /// `probe`: the hook that saw it.
+    pub probe: String,
+    /// `backend` of that hook.
+    pub backend: String,
+    /// `inferred: true`.
+    pub inferred: bool,
+}
+
+/// A recording reduced to what the enforcement reads.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Recording {
+    /// The header's probe table.
+    pub probes: Vec<ProbeRow>,
+    /// Events of the lifecycle kinds, in order.
+    pub events: Vec<EventRef>,
+}
+
+/// Read the probe table and the lifecycle events of an NDJSON recording.
+pub fn parse_recording(text: &str) -> Result<Recording> {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Value = serde_json::from_str(lines.next().context("the recording is empty")?)
+        .context("line 1 (header) is not JSON")?;
+    let table = header
+        .get("probes")
+        .context("the header has no probe table")?;
+    let rows = table
+        .as_array()
+        .or_else(|| table.get("probes").and_then(Value::as_array))
+        .context("the header's probe table is not a list")?;
+    let text_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(String::from);
+    let probes = rows
+        .iter()
+        .map(|r| ProbeRow {
+            name: text_of(r, "name").unwrap_or_default(),
+            kernel_path: r.get("class").and_then(Value::as_str) == Some("kernel_path"),
+            backend: text_of(r, "backend"),
+            attached: r.get("attached").and_then(Value::as_bool) == Some(true),
+            fired: r.get("fired").and_then(Value::as_bool) == Some(true),
+            reason: text_of(r, "reason"),
+        })
+        .collect();
+    let mut events = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let v: Value =
+            serde_json::from_str(line).with_context(|| format!("line {} is not JSON", i + 2))?;
+        let kind = text_of(&v, "kind").unwrap_or_default();
+        if LIFECYCLE_KINDS.contains(&kind.as_str()) {
+            events.push(EventRef {
+                kind,
+                probe: text_of(&v, "probe").unwrap_or_default(),
+                backend: text_of(&v, "backend").unwrap_or_default(),
+                inferred: v.get("inferred").and_then(Value::as_bool) == Some(true),
+            });
+        }
+    }
+    Ok(Recording { probes, events })
+}
+
+/// True when a cell of `backend` is held to the kernel-path checks.
+pub fn enforced(backend: &str) -> bool {
+    matches!(backend, "kprobe" | "fentry")
+}
+
+/// The failures of a `backend` cell whose kernel reported `facts`
+/// (`kallsyms.<function>=<count>`) and which recorded `rec`; empty: passed.
+/// Every failure about a probe or kind names it in backticks.
+pub fn enforce(backend: &str, facts: &BTreeMap<String, String>, rec: &Recording) -> Vec<String> {
+    if !enforced(backend) {
+        return Vec::new();
+    }
+    let mut failures = Vec::new();
+    let mut present = BTreeSet::new();
+    for function in KERNEL_PATH_FUNCTIONS {
+        match facts.get(&format!("kallsyms.{function}")).map(String::as_str) {
+            Some("0") => {}
+            Some(_) => {
+                present.insert(*function);
+            }
+            None => failures.push(format!(
+                "the VM did not report whether `{function}` is in kallsyms (facts.txt lacks kallsyms.{function})"
+            )),
+        }
+    }
+    for function in &present {
+        let Some(row) = rec
+            .probes
+            .iter()
+            .find(|r| r.kernel_path && r.name == *function)
+        else {
+            failures.push(format!(
+                "`{function}` is in kallsyms but the probe table has no kernel-path row for it"
+            ));
+            continue;
+        };
+        if !row.attached {
+            failures.push(format!(
+                "kernel-path probe `{function}` (in kallsyms) is not attached: {}",
+                row.reason.as_deref().unwrap_or("no reason given")
+            ));
+        } else if row.backend.as_deref() != Some(backend) {
+            failures.push(format!(
+                "kernel-path probe `{function}` is attached with {} instead of {backend}",
+                row.backend.as_deref().unwrap_or("no backend")
+            ));
+        } else if !row.fired {
+            failures.push(format!(
+                "kernel-path probe `{function}` is attached with {backend} but did not fire in the self-test"
+            ));
+        }
+    }
+    let kernel_path: BTreeSet<&str> = rec
+        .probes
+        .iter()
+        .filter(|r| r.kernel_path)
+        .map(|r| r.name.as_str())
+        .collect();
+    for kind in LIFECYCLE_KINDS {
+        let of_kind: Vec<&EventRef> = rec.events.iter().filter(|e| e.kind == *kind).collect();
+        if of_kind.is_empty() {
+            failures.push(format!("no `{kind}` event in the recording"));
+            continue;
+        }
+        let bad: Vec<&&EventRef> = of_kind
+            .iter()
+            .filter(|e| {
+                e.inferred || !kernel_path.contains(e.probe.as_str()) || e.backend != backend
+            })
+            .collect();
+        if let Some(first) = bad.first() {
+            failures.push(format!(
+                "{} of {} `{kind}` events are not from a kernel-path probe with {backend} (first: probe {}, backend {}{})",
+                bad.len(),
+                of_kind.len(),
+                first.probe,
+                first.backend,
+                if first.inferred { ", inferred" } else { "" }
+            ));
+        }
+    }
+    failures
+}
+
+/// The verdict of a negative-control cell that recorded with `excluded`
+/// kept from attaching: it is as expected (empty result) only when the run
+/// itself worked (`run_failures` empty), the probe table says the probe was
+/// excluded, and the enforcement failed naming it. Enforcement failures
+/// that do not name it are returned in the second list, as facts.
+pub fn control_verdict(
+    excluded: &str,
+    rec: &Recording,
+    enforcement: &[String],
+    run_failures: &[String],
+) -> (Vec<String>, Vec<String>) {
+    let mut failures: Vec<String> = run_failures
+        .iter()
+        .map(|f| format!("the control run itself failed: {f}"))
+        .collect();
+    let row = rec.probes.iter().find(|r| r.name == excluded);
+    match row {
+        None => failures.push(format!(
+            "the probe table has no `{excluded}` row (is --exclude-probe {excluded} a valid name?)"
+        )),
+        Some(r)
+            if r.attached
+                || !r
+                    .reason
+                    .as_deref()
+                    .is_some_and(|s| s.starts_with("excluded by --exclude-probe")) =>
+        {
+            failures.push(format!(
+                "`{excluded}` was not excluded: attached {}, reason {:?}",
+                r.attached, r.reason
+            ))
+        }
+        Some(_) => {}
+    }
+    let needle = format!("`{excluded}`");
+    let (naming, other): (Vec<&String>, Vec<&String>) =
+        enforcement.iter().partition(|f| f.contains(&needle));
+    if naming.is_empty() {
+        failures.push(format!(
+            "the enforcement did not fail naming `{excluded}` although it was excluded{}",
+            if enforcement.is_empty() {
+                ": the matrix does not enforce what it prints".to_string()
+            } else {
+                format!(" (it said: {})", enforcement.join("; "))
+            }
+        ));
+    }
+    let facts = naming
+        .iter()
+        .map(|f| format!("failed as expected: {f}"))
+        .chain(other.iter().map(|f| format!("also failed: {f}")))
+        .collect();
+    (failures, facts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(absent: &[&str]) -> BTreeMap<String, String> {
+        KERNEL_PATH_FUNCTIONS
+            .iter()
+            .map(|f| {
+                let n = if absent.contains(f) { "0" } else { "1" };
+                (format!("kallsyms.{f}"), n.to_string())
+            })
+            .collect()
+    }
+
+    fn row(name: &str, backend: &str) -> ProbeRow {
+        ProbeRow {
+            name: name.into(),
+            kernel_path: true,
+            backend: Some(backend.into()),
+            attached: true,
+            fired: true,
+            reason: None,
+        }
+    }
+
+    fn event(kind: &str, probe: &str, backend: &str) -> EventRef {
+        EventRef {
+            kind: kind.into(),
+            probe: probe.into(),
+            backend: backend.into(),
+            inferred: false,
+        }
+    }
+
+    /// A recording where everything came through the kernel path.
+    fn good(backend: &str) -> Recording {
+        let mut probes: Vec<ProbeRow> = KERNEL_PATH_FUNCTIONS
+            .iter()
+            .map(|f| row(f, backend))
+            .collect();
+        probes.push(ProbeRow {
+            name: "sys_shmget".into(),
+            backend: Some("tracepoint".into()),
+            attached: true,
+            ..ProbeRow::default()
+        });
+        let source = [
+            ("shm_create", "newseg"),
+            ("sem_create", "newary"),
+            ("shm_attach", "do_shmat"),
+            ("shm_fault", "shm_fault"),
+            ("sem_op", "__do_semtimedop"),
+            ("shm_destroy", "shm_destroy"),
+            ("sem_destroy", "freeary"),
+        ];
+        let events = source.iter().map(|(k, p)| event(k, p, backend)).collect();
+        Recording { probes, events }
+    }
+
+    #[test]
+    fn a_full_kernel_path_recording_passes() {
+        for backend in ["kprobe", "fentry"] {
+            assert_eq!(
+                enforce(backend, &facts(&[]), &good(backend)),
+                Vec::<String>::new()
+            );
+        }
+    }
+
+    #[test]
+    fn a_present_probe_that_is_not_attached_fails() {
+        let mut rec = good("kprobe");
+        let r = rec.probes.iter_mut().find(|r| r.name == "shm_fault");
+        if let Some(r) = r {
+            r.attached = false;
+            r.backend = None;
+            r.reason = Some("excluded by --exclude-probe".into());
+        }
+        let f = enforce("kprobe", &facts(&[]), &rec);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].contains("`shm_fault`") && f[0].contains("not attached"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn an_absent_function_is_not_required() {
+        let mut rec = good("fentry");
+        rec.probes.retain(|r| r.name != "__do_semtimedop");
+        if let Some(e) = rec.events.iter_mut().find(|e| e.kind == "sem_op") {
+            e.probe = "do_semtimedop".into();
+        }
+        assert!(enforce("fentry", &facts(&["__do_semtimedop"]), &rec).is_empty());
+        // ... but when the kernel has it, a missing row fails.
+        let f = enforce("fentry", &facts(&[]), &rec);
+        assert!(f.iter().any(|f| f.contains("`__do_semtimedop`")), "{f:?}");
+    }
+
+    #[test]
+    fn attached_with_another_backend_or_not_fired_fails() {
+        let mut rec = good("fentry");
+        rec.probes[0].backend = Some("kprobe".into());
+        rec.probes[1].fired = false;
+        let f = enforce("fentry", &facts(&[]), &rec);
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert!(
+            f.iter()
+                .any(|f| f.contains("`newseg`") && f.contains("instead of fentry"))
+        );
+        assert!(
+            f.iter()
+                .any(|f| f.contains("`do_shmat`") && f.contains("did not fire"))
+        );
+    }
+
+    #[test]
+    fn an_inferred_shm_create_in_a_kprobe_cell_fails() {
+        let mut rec = good("kprobe");
+        rec.events.push(EventRef {
+            inferred: true,
+            ..event("shm_create", "sys_shmget", "tracepoint")
+        });
+        let f = enforce("kprobe", &facts(&[]), &rec);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].contains("1 of 2 `shm_create`") && f[0].contains("inferred"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn a_tracepoint_event_of_a_lifecycle_kind_fails_and_a_missing_kind_fails() {
+        let mut rec = good("kprobe");
+        if let Some(e) = rec.events.iter_mut().find(|e| e.kind == "shm_attach") {
+            *e = event("shm_attach", "sys_shmat", "tracepoint");
+        }
+        rec.events.retain(|e| e.kind != "sem_destroy");
+        let f = enforce("kprobe", &facts(&[]), &rec);
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert!(f[0].contains("`shm_attach`"));
+        assert!(f[1].contains("no `sem_destroy` event"));
+    }
+
+    #[test]
+    fn missing_facts_fail_and_tracepoint_cells_are_not_enforced() {
+        let f = enforce("kprobe", &BTreeMap::new(), &good("kprobe"));
+        assert_eq!(f.len(), KERNEL_PATH_FUNCTIONS.len(), "{f:?}");
+        let mut rec = good("tracepoint");
+        rec.events.iter_mut().for_each(|e| e.inferred = true);
+        assert!(enforce("tracepoint", &BTreeMap::new(), &rec).is_empty());
+    }
+
+    fn excluded_recording() -> Recording {
+        let mut rec = good("kprobe");
+        if let Some(r) = rec.probes.iter_mut().find(|r| r.name == "shm_fault") {
+            r.attached = false;
+            r.backend = None;
+            r.reason = Some("excluded by --exclude-probe shm_fault".into());
+        }
+        if let Some(e) = rec.events.iter_mut().find(|e| e.kind == "shm_fault") {
+            *e = EventRef {
+                inferred: true,
+                ..event("shm_fault", "page_fault_user", "tracepoint")
+            };
+        }
+        rec
+    }
+
+    #[test]
+    fn the_control_is_as_expected_when_enforcement_names_the_excluded_probe() {
+        let rec = excluded_recording();
+        let enforcement = enforce("kprobe", &facts(&[]), &rec);
+        assert_eq!(enforcement.len(), 2, "{enforcement:?}");
+        let (failures, facts) = control_verdict("shm_fault", &rec, &enforcement, &[]);
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(facts.len(), 2, "{facts:?}");
+    }
+
+    #[test]
+    fn the_control_fails_when_nothing_is_enforced_or_the_run_broke() {
+        let rec = excluded_recording();
+        let (failures, _) = control_verdict("shm_fault", &rec, &[], &[]);
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(failures[0].contains("does not enforce"));
+        let enforcement = enforce("kprobe", &facts(&[]), &rec);
+        let (failures, _) =
+            control_verdict("shm_fault", &rec, &enforcement, &["record exited 1".into()]);
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        // A probe that was attached after all is no control.
+        let (failures, _) = control_verdict("shm_fault", &good("kprobe"), &enforcement, &[]);
+        assert!(
+            failures.iter().any(|f| f.contains("was not excluded")),
+            "{failures:?}"
+        );
+    }
+
+    /// A recording as ipc-trace writes it: header, events, stats.
+    fn ndjson(shm_fault_attached: bool, shm_create_inferred: bool) -> String {
+        let rows: Vec<String> = KERNEL_PATH_FUNCTIONS
+            .iter()
+            .map(|f| {
+                if *f == "shm_fault" && !shm_fault_attached {
+                    format!(r#"{{"name":"{f}","class":"kernel_path","backend":null,"attached":false,"reason":"excluded by --exclude-probe"}}"#)
+                } else {
+                    format!(r#"{{"name":"{f}","class":"kernel_path","backend":"kprobe","attached":true,"fired":true}}"#)
+                }
+            })
+            .collect();
+        let header = format!(
+            r#"{{"schema":"ipc-trace/1","kernel":"6.1.0","probes":[{{"name":"sys_shmget","class":"tracepoint","backend":"tracepoint","attached":true}},{}]}}"#,
+            rows.join(",")
+        );
+        let create = if shm_create_inferred {
+            r#"{"kind":"shm_create","probe":"sys_shmget","backend":"tracepoint","inferred":true,"id":1,"size":4096}"#
+        } else {
+            r#"{"kind":"shm_create","probe":"newseg","backend":"kprobe","id":1,"size":4096}"#
+        };
+        [
+            header.as_str(),
+            create,
+            r#"{"kind":"shm_get","probe":"sys_shmget","backend":"tracepoint","ret":1}"#,
+            r#"{"kind":"sem_create","probe":"newary","backend":"kprobe","id":1,"nsems":1}"#,
+            r#"{"kind":"shm_attach","probe":"do_shmat","backend":"kprobe","id":1,"addr":4096}"#,
+            r#"{"kind":"shm_fault","probe":"shm_fault","backend":"kprobe","id":1,"addr":4096,"page":0}"#,
+            r#"{"kind":"sem_op","probe":"__do_semtimedop","backend":"kprobe","id":1,"ops":[]}"#,
+            r#"{"kind":"shm_destroy","probe":"shm_destroy","backend":"kprobe","id":1}"#,
+            r#"{"kind":"sem_destroy","probe":"freeary","backend":"kprobe","id":1}"#,
+            r#"{"kind":"stats","events":8,"dropped":0}"#,
+        ]
+        .join("\n")
+    }
+
+    #[test]
+    fn synthetic_recordings_pass_or_fail_as_they_should() -> Result<()> {
+        let good = parse_recording(&ndjson(true, false))?;
+        assert_eq!(good.events.len(), 7);
+        assert!(enforce("kprobe", &facts(&[]), &good).is_empty());
+        // One present probe not attached: fails, naming it.
+        let f = enforce(
+            "kprobe",
+            &facts(&[]),
+            &parse_recording(&ndjson(false, false))?,
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].contains("`shm_fault`"), "{f:?}");
+        // An inferred shm_create in a kprobe cell: fails, naming the kind.
+        let f = enforce(
+            "kprobe",
+            &facts(&[]),
+            &parse_recording(&ndjson(true, true))?,
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].contains("`shm_create`") && f[0].contains("inferred"),
+            "{f:?}"
+        );
+        // The same recording in an fentry cell: every probe has the wrong backend.
+        assert!(!enforce("fentry", &facts(&[]), &good).is_empty());
+        Ok(())
+    }
+}
