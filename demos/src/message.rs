@@ -15,7 +15,7 @@ pub struct SharedRecord {
     pub text: [u8; TEXT_SIZE],
 }
 
-/// Size of [`SharedRecord`]: the seed's 516-byte segment.
+/// Size of [`SharedRecord`]: the 516-byte segment of the demo in docs/STEPS.md.
 pub const RECORD_SIZE: usize = std::mem::size_of::<SharedRecord>();
 
 /// The text of the message that ends the exchange.
@@ -80,7 +80,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn record_is_the_seeds_516_bytes() {
+    fn record_is_the_demos_516_bytes() {
         assert_eq!(RECORD_SIZE, 516);
     }
 

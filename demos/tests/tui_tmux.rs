@@ -1,7 +1,7 @@
 //! End-to-end test of the live TUI in a real terminal (tmux), as root:
 //! `ipc-trace -- demo-run …` is started in a tmux pane, keys are sent, and
 //! the captured screen must show the demo's key, its size, both processes,
-//! the faults and the SEED steps; after `q` the terminal is restored and no
+//! the faults and the kernel steps (docs/STEPS.md); after `q` the terminal is restored and no
 //! BPF program of ours is left loaded.
 
 use demos::report::DemoReport;
@@ -151,7 +151,7 @@ fn the_live_tui_shows_the_demo_and_restores_the_terminal() {
     let shm = producer.shm.as_ref().expect("producer shm");
     let key = format!("0x{:08x}", shm.key as u32);
 
-    // 1. The object table: the key, the seed's 516 bytes, removed at the end.
+    // 1. The object table: the key, the demo's 516 bytes, removed at the end.
     let table = s.wait_for("the segment, removed, in the object table", 20, |t| {
         t.lines().any(|l| l.contains(&key) && l.contains("removed"))
     });

@@ -7,10 +7,13 @@ use aya_ebpf::helpers::{
     bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_task, bpf_ktime_get_ns,
     bpf_probe_read_kernel,
 };
-use ipc_trace_common::{COMM_LEN, RawEvent, flag};
+use ipc_trace_common::{COMM_LEN, RawEvent, RawSembuf, backend, flag};
 
-use crate::maps::{
-    DROPS, EVENTS, INFLIGHT, InflightKey, SCRATCH, TRACE_CONFIG, TRACED_TGIDS, known, koff,
+use crate::{
+    diag,
+    maps::{
+        DROPS, EVENTS, INFLIGHT, InflightKey, SCRATCH, TRACE_CONFIG, TRACED_TGIDS, known, koff,
+    },
 };
 
 /// `BPF_NOEXIST`: insert only when the key is absent.
@@ -19,6 +22,7 @@ pub const BPF_NOEXIST: u64 = 1;
 /// CLOCK_MONOTONIC in nanoseconds.
 #[inline(always)]
 pub fn now() -> u64 {
+    // SAFETY: a helper without arguments; it only returns a number.
     unsafe { bpf_ktime_get_ns() }
 }
 
@@ -38,19 +42,43 @@ pub fn tgid_of(pid_tgid: u64) -> u32 {
 /// in `TRACED_TGIDS`.
 #[inline(always)]
 pub fn traced(pid_tgid: u64) -> bool {
-    let filtering = crate::maps::read_global_u32(&raw const TRACE_CONFIG.filter_tgids);
+    let filtering = crate::maps::read_global_u32(&TRACE_CONFIG.filter_tgids);
     if filtering == 0 {
         return true;
     }
     TRACED_TGIDS.get_ptr(tgid_of(pid_tgid)).is_some()
 }
 
+/// Plain data: every bit pattern is a valid value, so a `T` may be filled
+/// by a byte copy from memory the program does not own.
+///
+/// # Safety
+/// Only for types for which every bit pattern is a valid value.
+pub unsafe trait Plain: Copy {}
+// SAFETY: integers accept every bit pattern.
+unsafe impl Plain for u8 {}
+// SAFETY: as above.
+unsafe impl Plain for u16 {}
+// SAFETY: as above.
+unsafe impl Plain for u32 {}
+// SAFETY: as above.
+unsafe impl Plain for u64 {}
+// SAFETY: as above.
+unsafe impl Plain for i32 {}
+// SAFETY: as above.
+unsafe impl Plain for i64 {}
+// SAFETY: `#[repr(C)]` of three 16-bit integers.
+unsafe impl Plain for RawSembuf {}
+
 /// Reads a `T` from kernel memory at `addr` (None for NULL or a failed read).
 #[inline(always)]
-pub fn read_kernel<T>(addr: u64) -> Option<T> {
+pub fn read_kernel<T: Plain>(addr: u64) -> Option<T> {
     if addr == 0 {
         return None;
     }
+    // SAFETY: `bpf_probe_read_kernel` copies into a stack slot of the
+    // program and fails (instead of faulting) when `addr` is not readable
+    // kernel memory; any bytes are a valid `T` (`Plain`).
     unsafe { bpf_probe_read_kernel(addr as *const T) }.ok()
 }
 
@@ -66,6 +94,9 @@ pub fn ns_inum(ns: u64) -> Option<u32> {
 }
 
 /// The inode number of the current task's IPC namespace (0 when unknown).
+/// A read that fails or gives 0 where the BTF offsets said a pointer or an
+/// inode number is (the task's `nsproxy` aside, NULL in a dying task) is
+/// reported once: the offsets do not fit this kernel.
 #[inline(always)]
 pub fn current_ipc_ns() -> u32 {
     let nsproxy_off = koff!(task_nsproxy);
@@ -73,22 +104,47 @@ pub fn current_ipc_ns() -> u32 {
     if !known(nsproxy_off) || !known(ipc_ns_off) {
         return 0;
     }
+    // SAFETY: a helper without arguments; it returns the address of the
+    // current `task_struct`, only ever read through `read_kernel`.
     let task = unsafe { bpf_get_current_task() };
     let Some(nsproxy) = read_kernel::<u64>(task + nsproxy_off) else {
+        diag::ipc_ns_offset_nonsense(1, nsproxy_off);
         return 0;
     };
-    let Some(ns) = read_kernel::<u64>(nsproxy + ipc_ns_off) else {
+    if nsproxy == 0 {
         return 0;
-    };
-    ns_inum(ns).unwrap_or(0)
+    }
+    let ns = read_kernel::<u64>(nsproxy + ipc_ns_off).unwrap_or(0);
+    if ns == 0 {
+        diag::ipc_ns_offset_nonsense(2, ipc_ns_off);
+        return 0;
+    }
+    match ns_inum(ns) {
+        Some(inum) if inum != 0 => inum,
+        Some(_) | None => {
+            diag::ipc_ns_offset_nonsense(3, koff!(ipc_ns_inum));
+            0
+        }
+    }
 }
 
 /// Starts a record in this CPU's scratch slot: zeroed, then the common
-/// fields filled (`ts_ns` = `start_ns` = now).
+/// fields filled (`ts_ns` = `start_ns` = now). The slot is the program's
+/// own (see `SCRATCH`): 0, or `1 + probe` for an fentry program.
 #[inline(always)]
 pub fn begin(kind: u8, probe: u8, backend: u8) -> Option<&'static mut RawEvent> {
-    let ptr = SCRATCH.get_ptr_mut(0)?;
-    // SAFETY: a per-CPU array slot; programs do not nest on one CPU.
+    let slot = if backend == backend::FENTRY {
+        1 + probe as u32
+    } else {
+        0
+    };
+    let ptr = SCRATCH.get_ptr_mut(slot)?;
+    // SAFETY: the lookup returned this CPU's value of `slot`, non-null, and
+    // the verifier bounds every access to the `RawEvent`. No other program
+    // uses the slot while this one runs: slot 0 belongs to programs that
+    // run with preemption disabled and never nest, an fentry slot to one
+    // program that the kernel never runs twice at once on a CPU (see
+    // `SCRATCH`). The reference ends when the program returns.
     let ev = unsafe { &mut *ptr };
     *ev = RawEvent::ZERO;
     let t = now();
@@ -130,7 +186,12 @@ pub fn submit(ev: &RawEvent) {
 #[inline(always)]
 pub fn count_drop(probe: u8) {
     if let Some(slot) = DROPS.get_ptr_mut(probe as u32) {
-        // SAFETY: per-CPU slot, no concurrent writer on this CPU.
+        // SAFETY: this CPU's u64 of a per-CPU array, non-null from the
+        // lookup, aligned; the verifier bounds the access to the value. A
+        // load and a store through the raw pointer (the BPF target has no
+        // atomic add in `core`): only an fentry program preempted between
+        // the two by a task whose program also counts on this CPU can lose
+        // one count.
         unsafe { *slot += 1 };
     }
 }
@@ -145,8 +206,9 @@ pub fn stash(ev: &RawEvent) {
     if INFLIGHT.get_ptr(key).is_some() {
         count_drop(ev.probe);
     }
-    if INFLIGHT.insert(key, ev, 0).is_err() {
+    if let Err(err) = INFLIGHT.insert(key, ev, 0) {
         count_drop(ev.probe);
+        diag::map_insert_failed(diag::once::INFLIGHT_FULL, err);
     }
 }
 
@@ -154,7 +216,12 @@ pub fn stash(ev: &RawEvent) {
 #[inline(always)]
 pub fn inflight(pid_tgid: u64, probe: u8) -> Option<&'static mut RawEvent> {
     let key = InflightKey::new(pid_tgid, probe);
-    // SAFETY: only this task touches its own key.
+    // SAFETY: the lookup returned a non-null pointer to the value, and the
+    // verifier bounds every access to the `RawEvent`; the element is not
+    // freed while the program runs (RCU). The key is this task's, and a
+    // task runs one of our programs at a time, so no other program writes
+    // the value meanwhile; only an LRU eviction (map full) could recycle it,
+    // which would garble that one record, not memory.
     INFLIGHT.get_ptr_mut(key).map(|p| unsafe { &mut *p })
 }
 
@@ -183,7 +250,7 @@ pub fn complete(probe: u8, ret: i64, finish: impl FnOnce(&mut RawEvent)) {
 /// Reads a kernel value for a record, flagging `READ_FAILED` (and giving
 /// 0) when it cannot be read.
 #[inline(always)]
-pub fn read_or_flag<T: Default>(ev: &mut RawEvent, addr: u64) -> T {
+pub fn read_or_flag<T: Plain + Default>(ev: &mut RawEvent, addr: u64) -> T {
     match read_kernel::<T>(addr) {
         Some(v) => v,
         None => {

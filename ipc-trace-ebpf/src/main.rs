@@ -12,6 +12,7 @@
 #![no_std]
 #![no_main]
 
+mod diag;
 mod emit;
 mod fault;
 mod maps;
@@ -26,6 +27,8 @@ fn panic(_info: &core::panic::PanicInfo) -> ! {
     loop {}
 }
 
+// SAFETY: `LICENSE` is the only symbol of that name and the `license`
+// section holds just this NUL-terminated string, as the loader expects.
 #[unsafe(link_section = "license")]
 #[unsafe(no_mangle)]
 static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";

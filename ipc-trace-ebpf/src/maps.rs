@@ -69,9 +69,20 @@ pub static INFLIGHT: LruHashMap<InflightKey, RawEvent> = LruHashMap::with_max_en
 #[map]
 pub static SLEEPS: LruHashMap<u32, u64> = LruHashMap::with_max_entries(10240, 0);
 
-/// One record per CPU to build in (the BPF stack is only 512 bytes).
+/// Records to build in (the BPF stack is only 512 bytes), per CPU: slot 0
+/// for the tracepoint and kprobe programs, which run with preemption
+/// disabled and do not nest (`bpf_prog_active`), and slot `1 + probe` for
+/// the fentry program of each probe. An fentry program runs with only
+/// migration disabled and can be preempted by a task whose program then
+/// runs on the same CPU; the kernel never runs one fentry program twice at
+/// once on a CPU (`prog->active`), so a slot of its own is never shared.
 #[map]
-pub static SCRATCH: PerCpuArray<RawEvent> = PerCpuArray::with_max_entries(1, 0);
+pub static SCRATCH: PerCpuArray<RawEvent> =
+    PerCpuArray::with_max_entries(1 + probe::COUNT as u32, 0);
+
+/// Per CPU: which once-only diagnostics were already logged (`diag::once`).
+#[map]
+pub static DIAG_ONCE: PerCpuArray<u32> = PerCpuArray::with_max_entries(crate::diag::once::COUNT, 0);
 
 /// One all-zero `ShmRanges`, never written: the initial value of a new
 /// `SHM_RANGES` entry.
@@ -81,6 +92,11 @@ pub static ZERO_RANGES: Array<ShmRanges> = Array::with_max_entries(1, 0);
 // The globals carry an explicit section: LLVM never merges other constants
 // into a global that has one. Without it, a promoted `&0u64` can be folded
 // onto `TRACE_CONFIG`'s all-zero default and then read the patched value.
+
+// SAFETY (the three `no_mangle` / `link_section` attributes below): each
+// name is unique in the object and is the symbol userspace patches; the
+// section is the read-only data section the loader turns into a frozen
+// array map, which only holds plain data.
 
 /// Run-time switches, set by userspace before loading.
 #[unsafe(no_mangle)]
@@ -100,8 +116,10 @@ pub static TRACEPOINT_OFFSETS: TracepointOffsets = TracepointOffsets::DEFAULT;
 /// Reads a u32 field of a global (volatile: userspace patches globals at
 /// load time, the compiler must not fold the defaults).
 #[inline(always)]
-pub fn read_global_u32(field: *const u32) -> u32 {
-    // SAFETY: `field` points into one of the immutable globals above.
+pub fn read_global_u32(field: &'static u32) -> u32 {
+    // SAFETY: a reference, so aligned and initialised; the globals it
+    // points into are never written by the programs (the verifier sees a
+    // load from the frozen `.rodata` map at a constant offset inside it).
     unsafe { core::ptr::read_volatile(field) }
 }
 
@@ -109,7 +127,7 @@ pub fn read_global_u32(field: *const u32) -> u32 {
 /// value at load time, the compiler must not fold the default).
 macro_rules! koff {
     ($field:ident) => {
-        $crate::maps::read_global_u32(&raw const $crate::maps::KERNEL_OFFSETS.$field) as u64
+        $crate::maps::read_global_u32(&$crate::maps::KERNEL_OFFSETS.$field) as u64
     };
 }
 pub(crate) use koff;
@@ -117,7 +135,7 @@ pub(crate) use koff;
 /// Reads one field of `TRACEPOINT_OFFSETS` (volatile, as `koff!`).
 macro_rules! tpoff {
     ($field:ident) => {
-        $crate::maps::read_global_u32(&raw const $crate::maps::TRACEPOINT_OFFSETS.$field) as usize
+        $crate::maps::read_global_u32(&$crate::maps::TRACEPOINT_OFFSETS.$field) as usize
     };
 }
 pub(crate) use tpoff;

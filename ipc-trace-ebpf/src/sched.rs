@@ -7,6 +7,7 @@ use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
 use ipc_trace_common::{ShmRanges, backend, probe, raw_kind};
 
 use crate::{
+    diag,
     emit::{begin, now, pid_tgid, submit, tgid_of},
     maps::{SHM_RANGES, SLEEPS, TRACE_CONFIG, TRACED_TGIDS, tpoff},
 };
@@ -17,15 +18,23 @@ use crate::{
 /// operation waited. Marks the first such moment, like `sched_switch`.
 #[tracepoint]
 pub fn sched_waking(ctx: TracePointContext) -> u32 {
+    // SAFETY: `ctx` is the tracepoint record the kernel passes; the offset
+    // comes from tracefs's format file, and `read_at` is
+    // `bpf_probe_read_kernel`, which checks the read (any bytes are an i32).
     let Ok(tid) = (unsafe { ctx.read_at::<i32>(tpoff!(waking_pid)) }) else {
         return 0;
     };
     if let Some(first_sleep) = SLEEPS.get_ptr_mut(tid as u32) {
-        // SAFETY: a u64 slot; a lost race with the sleeper's own switch
-        // only moves the mark by the width of the race.
-        let first_sleep = unsafe { &mut *first_sleep };
-        if *first_sleep == 0 {
-            *first_sleep = now();
+        // SAFETY: the lookup returned a non-null, aligned pointer to the
+        // u64 value; the verifier bounds the access to it. The sleeper
+        // itself may use it on another CPU, hence only volatile 8-byte loads
+        // and stores through the raw pointer (one BPF instruction each,
+        // never torn); a lost race with its own `sched_switch` only moves
+        // the mark by the width of the race.
+        unsafe {
+            if core::ptr::read_volatile(first_sleep) == 0 {
+                core::ptr::write_volatile(first_sleep, now());
+            }
         }
     }
     0
@@ -38,17 +47,23 @@ pub fn sched_switch(ctx: TracePointContext) -> u32 {
     let Some(first_sleep) = SLEEPS.get_ptr_mut(id) else {
         return 0;
     };
-    // SAFETY: only this task touches its own entry.
-    let first_sleep = unsafe { &mut *first_sleep };
-    if *first_sleep != 0 {
+    // SAFETY: the lookup returned a non-null, aligned pointer to the u64
+    // value; the verifier bounds the access to it. `sched_waking` on
+    // another CPU may store to it meanwhile: volatile 8-byte accesses, as
+    // there.
+    if unsafe { core::ptr::read_volatile(first_sleep) } != 0 {
         return 0;
     }
+    // SAFETY: `ctx` is the tracepoint record the kernel passes; the offset
+    // comes from tracefs's format file and `bpf_probe_read_kernel` (behind
+    // `read_at`) checks the read; any bytes are an i64.
     let Ok(prev_state) = (unsafe { ctx.read_at::<i64>(tpoff!(switch_prev_state)) }) else {
         return 0;
     };
     // Preempted tasks report a state above the low byte: only real sleeps count.
     if prev_state & 0xff != 0 {
-        *first_sleep = now();
+        // SAFETY: as the load above.
+        unsafe { core::ptr::write_volatile(first_sleep, now()) };
     }
     0
 }
@@ -57,20 +72,31 @@ pub fn sched_switch(ctx: TracePointContext) -> u32 {
 #[tracepoint]
 pub fn sched_process_fork(ctx: TracePointContext) -> u32 {
     let parent = tgid_of(pid_tgid());
+    // SAFETY: `ctx` is the tracepoint record the kernel passes; the offset
+    // comes from tracefs's format file (it moved in 6.x) and
+    // `bpf_probe_read_kernel` (behind `read_at`) checks the read.
     let Ok(child) = (unsafe { ctx.read_at::<i32>(tpoff!(fork_child_pid)) }) else {
         return 0;
     };
     let child = child as u32;
-    let filtering = crate::maps::read_global_u32(&raw const TRACE_CONFIG.filter_tgids);
+    let filtering = crate::maps::read_global_u32(&TRACE_CONFIG.filter_tgids);
     if filtering != 0 {
         if TRACED_TGIDS.get_ptr(parent).is_none() {
             return 0;
         }
-        let _ = TRACED_TGIDS.insert(child, 1u8, 0);
+        if let Err(err) = TRACED_TGIDS.insert(child, 1u8, 0) {
+            diag::map_insert_failed(diag::once::TRACED_TGIDS_FULL, err);
+        }
     }
     // A forked child inherits its parent's shm attachments.
     if let Some(ranges) = SHM_RANGES.get_ptr(parent) {
         // By reference: the value is too big to copy onto the BPF stack.
+        // SAFETY: the lookup returned a non-null pointer to the parent's
+        // value; it is only handed to the update helper, which copies it in
+        // the kernel (the verifier checks it covers the value size): the
+        // program never reads through the reference. The parent's other
+        // threads may change a slot meanwhile; the child then inherits the
+        // ranges of a moment before or after.
         let ranges: &ShmRanges = unsafe { &*ranges };
         let _ = SHM_RANGES.insert(child, ranges, 0);
     }
@@ -98,6 +124,9 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     }
     let group_dead_off = tpoff!(exit_group_dead);
     let whole_process = if group_dead_off != 0 {
+        // SAFETY: `ctx` is the tracepoint record the kernel passes; the
+        // offset comes from tracefs's format file (0 when the field is
+        // absent, handled above) and `bpf_probe_read_kernel` checks the read.
         matches!(unsafe { ctx.read_at::<u8>(group_dead_off) }, Ok(v) if v != 0)
     } else {
         pid == tgid

@@ -13,6 +13,7 @@ use ipc_trace_common::{
 };
 
 use crate::{
+    diag,
     emit::{
         BPF_NOEXIST, begin, complete, inflight, ipc_params_entry, ns_inum, pid_tgid, read_or_flag,
         stash, submit, traced,
@@ -35,6 +36,11 @@ pub fn read_sops(ev: &mut RawEvent, ptr: u64, nsops: u64, user: bool) {
             break;
         }
         let src = (ptr + i as u64 * size) as *const RawSembuf;
+        // SAFETY (both reads): the helper copies into a stack slot and
+        // fails instead of faulting when `src` is not readable user (resp.
+        // kernel) memory; any bytes are a valid `RawSembuf` (three 16-bit
+        // integers). `ptr` is the caller's `sops` argument (user) or
+        // `__do_semtimedop`'s kernel copy of it.
         let read = if user {
             unsafe { bpf_probe_read_user(src) }
         } else {
@@ -44,6 +50,9 @@ pub fn read_sops(ev: &mut RawEvent, ptr: u64, nsops: u64, user: bool) {
             Ok(sop) => ev.sops[i] = sop,
             Err(_) => {
                 ev.flags |= flag::READ_FAILED;
+                if user {
+                    diag::sembuf_read_failed(ev.probe, i as u32, nsops, ptr);
+                }
                 break;
             }
         }
@@ -57,6 +66,9 @@ pub fn read_semvals(ev: &mut RawEvent, ptr: u64) {
     let mut n = 0u32;
     for i in 0..MAX_SEMVALS {
         let src = (ptr + i as u64 * 2) as *const u16;
+        // SAFETY: the helper copies into a stack slot and fails instead of
+        // faulting when `src` (the caller's `semctl` array argument) is not
+        // readable user memory; any bytes are a valid u16.
         match unsafe { bpf_probe_read_user(src) } {
             Ok(v) => {
                 ev.vals[i] = v;
@@ -67,6 +79,7 @@ pub fn read_semvals(ev: &mut RawEvent, ptr: u64) {
     }
     if n == 0 {
         ev.flags |= flag::READ_FAILED;
+        diag::semvals_read_failed(ptr);
     }
     ev.nvals = n;
 }
@@ -128,8 +141,12 @@ fn semtimedop_exit(ret: i64, probe_id: u8) {
 #[inline(always)]
 pub fn mark_sleep(ev: &mut RawEvent) {
     if let Some(first_sleep) = SLEEPS.get_ptr(pid_tgid() as u32) {
-        // SAFETY: only this task writes its own entry while it runs.
-        let first_sleep = unsafe { *first_sleep };
+        // SAFETY: the lookup returned a non-null, aligned pointer to the
+        // u64 value; the verifier bounds the access to it. `sched_waking`
+        // on another CPU may store to it meanwhile: every access is one
+        // volatile 8-byte load or store through the raw pointer (one BPF
+        // instruction, never torn; the BPF target has no atomics in `core`).
+        let first_sleep = unsafe { core::ptr::read_volatile(first_sleep) };
         if first_sleep != 0 {
             ev.flags |= flag::SLEPT;
             ev.wait_ns = ev.ts_ns.saturating_sub(first_sleep);

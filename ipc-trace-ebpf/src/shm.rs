@@ -11,6 +11,7 @@ use aya_ebpf::{
 use ipc_trace_common::{MAX_RANGES, RawEvent, SegKey, ShmRanges, backend, flag, probe, raw_kind};
 
 use crate::{
+    diag,
     emit::{
         BPF_NOEXIST, begin, complete, inflight, ipc_params_entry, ns_inum, pid_tgid, read_kernel,
         read_or_flag, stash, submit, tgid_of, traced,
@@ -23,6 +24,8 @@ use crate::{
 const PAGE_SIZE: u64 = 4096;
 /// `IPC_RMID`.
 const IPC_RMID: u64 = 0;
+/// `EEXIST`: a `BPF_NOEXIST` insert of a key that is there.
+const EEXIST: i32 = 17;
 
 /// True when a syscall return value is an address, not `-errno`.
 #[inline(always)]
@@ -41,7 +44,11 @@ pub fn on_shmget_exit(ev: &RawEvent) {
         ipc_ns: ev.ipc_ns,
         id: ev.ret as u32,
     };
-    let _ = SHM_SIZES.insert(key, ev.args[1], BPF_NOEXIST);
+    if let Err(err) = SHM_SIZES.insert(key, ev.args[1], BPF_NOEXIST)
+        && err != -EEXIST
+    {
+        diag::map_insert_failed(diag::once::SHM_SIZES_FULL, err);
+    }
 }
 
 /// sys_exit of shmat: record the attached range when the size is known.
@@ -58,6 +65,10 @@ pub fn on_shmat_exit(ev: &RawEvent) {
     let Some(size) = SHM_SIZES.get_ptr(key) else {
         return;
     };
+    // SAFETY: the lookup returned a non-null, aligned pointer to the u64
+    // value; the verifier bounds the read to it, and the element is not
+    // freed while the program runs (RCU). An update racing on another CPU
+    // can at worst give the size of a moment before.
     let size = unsafe { *size };
     let start = ev.ret as u64;
     let end = start + size.div_ceil(PAGE_SIZE) * PAGE_SIZE;
@@ -91,21 +102,30 @@ fn add_range(tgid: u32, start: u64, end: u64, id: u32) {
         let Some(zero) = ZERO_RANGES.get_ptr(0) else {
             return;
         };
+        // SAFETY: the lookup returned a non-null pointer to the one value
+        // of `ZERO_RANGES`, which nothing ever writes; the update helper
+        // copies it (the verifier checks it covers the value size).
         let zero: &ShmRanges = unsafe { &*zero };
         let _ = SHM_RANGES.insert(tgid, zero, BPF_NOEXIST);
     }
     let Some(ranges) = SHM_RANGES.get_ptr_mut(tgid) else {
         return;
     };
-    // SAFETY: a map value owned by this tgid's tasks.
-    let ranges = unsafe { &mut *ranges };
     for i in 0..MAX_RANGES {
-        let slot = &mut ranges.ranges[i];
-        if slot.end == 0 {
-            slot.start = start;
-            slot.end = end;
-            slot.id = id;
-            return;
+        // SAFETY: `ranges` is the non-null value pointer the lookup
+        // returned; the verifier bounds every access to the value (i <
+        // MAX_RANGES). Accessed through raw pointers, never a reference:
+        // threads of this tgid may shmat/shmdt on other CPUs at once, and
+        // two shmats racing for one free slot can lose a range (its faults
+        // are then not seen by this filter), never memory.
+        unsafe {
+            let slot = &raw mut (*ranges).ranges[i];
+            if (*slot).end == 0 {
+                (*slot).start = start;
+                (*slot).end = end;
+                (*slot).id = id;
+                return;
+            }
         }
     }
 }
@@ -116,15 +136,16 @@ fn remove_range(tgid: u32, start: u64) {
     let Some(ranges) = SHM_RANGES.get_ptr_mut(tgid) else {
         return;
     };
-    // SAFETY: as in `add_range`.
-    let ranges = unsafe { &mut *ranges };
     for i in 0..MAX_RANGES {
-        let slot = &mut ranges.ranges[i];
-        if slot.end != 0 && slot.start == start {
-            slot.start = 0;
-            slot.end = 0;
-            slot.id = 0;
-            return;
+        // SAFETY: as in `add_range`.
+        unsafe {
+            let slot = &raw mut (*ranges).ranges[i];
+            if (*slot).end != 0 && (*slot).start == start {
+                (*slot).start = 0;
+                (*slot).end = 0;
+                (*slot).id = 0;
+                return;
+            }
         }
     }
 }
@@ -165,7 +186,9 @@ pub fn newseg_finish(ev: &mut RawEvent) {
             ipc_ns: ev.ipc_ns,
             id: ev.ret as u32,
         };
-        let _ = SHM_SIZES.insert(key, ev.args[1], 0);
+        if let Err(err) = SHM_SIZES.insert(key, ev.args[1], 0) {
+            diag::map_insert_failed(diag::once::SHM_SIZES_FULL, err);
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
 use ipc_trace_common::{RawEvent, backend, flag, probe, raw_kind};
 
 use crate::{
+    diag,
     emit::{begin, complete, now, pid_tgid, submit, traced},
     maps::{SLEEPS, SYSCALLS},
     sem::{mark_sleep, read_semvals, read_sops},
@@ -52,6 +53,9 @@ pub fn sys_exit(ctx: TracePointContext) -> u32 {
 
 #[inline(always)]
 fn on_enter(ctx: &TracePointContext) -> Option<()> {
+    // SAFETY: `ctx` is the `syscalls:sys_enter_*` record the kernel passes
+    // (fixed layout: common fields, `__syscall_nr` at 8, six u64 args from
+    // 16); `read_at` is `bpf_probe_read_kernel`, which checks the read.
     let nr: i32 = unsafe { ctx.read_at(NR_OFFSET) }.ok()?;
     let (probe_id, nargs) = syscall_probe(nr)?;
     let id = pid_tgid();
@@ -61,6 +65,7 @@ fn on_enter(ctx: &TracePointContext) -> Option<()> {
     let ev = begin(raw_kind::SYSCALL, probe_id, backend::TRACEPOINT)?;
     for i in 0..6 {
         if i < nargs {
+            // SAFETY: as above; i < 6 keeps the offset inside `args`.
             ev.args[i] = unsafe { ctx.read_at::<u64>(ARGS_OFFSET + 8 * i) }.unwrap_or(0);
         }
     }
@@ -77,8 +82,9 @@ fn on_enter(ctx: &TracePointContext) -> Option<()> {
         }
     }
     let ev: &RawEvent = ev;
-    if SYSCALLS.insert(id, ev, 0).is_err() {
+    if let Err(err) = SYSCALLS.insert(id, ev, 0) {
         crate::emit::count_drop(probe_id);
+        diag::map_insert_failed(diag::once::INFLIGHT_FULL, err);
     }
     Some(())
 }
@@ -123,6 +129,9 @@ fn complete_missed_returns(probe_id: u8, ret: i64) {
 
 #[inline(always)]
 fn on_exit(ctx: &TracePointContext) -> Option<()> {
+    // SAFETY: `ctx` is the `syscalls:sys_exit_*` record the kernel passes
+    // (fixed layout: `__syscall_nr` at 8, `ret` at 16); `read_at` is
+    // `bpf_probe_read_kernel`, which checks the read.
     let nr: i32 = unsafe { ctx.read_at(NR_OFFSET) }.ok()?;
     let (probe_id, _) = syscall_probe(nr)?;
     let id = pid_tgid();
@@ -133,12 +142,18 @@ fn on_exit(ctx: &TracePointContext) -> Option<()> {
         }
         return None;
     };
-    // SAFETY: only this task touches its own entry.
+    // SAFETY: the lookup returned a non-null pointer to the value, and the
+    // verifier bounds every access to the `RawEvent`; the element is not
+    // freed while the program runs (RCU). The key is this task's pid_tgid
+    // and a task runs one of our programs at a time, so nothing else writes
+    // it meanwhile (only an LRU eviction of a full map could recycle it,
+    // garbling that record, not memory).
     let ev = unsafe { &mut *ev };
     if ev.probe != probe_id {
         let _ = SYSCALLS.remove(id);
         return None;
     }
+    // SAFETY: as the first read: `ret` of the exit record.
     let ret: i64 = unsafe { ctx.read_at(ARGS_OFFSET) }.unwrap_or(0);
     complete_missed_returns(probe_id, ret);
     ev.ts_ns = now();

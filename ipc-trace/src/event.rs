@@ -163,7 +163,7 @@ pub const SEM_UNDO: i16 = 0x1000;
 pub const IPC_NOWAIT: i16 = 0o4000;
 
 impl SemOpSpec {
-    /// True when the operation asked for `SEM_UNDO` (SEED step SEM-9).
+    /// True when the operation asked for `SEM_UNDO` (kernel step SEM-9, docs/STEPS.md).
     pub fn undo(&self) -> bool {
         self.flg & SEM_UNDO != 0
     }
@@ -223,7 +223,7 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write: Option<bool>,
     /// True when the kernel-path probe saw `shmem_fault` under this
-    /// `shm_fault` (SEED step SHM-12).
+    /// `shm_fault` (kernel step SHM-12, docs/STEPS.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shmem: Option<bool>,
     /// Decoded sembufs (sem_op).

@@ -3,7 +3,7 @@
 //!
 //! Everything expected comes from the reports (keys, ids, sizes, pages,
 //! semop calls, addresses); nothing is a fixed number. What is checked:
-//! - gets and creates (SEED SHM-1..3, SEM-1..3): each process's successful
+//! - gets and creates (kernel steps SHM-1..3, SEM-1..3): each process's successful
 //!   get by key returned its id; exactly one create per key, in the
 //!   creator's process, before any other process's get; `inferred` matches
 //!   whether `newseg`/`newary` is attached;

@@ -1,4 +1,4 @@
-//! Gets and creates (SEED SHM-1..3 and SEM-1..3): who created each object,
+//! Gets and creates (kernel steps SHM-1..3 and SEM-1..3): who created each object,
 //! and that the others found it by key afterwards.
 
 use super::recording::{Recording, returned_id};

@@ -25,7 +25,7 @@ struct Lab {
 const LABS: [Lab; 2] = [
     Lab {
         name: "shm",
-        title: "The seed's producer/consumer: a 516-byte segment guarded by one semaphore",
+        title: "The demo producer/consumer: a 516-byte segment guarded by one semaphore",
         program: "demo-run",
         args: &["--messages", "3"],
         // Every step; SEM-8 (a P that waits) shows when the timing makes one.

@@ -174,6 +174,7 @@ impl Tracer {
             .override_global("TRACE_CONFIG", &config, true)
             .override_global("KERNEL_OFFSETS", &opts.kernel_offsets, true)
             .override_global("TRACEPOINT_OFFSETS", &opts.tracepoint_offsets, true)
+            .override_global(aya_log::LEVEL, &super::ebpf_log::level(), false)
             .map_max_entries("EVENTS", ring_size(opts.ringbuf_bytes))
             .load(ebpf_object())
             .map_err(|e| AttachError::Load(Box::new(e)))?;
@@ -181,6 +182,7 @@ impl Tracer {
             ebpf,
             table: ProbeTable::unattached(),
         };
+        super::ebpf_log::forward(&mut tracer.ebpf);
         tracer.attach_syscalls();
         tracer.attach_sched();
         tracer

@@ -95,6 +95,7 @@ impl ProbeTable {
 }
 
 pub mod attach;
+pub mod ebpf_log;
 pub mod kallsyms;
 pub mod kernel_path;
 pub mod loaded;
