@@ -147,6 +147,13 @@ pub fn begin(kind: u8, probe: u8, backend: u8) -> Option<&'static mut RawEvent> 
     // `SCRATCH`). The reference ends when the program returns.
     let ev = unsafe { &mut *ptr };
     *ev = RawEvent::ZERO;
+    fill_common(ev, kind, probe, backend);
+    Some(ev)
+}
+
+/// Fills the common fields of a zeroed record (`ts_ns` = `start_ns` = now).
+#[inline(always)]
+pub fn fill_common(ev: &mut RawEvent, kind: u8, probe: u8, backend: u8) {
     let t = now();
     ev.ts_ns = t;
     ev.start_ns = t;
@@ -156,7 +163,6 @@ pub fn begin(kind: u8, probe: u8, backend: u8) -> Option<&'static mut RawEvent> 
     ev.kind = kind;
     ev.probe = probe;
     ev.backend = backend;
-    Some(ev)
 }
 
 /// `bpf_ringbuf_query` flag: bytes not yet consumed.

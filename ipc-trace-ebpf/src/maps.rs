@@ -71,7 +71,9 @@ pub static SLEEPS: LruHashMap<u32, u64> = LruHashMap::with_max_entries(10240, 0)
 
 /// Records to build in (the BPF stack is only 512 bytes), per CPU: slot 0
 /// for the tracepoint and kprobe programs, which run with preemption
-/// disabled and do not nest (`bpf_prog_active`), and slot `1 + probe` for
+/// disabled and do not nest (`bpf_prog_active`), except the syscall
+/// tracepoints, which build in their `SYSCALLS` entry instead (they may run
+/// preemptible on newer kernels, see syscalls.rs), and slot `1 + probe` for
 /// the fentry program of each probe. An fentry program runs with only
 /// migration disabled and can be preempted by a task whose program then
 /// runs on the same CPU; the kernel never runs one fentry program twice at
@@ -83,6 +85,11 @@ pub static SCRATCH: PerCpuArray<RawEvent> =
 /// Per CPU: which once-only diagnostics were already logged (`diag::once`).
 #[map]
 pub static DIAG_ONCE: PerCpuArray<u32> = PerCpuArray::with_max_entries(crate::diag::once::COUNT, 0);
+
+/// One all-zero `RawEvent`, never written: the initial value of a new
+/// `SYSCALLS` entry, which `sys_enter` then fills in place.
+#[map]
+pub static ZERO_EVENT: Array<RawEvent> = Array::with_max_entries(1, 0);
 
 /// One all-zero `ShmRanges`, never written: the initial value of a new
 /// `SHM_RANGES` entry.

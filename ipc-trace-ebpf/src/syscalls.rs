@@ -5,12 +5,12 @@
 //! completes and sends it.
 
 use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
-use ipc_trace_common::{RawEvent, backend, flag, probe, raw_kind};
+use ipc_trace_common::{backend, flag, probe, raw_kind};
 
 use crate::{
     diag,
-    emit::{begin, complete, now, pid_tgid, submit, traced},
-    maps::{SLEEPS, SYSCALLS},
+    emit::{complete, fill_common, now, pid_tgid, submit, traced},
+    maps::{SLEEPS, SYSCALLS, ZERO_EVENT},
     sem::{mark_sleep, read_semvals, read_sops},
     shm::{newseg_finish, on_shmat_exit, on_shmctl_exit, on_shmdt_exit, on_shmget_exit},
 };
@@ -62,7 +62,30 @@ fn on_enter(ctx: &TracePointContext) -> Option<()> {
     if !traced(id) {
         return None;
     }
-    let ev = begin(raw_kind::SYSCALL, probe_id, backend::TRACEPOINT)?;
+    // The record is built in the task's own SYSCALLS entry, not in the
+    // per-CPU scratch slot: syscall tracepoints may run their programs
+    // preemptible (faultable syscall tracepoints, Linux 6.13 and later), so
+    // another task's sys_enter on this CPU could overwrite a shared slot
+    // between filling it and copying it (seen on Debian's 7.2 as records
+    // of one task stored under another).
+    let Some(zero) = ZERO_EVENT.get(0) else {
+        crate::emit::count_drop(probe_id);
+        return None;
+    };
+    if let Err(err) = SYSCALLS.insert(id, zero, 0) {
+        crate::emit::count_drop(probe_id);
+        diag::map_insert_failed(diag::once::INFLIGHT_FULL, err);
+        return None;
+    }
+    let Some(ptr) = SYSCALLS.get_ptr_mut(id) else {
+        crate::emit::count_drop(probe_id);
+        return None;
+    };
+    // SAFETY: the lookup returned this task's entry, non-null; the
+    // verifier bounds every access to the `RawEvent`. The key is this
+    // task's pid_tgid, so only this task (its sys_exit) touches the entry.
+    let ev = unsafe { &mut *ptr };
+    fill_common(ev, raw_kind::SYSCALL, probe_id, backend::TRACEPOINT);
     for i in 0..6 {
         if i < nargs {
             // SAFETY: as above; i < 6 keeps the offset inside `args`.
@@ -80,11 +103,6 @@ fn on_enter(ctx: &TracePointContext) -> Option<()> {
             ev.vals[0] = ev.args[3] as u16;
             ev.nvals = 1;
         }
-    }
-    let ev: &RawEvent = ev;
-    if let Err(err) = SYSCALLS.insert(id, ev, 0) {
-        crate::emit::count_drop(probe_id);
-        diag::map_insert_failed(diag::once::INFLIGHT_FULL, err);
     }
     Some(())
 }
