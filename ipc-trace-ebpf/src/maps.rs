@@ -32,9 +32,13 @@ pub static SHM_SIZES: HashMap<SegKey, u64> = HashMap::with_max_entries(4096, 0);
 #[map]
 pub static SHM_RANGES: LruHashMap<u32, ShmRanges> = LruHashMap::with_max_entries(4096, 0);
 
-/// Syscalls in flight, by pid_tgid: filled at sys_enter, sent at sys_exit.
+/// Syscalls in flight, by pid_tgid: filled at sys_enter, sent at sys_exit,
+/// removed there or when the thread exits. A plain hash, not an LRU one:
+/// an LRU hash may evict a live entry before it is full (its free nodes are
+/// handed out to CPUs in batches), which lost records of tasks asleep in a
+/// semop on Debian's 7.2; here a full map is a counted drop instead.
 #[map]
-pub static SYSCALLS: LruHashMap<u64, RawEvent> = LruHashMap::with_max_entries(10240, 0);
+pub static SYSCALLS: HashMap<u64, RawEvent> = HashMap::with_max_entries(10240, 0);
 
 /// Key of `INFLIGHT`: one task inside one kernel function.
 #[repr(C)]

@@ -9,7 +9,7 @@ use ipc_trace_common::{ShmRanges, backend, probe, raw_kind};
 use crate::{
     diag,
     emit::{begin, now, pid_tgid, submit, tgid_of},
-    maps::{SHM_RANGES, SLEEPS, TRACE_CONFIG, TRACED_TGIDS, tpoff},
+    maps::{SHM_RANGES, SLEEPS, SYSCALLS, TRACE_CONFIG, TRACED_TGIDS, tpoff},
 };
 
 /// `sched:sched_waking`: a task inside a semop is woken (by a V, a
@@ -117,6 +117,8 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     let id = pid_tgid();
     let pid = id as u32;
     let tgid = tgid_of(id);
+    // A syscall the thread never returned from (killed inside it).
+    let _ = SYSCALLS.remove(id);
     if pid != tgid {
         // A thread: forget what fork may have recorded under its tid.
         let _ = TRACED_TGIDS.remove(pid);

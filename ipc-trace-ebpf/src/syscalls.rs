@@ -15,6 +15,8 @@ use crate::{
     shm::{newseg_finish, on_shmat_exit, on_shmctl_exit, on_shmdt_exit, on_shmget_exit},
 };
 
+/// `bpf_map_update_elem` flag: only create, never overwrite.
+const BPF_NOEXIST: u64 = 1;
 /// Offset of `__syscall_nr` in both enter and exit records.
 const NR_OFFSET: usize = 8;
 /// Offset of the first argument (enter) or of `ret` (exit).
@@ -72,10 +74,20 @@ fn on_enter(ctx: &TracePointContext) -> Option<()> {
         crate::emit::count_drop(probe_id);
         return None;
     };
-    if let Err(err) = SYSCALLS.insert(id, zero, 0) {
-        crate::emit::count_drop(probe_id);
-        diag::map_insert_failed(diag::once::INFLIGHT_FULL, err);
-        return None;
+    if SYSCALLS.insert(id, zero, BPF_NOEXIST).is_err() {
+        // A record of this task is still stashed: the exit of its previous
+        // syscall never came (or the map is full). That record is lost,
+        // and counted, never silently.
+        if let Some(old) = SYSCALLS.get_ptr(id) {
+            // SAFETY: non-null pointer from the lookup of this task's own
+            // entry; the verifier bounds the read to the value.
+            crate::emit::count_drop(unsafe { (*old).probe });
+        }
+        if let Err(err) = SYSCALLS.insert(id, zero, 0) {
+            crate::emit::count_drop(probe_id);
+            diag::map_insert_failed(diag::once::INFLIGHT_FULL, err);
+            return None;
+        }
     }
     let Some(ptr) = SYSCALLS.get_ptr_mut(id) else {
         crate::emit::count_drop(probe_id);
@@ -168,6 +180,9 @@ fn on_exit(ctx: &TracePointContext) -> Option<()> {
     // garbling that record, not memory).
     let ev = unsafe { &mut *ev };
     if ev.probe != probe_id {
+        // A stashed record of another syscall whose exit never came: that
+        // record is lost, and counted as such, never silently.
+        crate::emit::count_drop(ev.probe);
         let _ = SYSCALLS.remove(id);
         return None;
     }
