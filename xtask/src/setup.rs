@@ -10,6 +10,8 @@
 mod system;
 mod toolchain;
 
+pub use toolchain::nightly_has_rust_src;
+
 use crate::vm::kernels;
 use anyhow::{Context, Result};
 use std::time::Instant;

@@ -79,15 +79,7 @@ pub fn make() -> Result<PathBuf> {
 
 /// Check that the state holds as a new user's machine has it.
 fn verify(cache: &Path) -> Result<()> {
-    let installed = cmd::output(Command::new("rustup").args([
-        "component",
-        "list",
-        "--toolchain",
-        "nightly",
-        "--installed",
-    ]))
-    .unwrap_or_default();
-    if installed.lines().any(|l| l.starts_with("rust-src")) {
+    if crate::setup::nightly_has_rust_src()? {
         bail!("rust-src is still installed in the nightly toolchain after hiding it");
     }
     if let Some(p) = cmd::which("bpf-linker") {

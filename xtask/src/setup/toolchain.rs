@@ -28,14 +28,7 @@ pub fn nightly_rust_src() -> Result<Option<String>> {
         ]))?;
         done.push("installed the nightly toolchain");
     }
-    let installed = cmd::output(Command::new("rustup").args([
-        "component",
-        "list",
-        "--toolchain",
-        "nightly",
-        "--installed",
-    ]))?;
-    if !installed.lines().any(|l| l.trim().starts_with("rust-src")) {
+    if !nightly_has_rust_src()? {
         println!("setup: nightly rust-src: adding (a download of about 50 MB)");
         cmd::run(Command::new("rustup").args([
             "component",
@@ -47,6 +40,19 @@ pub fn nightly_rust_src() -> Result<Option<String>> {
         done.push("added rust-src to nightly");
     }
     Ok((!done.is_empty()).then(|| done.join(", ")))
+}
+
+/// True when rustup lists `rust-src` among the nightly toolchain's
+/// installed components.
+pub fn nightly_has_rust_src() -> Result<bool> {
+    let installed = cmd::output(Command::new("rustup").args([
+        "component",
+        "list",
+        "--toolchain",
+        "nightly",
+        "--installed",
+    ]))?;
+    Ok(installed.lines().any(|l| l.trim().starts_with("rust-src")))
 }
 
 /// The LLVM major version in a libLLVM file name
