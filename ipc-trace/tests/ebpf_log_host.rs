@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use ipc_trace::probe::attach::{AttachOptions, BackendChoice, Tracer};
+use ipc_trace::probe::kernel_path::ProbeSet;
 use ipc_trace::probe::{btf, tracefs};
 use log::{LevelFilter, Log, Metadata, Record};
 
@@ -62,6 +63,7 @@ async fn a_failed_sembuf_read_is_logged_once() -> TestResult {
         filter_tgids: true,
         kernel_offsets,
         tracepoint_offsets: tracefs::tracepoint_offsets(&root),
+        excluded: ProbeSet::EMPTY,
     };
     let mut tracer = Tracer::load_and_attach(&opts)?;
     tracer.add_traced_tgid(std::process::id())?;
