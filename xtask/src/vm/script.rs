@@ -1,7 +1,9 @@
 //! The `/init` script run inside each VM.
 //!
-//! It mounts proc, sysfs, devtmpfs, tracefs, bpffs and tmpfs on /tmp and
-//! /dev/shm, writes kernel facts, runs the plan (each backend in turn, or
+//! It mounts proc, sysfs, devtmpfs, tracefs, bpffs and tmpfs on /dev/shm
+//! (not on /tmp: the initramfs root is writable already, and the host test
+//! binaries sit at their absolute host paths, which may be under /tmp, as
+//! in `cargo xtask fresh`'s clone), writes kernel facts, runs the plan (each backend in turn, or
 //! the smoke run), sends every result file over ttyS1 (see `channel`) and
 //! powers off.
 
@@ -87,7 +89,6 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/shm /tmp
 mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs tmpfs /tmp
 mount -t tracefs nodev /sys/kernel/tracing
 mount -t bpf bpf /sys/fs/bpf
 echo 1 > /proc/sys/net/core/bpf_jit_kallsyms 2>/dev/null
