@@ -50,10 +50,14 @@ fn first_time(slot: u32) -> bool {
 /// `bpf_probe_read_user` of sembuf `index` (of `nsops`) at `addr` failed:
 /// the traced program passed a bad pointer (the call fails with EFAULT).
 #[inline(never)]
-pub fn sembuf_read_failed(probe: u8, index: u32, nsops: u32, addr: u64) {
+///
+/// The address is not logged: in an fentry program it is a BTF-typed
+/// pointer, and the verifier refuses the byte shifts aya-log would store
+/// it with ("pointer arithmetic with >>= operator prohibited", 6.12).
+pub fn sembuf_read_failed(probe: u8, index: u32, nsops: u32) {
     debug!(
         &(),
-        "probe {}: cannot read sembuf {} of {} at {:x} (user memory)", probe, index, nsops, addr
+        "probe {}: cannot read sembuf {} of {} (user memory)", probe, index, nsops
     );
 }
 

@@ -51,7 +51,7 @@ pub fn read_sops(ev: &mut RawEvent, ptr: u64, nsops: u64, user: bool) {
             Err(_) => {
                 ev.flags |= flag::READ_FAILED;
                 if user {
-                    diag::sembuf_read_failed(ev.probe, i as u32, nsops, ptr);
+                    diag::sembuf_read_failed(ev.probe, i as u32, nsops);
                 }
                 break;
             }
