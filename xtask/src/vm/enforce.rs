@@ -11,22 +11,12 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The functions ipc-trace hooks with kernel-path probes (its
-/// `probe::kernel_path::KERNEL_PROBES`, by function name; xtask does not link
-/// ipc-trace, so the list is repeated here and the probe table is checked
-/// against it).
-pub const KERNEL_PATH_FUNCTIONS: &[&str] = &[
-    "newseg",
-    "do_shmat",
-    "shm_fault",
-    "shmem_fault",
-    "newary",
-    "do_semtimedop",
-    "__do_semtimedop",
-    "shm_destroy",
-    "shm_close",
-    "freeary",
-];
+/// The functions ipc-trace hooks with kernel-path probes: the names of the
+/// kernel-path probe ids in `ipc-trace-common` (the ABI crate, which needs
+/// no eBPF toolchain, so xtask may link it), which are the function names.
+pub const KERNEL_PATH_FUNCTIONS: &[&str] = ipc_trace_common::probe::NAMES
+    .split_at(ipc_trace_common::probe::FIRST_KERNEL_PATH as usize)
+    .1;
 
 /// Event kinds a kernel-path probe reports on a kprobe/fentry kernel.
 pub const LIFECYCLE_KINDS: &[&str] = &[
