@@ -4,8 +4,8 @@
 //! buffer output with per-probe drop counting.
 
 use aya_ebpf::helpers::{
-    bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_task, bpf_ktime_get_ns,
-    bpf_probe_read_kernel,
+    bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_smp_processor_id,
+    bpf_ktime_get_ns, bpf_probe_read_kernel,
 };
 use ipc_trace_common::{COMM_LEN, RawEvent, RawSembuf, backend, flag};
 
@@ -191,13 +191,16 @@ pub fn submit(ev: &RawEvent) {
 /// Adds one to this CPU's drop counter of `probe`.
 #[inline(always)]
 pub fn count_drop(probe: u8) {
-    if let Some(slot) = DROPS.get_ptr_mut(probe as u32) {
-        // SAFETY: this CPU's u64 of a per-CPU array, non-null from the
-        // lookup, aligned; the verifier bounds the access to the value. A
-        // load and a store through the raw pointer (the BPF target has no
-        // atomic add in `core`): only an fentry program preempted between
-        // the two by a task whose program also counts on this CPU can lose
-        // one count.
+    // SAFETY: a helper without arguments or preconditions.
+    let cpu = unsafe { bpf_get_smp_processor_id() };
+    let index = cpu.wrapping_mul(ipc_trace_common::probe::COUNT as u32) + probe as u32;
+    if let Some(slot) = DROPS.get_ptr_mut(index) {
+        // SAFETY: an aligned u64 of the array, non-null from the lookup;
+        // the verifier bounds the access to the value. The slot is this
+        // CPU's, so only programs on this CPU write it: a load and a store
+        // (the BPF target has no atomic add in `core`) lose a count only
+        // if an fentry program is preempted between the two by a task
+        // whose program also counts on this CPU.
         unsafe { *slot += 1 };
     }
 }

@@ -15,9 +15,18 @@ use ipc_trace_common::{
 #[map]
 pub static EVENTS: RingBuf = RingBuf::with_byte_size(4 * 1024 * 1024, 0);
 
-/// Per-CPU count of records lost because `EVENTS` was full, per probe id.
+/// `BPF_F_MMAPABLE`: userspace maps the array's values into its memory.
+const BPF_F_MMAPABLE: u32 = 1 << 10;
+
+/// Records lost, per CPU and probe id: slot `cpu * probe::COUNT + probe`.
+/// Userspace sets the size from the possible CPUs and reads the counters
+/// through a shared mapping, without any `bpf()` call: a map syscall holds
+/// the CPU's `bpf_prog_active` counter while it runs (preemptibly), and
+/// every kprobe or tracepoint program that fires meanwhile on that CPU is
+/// skipped — polling the counters that way lost events (seen on Debian's
+/// 7.2 as syscall exits never run). Each CPU writes only its own slots.
 #[map]
-pub static DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(probe::COUNT as u32, 0);
+pub static DROPS: Array<u64> = Array::with_max_entries(probe::COUNT as u32, BPF_F_MMAPABLE);
 
 /// tgids to report when `TRACE_CONFIG.filter_tgids` is set (value unused).
 #[map]

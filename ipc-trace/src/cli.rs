@@ -1,9 +1,10 @@
 //! The command line: every command, flag and default, with help text.
 //! Parsing only; `main.rs` dispatches.
 
-use crate::probe::attach::BackendChoice;
-use crate::probe::kernel_path::{ProbeSet, kernel_probe_named, kernel_probe_names};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ipc_trace::probe::attach::BackendChoice;
+use ipc_trace::probe::kernel_path::{ProbeSet, kernel_probe_named, kernel_probe_names};
+use ipc_trace::session::options::TraceOptions;
 use std::path::PathBuf;
 
 /// See System V shared memory and semaphores inside the Linux kernel.
@@ -171,8 +172,8 @@ pub enum ExportFormat {
 pub struct TraceArgs {
     /// Kernel-path backend: auto picks fentry, then kprobe, per probe;
     /// tracepoint uses syscall/exception tracepoints only and derives the rest.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
-    pub backend: BackendChoice,
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
     /// Ring buffer size in bytes (a power of two, at least 4096).
     #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024, value_parser = parse_ring_size)]
     pub ringbuf_size: u32,
@@ -205,7 +206,45 @@ pub struct TraceArgs {
     pub exclude_probes: Vec<u8>,
 }
 
+/// `--backend`: the library's [`BackendChoice`] with its help text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// fentry/fexit where possible, else kprobe/kretprobe, else not attached.
+    Auto,
+    /// Only fentry/fexit.
+    Fentry,
+    /// Only kprobe/kretprobe.
+    Kprobe,
+    /// No kernel-path probe: tracepoints only.
+    Tracepoint,
+}
+
+impl From<BackendArg> for BackendChoice {
+    fn from(b: BackendArg) -> BackendChoice {
+        match b {
+            BackendArg::Auto => BackendChoice::Auto,
+            BackendArg::Fentry => BackendChoice::Fentry,
+            BackendArg::Kprobe => BackendChoice::Kprobe,
+            BackendArg::Tracepoint => BackendChoice::Tracepoint,
+        }
+    }
+}
+
 impl TraceArgs {
+    /// The session's options from these flags.
+    pub fn options(&self) -> TraceOptions {
+        TraceOptions {
+            backend: self.backend.into(),
+            ringbuf_bytes: self.ringbuf_size,
+            pids: self.pids.clone(),
+            comm: self.comm.clone(),
+            key: self.key,
+            ipc_ns: self.ipc_ns,
+            no_selftest: self.no_selftest,
+            excluded: self.excluded(),
+        }
+    }
+
     /// The probes `--exclude-probe` named, as a set for `AttachOptions`.
     pub fn excluded(&self) -> ProbeSet {
         self.exclude_probes.iter().copied().collect()
@@ -277,7 +316,7 @@ mod tests {
         let cli = parse(&["--", "demo-run", "--messages", "3"])?;
         assert!(cli.command.is_none());
         assert_eq!(cli.cmd, ["demo-run", "--messages", "3"]);
-        assert_eq!(cli.trace.backend, BackendChoice::Auto);
+        assert_eq!(cli.trace.options().backend, BackendChoice::Auto);
         Ok(())
     }
 
@@ -310,7 +349,7 @@ mod tests {
             }) => {
                 assert_eq!(output, PathBuf::from("x.ndjson"));
                 assert_eq!(duration, Some(2.5));
-                assert_eq!(trace.backend, BackendChoice::Kprobe);
+                assert_eq!(trace.options().backend, BackendChoice::Kprobe);
                 assert_eq!(trace.pids, [7, 9]);
                 assert_eq!(trace.key, Some(0x16988));
                 assert_eq!(cmd, ["true"]);

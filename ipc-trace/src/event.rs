@@ -341,7 +341,8 @@ pub struct Stats {
     pub kind: String,
     /// Events written.
     pub events: u64,
-    /// Records the kernel could not hand over (ring buffer full), all probes.
+    /// Records lost on the kernel side, all probes: the ring buffer was
+    /// full, or a stashed record never got its exit or return.
     pub dropped: u64,
     /// Drops per probe name (only probes with drops).
     #[serde(default)]
@@ -351,6 +352,19 @@ pub struct Stats {
     pub events_by_probe: std::collections::BTreeMap<String, u64>,
     /// Nanoseconds traced.
     pub duration_ns: u64,
+    /// Program runs the kernel skipped because another BPF program was
+    /// running on that CPU (`recursion_misses`): the events they would
+    /// have produced are lost. Absent when none were, or when the kernel
+    /// does not count them (before 5.12).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub missed: u64,
+    /// `missed` per eBPF program name (only programs with misses).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub missed_by_program: std::collections::BTreeMap<String, u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

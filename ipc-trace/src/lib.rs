@@ -2,8 +2,7 @@
 //! kernel. The module map is in docs/DESIGN.md.
 #![deny(missing_docs)]
 
-pub mod cli;
-pub mod commands;
+pub mod clock;
 pub mod decode;
 pub mod event;
 pub mod export;

@@ -1,9 +1,11 @@
 //! The `ipc-trace` command: parse, dispatch, map errors to exit statuses
 //! (0 ok, 1 runtime error, 2 bad usage or bad input).
 
+mod cli;
+mod commands;
+
 use clap::Parser;
-use ipc_trace::cli::{Cli, Command};
-use ipc_trace::commands;
+use cli::{Cli, Command};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

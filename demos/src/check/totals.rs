@@ -49,6 +49,18 @@ pub(super) fn check(rec: &Recording, procs: &[&DemoReport], out: &mut CheckRepor
                     by.join(" ")
                 ));
             }
+            if stats.missed != 0 {
+                let by: Vec<String> = stats
+                    .missed_by_program
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                out.fail(format!(
+                    "stats: expected no program run skipped by the kernel, found {} ({})",
+                    stats.missed,
+                    by.join(" ")
+                ));
+            }
             if stats.events != rec.events.len() as u64 {
                 out.fail(format!(
                     "stats: says {} events were written, the recording has {}",

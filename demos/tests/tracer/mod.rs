@@ -123,12 +123,18 @@ impl Recorded {
 /// and parses the recording; panics (with the transcript) unless both the
 /// tracer and the command succeeded.
 pub fn record(scratch: &Scratch, name: &str, argv: &[&str]) -> Recorded {
+    record_with(scratch, name, &[], argv)
+}
+
+/// [`record`] with extra `ipc-trace record` flags before the `--`.
+pub fn record_with(scratch: &Scratch, name: &str, flags: &[&str], argv: &[&str]) -> Recorded {
     let file = scratch.path(&format!("{name}.ndjson"));
     let output = Command::new(ipc_trace_bin())
         .arg("record")
         .arg("-o")
         .arg(&file)
         .arg("--no-selftest")
+        .args(flags)
         .arg("--")
         .args(argv)
         .output()

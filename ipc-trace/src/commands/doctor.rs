@@ -2,9 +2,9 @@
 
 use super::{CmdError, CmdResult};
 use crate::cli::TraceArgs;
-use crate::probe::facts::KernelFacts;
-use crate::probe::{ProbeTable, doctor as report, system};
-use crate::session::live::{End, Live, LiveOptions};
+use ipc_trace::probe::facts::KernelFacts;
+use ipc_trace::probe::{ProbeTable, doctor as report, system};
+use ipc_trace::session::live::{End, Live, LiveOptions};
 
 /// The report as text, or with `json` as one JSON document: `system`
 /// (`SystemFacts`), `kernel` (`KernelFacts`: `kprobe_pmu`,
@@ -42,7 +42,7 @@ pub async fn doctor(
     loaded_programs: bool,
 ) -> CmdResult {
     if loaded_programs {
-        let n = crate::probe::loaded::count_loaded_programs().map_err(CmdError::runtime)?;
+        let n = ipc_trace::probe::loaded::count_loaded_programs().map_err(CmdError::runtime)?;
         println!("{n}");
         return Ok(if n == 0 { 0 } else { 1 });
     }
@@ -56,7 +56,7 @@ pub async fn doctor(
         return Ok(0);
     }
     let live = Live::start(LiveOptions {
-        trace,
+        trace: trace.options(),
         cmd: Vec::new(),
         duration: None,
         child_output: None,

@@ -2,9 +2,9 @@
 
 use super::{CmdError, CmdResult};
 use crate::cli::ExportFormat;
-use crate::export::filter::{parse_key, parse_kinds};
-use crate::export::{ExportError, Filter, TimePoint, export_ndjson, export_perfetto};
-use crate::recording::{OutputFile, ReadOptions, RecordingReader};
+use ipc_trace::export::filter::{parse_key, parse_kinds};
+use ipc_trace::export::{ExportError, Filter, TimePoint, export_ndjson, export_perfetto};
+use ipc_trace::recording::{OutputFile, ReadOptions, RecordingReader};
 use std::path::Path;
 
 /// Seconds from the start of the recording, as a time point.

@@ -5,12 +5,10 @@
 //! steps the kernel did not let us see are named at the end, with why.
 
 use super::{CmdError, CmdResult};
-use crate::cli::TraceArgs;
-use crate::event::Event;
-use crate::model::describe::event_text;
-use crate::model::{State, Step, StepSet};
-use crate::probe::attach::BackendChoice;
-use crate::session::live::{Live, LiveOptions};
+use ipc_trace::event::Event;
+use ipc_trace::model::describe::event_text;
+use ipc_trace::model::{State, Step, StepSet};
+use ipc_trace::session::live::{Live, LiveOptions, TraceOptions};
 use std::path::PathBuf;
 
 /// One lab: a demo program and the steps it is meant to show.
@@ -59,7 +57,7 @@ fn find_demo(program: &str) -> Result<PathBuf, CmdError> {
             return Ok(beside);
         }
     }
-    crate::session::child::resolve(program).map_err(|_| {
+    ipc_trace::session::child::resolve(program).map_err(|_| {
         CmdError::usage(format!(
             "lab program `{program}` not found beside ipc-trace or on PATH (build it: cargo build --release -p demos)"
         ))
@@ -103,16 +101,9 @@ pub async fn lab(name: Option<&str>, exclude_probes: Vec<u8>) -> CmdResult {
     let program = find_demo(lab.program)?;
     let mut cmd = vec![program.to_string_lossy().into_owned()];
     cmd.extend(lab.args.iter().map(|a| (*a).to_string()));
-    let trace = TraceArgs {
-        backend: BackendChoice::Auto,
-        ringbuf_size: 4 << 20,
-        pids: Vec::new(),
-        comm: None,
-        key: None,
-        ipc_ns: None,
-        no_selftest: false,
-        dry_run: false,
-        exclude_probes,
+    let trace = TraceOptions {
+        excluded: exclude_probes.iter().copied().collect(),
+        ..TraceOptions::default()
     };
     println!("Lab {}: {}\n", lab.name, lab.title);
     let mut live = Live::start(LiveOptions {
@@ -177,7 +168,7 @@ fn walk(state: &mut State, seen: &mut StepSet, ev: &Event) {
 }
 
 /// Why a step may be missing on this kernel.
-fn why_not(step: Step, table: &crate::probe::ProbeTable) -> String {
+fn why_not(step: Step, table: &ipc_trace::probe::ProbeTable) -> String {
     let probe = match step {
         Step::SHM3 | Step::SHM4 => "newseg",
         Step::SHM5 | Step::SHM6 | Step::SHM7 | Step::SHM8 | Step::SHM9 => "do_shmat",

@@ -15,7 +15,7 @@ pub use record::record;
 pub use summary::summary;
 pub use tui::{replay, tui};
 
-use crate::session::live::SessionError;
+use ipc_trace::session::live::SessionError;
 use std::fmt::Display;
 
 /// A command's failure: what to print and which exit status to use.
@@ -60,8 +60,8 @@ pub type CmdResult = Result<u8, CmdError>;
 
 /// Warns on standard error about every kernel-path probe that was skipped,
 /// naming it and why (the probe table has the reasons).
-pub fn warn_skipped(table: &crate::probe::ProbeTable) {
-    use crate::probe::ProbeClass;
+pub fn warn_skipped(table: &ipc_trace::probe::ProbeTable) {
+    use ipc_trace::probe::ProbeClass;
     let mut skipped = 0;
     for row in &table.probes {
         if row.attached {

@@ -2,10 +2,10 @@
 
 use super::{CmdError, CmdResult, warn_skipped};
 use crate::cli::TraceArgs;
-use crate::event::{Event, Stats};
-use crate::model::State;
-use crate::recording::RecordingWriter;
-use crate::session::live::{End, Live, LiveOptions};
+use ipc_trace::event::{Event, Stats};
+use ipc_trace::model::State;
+use ipc_trace::recording::RecordingWriter;
+use ipc_trace::session::live::{End, Live, LiveOptions};
 use std::path::Path;
 use std::time::Duration;
 
@@ -78,7 +78,7 @@ pub async fn record(
     };
     let mut writer = RecordingWriter::create(output).map_err(CmdError::usage)?;
     let live = Live::start(LiveOptions {
-        trace,
+        trace: trace.options(),
         cmd,
         duration,
         child_output: None,
@@ -101,19 +101,24 @@ pub async fn record(
     let (end, stats) = run_to_end(live, &mut write).await?;
     writer.finish(&stats).map_err(CmdError::runtime)?;
     if let (Some(path), Some(m)) = (summary_out, model.as_ref()) {
-        let text = serde_json::to_string_pretty(&crate::summary::summarize(m))
+        let text = serde_json::to_string_pretty(&ipc_trace::summary::summarize(m))
             .map_err(CmdError::runtime)?;
         std::fs::write(path, text)
             .map_err(|e| CmdError::runtime(format!("cannot write {}: {e}", path.display())))?;
     }
-    let dropped = if stats.dropped > 0 {
-        format!(
-            ", {} LOST (ring buffer full: try a larger --ringbuf-size)",
+    let mut dropped = String::new();
+    if stats.dropped > 0 {
+        dropped.push_str(&format!(
+            ", {} LOST (per probe in the stats line's dropped_by_probe; a full ring buffer is the usual cause: try a larger --ringbuf-size)",
             stats.dropped
-        )
-    } else {
-        String::new()
-    };
+        ));
+    }
+    if stats.missed > 0 {
+        dropped.push_str(&format!(
+            ", {} program runs SKIPPED by the kernel (another BPF program was running on that CPU; per program in missed_by_program): events of traced tasks among them are lost",
+            stats.missed
+        ));
+    }
     eprintln!(
         "ipc-trace: recorded {} events to {}{dropped}",
         stats.events,

@@ -3,10 +3,10 @@
 
 use super::{CmdError, CmdResult};
 use crate::cli::TraceArgs;
-use crate::model::State;
-use crate::recording::{ReadOptions, Record, RecordingReader};
-use crate::session::live::{Live, LiveOptions, monotonic_ns, own_ipc_ns};
-use crate::summary::{Summary, render_text, summarize};
+use ipc_trace::model::State;
+use ipc_trace::recording::{ReadOptions, Record, RecordingReader};
+use ipc_trace::session::live::{Live, LiveOptions, monotonic_ns, own_ipc_ns};
+use ipc_trace::summary::{Summary, render_text, summarize};
 use std::path::Path;
 
 /// Builds the model from a recording, streaming it (memory stays flat in
@@ -76,7 +76,7 @@ fn print_summary(summary: &Summary, json: bool) -> Result<(), CmdError> {
 /// Traces `cmd` and summarizes what it did.
 async fn live_summary(trace: TraceArgs, cmd: Vec<String>) -> Result<(Summary, u8), CmdError> {
     let mut live = Live::start(LiveOptions {
-        trace,
+        trace: trace.options(),
         cmd,
         duration: None,
         child_output: None,
@@ -84,7 +84,7 @@ async fn live_summary(trace: TraceArgs, cmd: Vec<String>) -> Result<(Summary, u8
     .await?;
     super::warn_skipped(live.probe_table());
     let mut state = State::new();
-    if let Ok(seeds) = crate::tui::Seeds::from_proc(own_ipc_ns(), monotonic_ns()) {
+    if let Ok(seeds) = ipc_trace::tui::Seeds::from_proc(own_ipc_ns(), monotonic_ns()) {
         state.seed(&seeds.shm, &seeds.sem, seeds.ipc_ns, seeds.now_ns);
     }
     let (end, _) = super::record::pump(&mut live, |ev| {

@@ -3,11 +3,11 @@
 
 use super::{CmdError, CmdResult};
 use crate::cli::TraceArgs;
-use crate::event::Event;
-use crate::probe::ProbeTable;
-use crate::recording::{ReadOptions, Record, RecordingReader};
-use crate::session::live::{End, Live, LiveOptions, monotonic_ns, own_ipc_ns};
-use crate::tui::{self, Feed, FeedInfo, Seeds};
+use ipc_trace::event::Event;
+use ipc_trace::probe::ProbeTable;
+use ipc_trace::recording::{ReadOptions, Record, RecordingReader};
+use ipc_trace::session::live::{End, Live, LiveOptions, monotonic_ns, own_ipc_ns};
+use ipc_trace::tui::{self, Feed, FeedInfo, Seeds};
 use std::path::{Path, PathBuf};
 use tokio::sync::{mpsc, watch};
 
@@ -31,7 +31,7 @@ pub async fn tui(trace: TraceArgs, cmd: Vec<String>) -> CmdResult {
         format!("live: {}", cmd.join(" "))
     };
     let opts = LiveOptions {
-        trace,
+        trace: trace.options(),
         cmd,
         duration: None,
         child_output: log.clone(),

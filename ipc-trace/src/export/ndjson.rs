@@ -65,6 +65,8 @@ pub fn export_ndjson<R: BufRead, W: Write>(
     if let Some(original) = original {
         totals.dropped = original.dropped;
         totals.dropped_by_probe = original.dropped_by_probe;
+        totals.missed = original.missed;
+        totals.missed_by_program = original.missed_by_program;
         let start = header.started_monotonic_ns;
         let end = start.saturating_add(original.duration_ns);
         let from = filter.from.map_or(start, |t| t.resolve(header).max(start));

@@ -4,18 +4,20 @@
 //! A probe that cannot be attached is skipped with the reason written to
 //! its `ProbeTable` row; it never stops the others.
 
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
 
 use aya::{
     Btf, Ebpf, EbpfLoader,
-    maps::{HashMap as BpfHashMap, Map, MapData, MapError, PerCpuArray, RingBuf},
+    maps::{HashMap as BpfHashMap, Map, MapData, MapError, RingBuf},
     programs::{FEntry, FExit, KProbe, Program, ProgramError, TracePoint},
 };
 use ipc_trace_common::{KernelOffsets, SegKey, TraceConfig, TracepointOffsets, probe as ids};
 
 use super::{
     ProbeTable,
+    drop_counters::{self, DropCounters},
     facts::KPROBE_PMU_TYPE,
     kallsyms::{Kallsyms, SymbolState},
     kernel_path::{KERNEL_PROBES, KernelProbe, ProbeSet, SYSCALLS},
@@ -31,7 +33,7 @@ pub fn ebpf_object() -> &'static [u8] {
 }
 
 /// Which backend the kernel-path probes may use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum BackendChoice {
     /// fentry/fexit where possible, else kprobe/kretprobe, else not attached.
     #[default]
@@ -42,6 +44,18 @@ pub enum BackendChoice {
     Kprobe,
     /// No kernel-path probe: tracepoints only.
     Tracepoint,
+}
+
+impl BackendChoice {
+    /// The name the command line and the recording header use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::Fentry => "fentry",
+            BackendChoice::Kprobe => "kprobe",
+            BackendChoice::Tracepoint => "tracepoint",
+        }
+    }
 }
 
 /// Everything `Tracer::load_and_attach` needs to know.
@@ -114,12 +128,17 @@ pub enum AttachError {
     /// `take_ring` was already called.
     #[error("the event ring buffer was already taken")]
     RingTaken,
+    /// The drop counters cannot be read without `bpf()` calls.
+    #[error("cannot map the drop counters (DROPS) into memory: {0}")]
+    DropCounters(#[source] std::io::Error),
 }
 
 /// The loaded programs and their attachments. The links are owned by the
 /// programs inside the `Ebpf`; dropping the `Tracer` detaches and unloads
 /// everything.
 pub struct Tracer {
+    /// Declared first so it is unmapped before the programs are unloaded.
+    drops: DropCounters,
     ebpf: Ebpf,
     table: ProbeTable,
 }
@@ -170,15 +189,25 @@ impl Tracer {
             filter_tgids: opts.filter_tgids as u32,
             _pad: 0,
         };
+        let cpus = drop_counters::possible_cpu_slots().map_err(AttachError::DropCounters)?;
         let ebpf = EbpfLoader::new()
             .override_global("TRACE_CONFIG", &config, true)
             .override_global("KERNEL_OFFSETS", &opts.kernel_offsets, true)
             .override_global("TRACEPOINT_OFFSETS", &opts.tracepoint_offsets, true)
             .override_global(aya_log::LEVEL, &super::ebpf_log::level(), false)
             .map_max_entries("EVENTS", ring_size(opts.ringbuf_bytes))
+            .map_max_entries("DROPS", drop_counters::entries(cpus))
             .load(ebpf_object())
             .map_err(|e| AttachError::Load(Box::new(e)))?;
+        let drops = match ebpf.map("DROPS") {
+            Some(Map::Array(data)) => {
+                DropCounters::map(data.fd(), drop_counters::entries(cpus) as usize)
+                    .map_err(AttachError::DropCounters)?
+            }
+            _ => return Err(AttachError::MissingMap("DROPS")),
+        };
         let mut tracer = Tracer {
+            drops,
             ebpf,
             table: ProbeTable::unattached(),
         };
@@ -212,6 +241,18 @@ impl Tracer {
             .collect()
     }
 
+    /// The kernel's counters of every loaded program, by program name.
+    pub fn program_counters(&self) -> Vec<(String, super::prog_stats::ProgCounters)> {
+        self.ebpf
+            .programs()
+            .filter_map(|(name, p)| {
+                let fd = p.fd().ok()?;
+                let counters = super::prog_stats::read(fd.as_fd()).ok()?;
+                Some((name.to_string(), counters))
+            })
+            .collect()
+    }
+
     /// Reports tgid `tgid` (and, from now on, its children) when filtering.
     pub fn add_traced_tgid(&mut self, tgid: u32) -> Result<(), AttachError> {
         let name = "TRACED_TGIDS";
@@ -242,21 +283,10 @@ impl Tracer {
             .map_err(|source| AttachError::Map { name, source })
     }
 
-    /// Records lost because the ring buffer was full, per probe id,
-    /// summed over CPUs.
-    pub fn drops(&self) -> Result<[u64; ids::COUNT], AttachError> {
-        let name = "DROPS";
-        let map = self.ebpf.map(name).ok_or(AttachError::MissingMap(name))?;
-        let array: PerCpuArray<&MapData, u64> =
-            PerCpuArray::try_from(map).map_err(|source| AttachError::Map { name, source })?;
-        let mut out = [0u64; ids::COUNT];
-        for (i, slot) in out.iter_mut().enumerate() {
-            let values = array
-                .get(&(i as u32), 0)
-                .map_err(|source| AttachError::Map { name, source })?;
-            *slot = values.iter().sum();
-        }
-        Ok(out)
+    /// Records lost on the kernel side, per probe id, summed over CPUs:
+    /// read from memory, no `bpf()` call (see [`DropCounters`]).
+    pub fn drops(&self) -> [u64; ids::COUNT] {
+        self.drops.totals()
     }
 
     /// Takes the event ring buffer out (once) for a reader (`crate::source`).

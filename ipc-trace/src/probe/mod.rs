@@ -95,10 +95,12 @@ impl ProbeTable {
 }
 
 pub mod attach;
+pub mod drop_counters;
 pub mod ebpf_log;
 pub mod kallsyms;
 pub mod kernel_path;
 pub mod loaded;
 pub mod privilege;
+pub mod prog_stats;
 pub mod reason;
 pub mod skip;

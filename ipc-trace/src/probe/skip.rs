@@ -134,7 +134,7 @@ pub struct ProbeFailure {
 /// function this kernel has: nothing is traced (the first failure is the
 /// source; all are in the message).
 #[derive(Debug, thiserror::Error)]
-#[error("--backend {}: cannot attach {}", backend_name(*.backend), list(.first, .more))]
+#[error("--backend {}: cannot attach {}", BackendChoice::as_str(*.backend), list(.first, .more))]
 pub struct ForcedBackendError {
     /// The backend that was forced.
     pub backend: BackendChoice,
@@ -149,15 +149,6 @@ impl ForcedBackendError {
     /// Every probe that failed, in probe-id order.
     pub fn failures(&self) -> impl Iterator<Item = &ProbeFailure> {
         std::iter::once(&self.first).chain(&self.more)
-    }
-}
-
-fn backend_name(choice: BackendChoice) -> &'static str {
-    match choice {
-        BackendChoice::Auto => "auto",
-        BackendChoice::Fentry => "fentry",
-        BackendChoice::Kprobe => "kprobe",
-        BackendChoice::Tracepoint => "tracepoint",
     }
 }
 

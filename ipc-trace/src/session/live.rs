@@ -5,7 +5,6 @@
 
 use super::child::{ChildError, TracedChild};
 use super::filter::LiveFilter;
-use crate::cli::TraceArgs;
 use crate::decode::Decoder;
 use crate::event::{Event, EventKind, Stats};
 use crate::probe::attach::{AttachError, AttachOptions, Tracer};
@@ -70,19 +69,7 @@ pub enum End {
     Stopped,
 }
 
-/// What a live session needs.
-#[derive(Debug, Clone)]
-pub struct LiveOptions {
-    /// Tracing flags.
-    pub trace: TraceArgs,
-    /// Command to start and trace (empty: trace the system or `--pid`s).
-    pub cmd: Vec<String>,
-    /// Stop after this long.
-    pub duration: Option<Duration>,
-    /// Send the command's stdout and stderr to this file instead of the
-    /// terminal (the TUI owns the terminal).
-    pub child_output: Option<std::path::PathBuf>,
-}
+pub use super::options::{LiveOptions, TraceOptions};
 
 /// A running session.
 pub struct Live {
@@ -97,33 +84,15 @@ pub struct Live {
     self_tgid: u32,
     started: Instant,
     drops_seen: [u64; probe::COUNT],
+    /// Each program's skipped-run counter when the session started.
+    counters_at_start: BTreeMap<String, u64>,
     drop_poll: tokio::time::Interval,
     sigint: tokio::signal::unix::Signal,
     sigterm: tokio::signal::unix::Signal,
     raw_buf: Vec<RawEvent>,
 }
 
-/// CLOCK_MONOTONIC in nanoseconds: the clock of `bpf_ktime_get_ns`.
-pub fn monotonic_ns() -> u64 {
-    clock_ns(libc::CLOCK_MONOTONIC)
-}
-
-/// CLOCK_REALTIME in nanoseconds since the epoch.
-pub fn realtime_ns() -> u64 {
-    clock_ns(libc::CLOCK_REALTIME)
-}
-
-fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(clock, &mut ts) };
-    (ts.tv_sec as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(ts.tv_nsec as u64)
-}
+pub use crate::clock::{monotonic_ns, realtime_ns};
 
 /// The inode of this process's IPC namespace (what the probes report).
 pub fn own_ipc_ns() -> u32 {
@@ -136,16 +105,19 @@ pub fn own_ipc_ns() -> u32 {
 pub use crate::probe::facts::kernel_offsets;
 
 /// Prepares the attach options for `args` (offsets from BTF and tracefs).
-pub fn attach_options(args: &TraceArgs, filter_tgids: bool) -> Result<AttachOptions, SessionError> {
+pub fn attach_options(
+    args: &TraceOptions,
+    filter_tgids: bool,
+) -> Result<AttachOptions, SessionError> {
     let root = tracefs::ensure_mounted().map_err(|e| SessionError::Tracefs(e.to_string()))?;
     let (kernel_offsets, _missing) = kernel_offsets();
     Ok(AttachOptions {
         backend: args.backend,
-        ringbuf_bytes: args.ringbuf_size,
+        ringbuf_bytes: args.ringbuf_bytes,
         filter_tgids,
         kernel_offsets,
         tracepoint_offsets: tracefs::tracepoint_offsets(&root),
-        excluded: args.excluded(),
+        excluded: args.excluded,
     })
 }
 
@@ -187,6 +159,7 @@ impl Live {
             std::sync::Arc::new(source::ReaderStats::default()),
         );
         let self_tgid = std::process::id();
+        let counters_at_start = misses_now(&tracer);
         let mut live = Live {
             tracer,
             pipeline: Pipeline {
@@ -205,6 +178,7 @@ impl Live {
             self_tgid,
             started: Instant::now(),
             drops_seen: [0; probe::COUNT],
+            counters_at_start,
             drop_poll: tokio::time::interval(Duration::from_millis(500)),
             sigint: signal(SignalKind::interrupt())?,
             sigterm: signal(SignalKind::terminate())?,
@@ -230,7 +204,7 @@ impl Live {
             live.child = Some(child);
         }
         live.header.command = opts.cmd.clone();
-        live.header.filters = filters_json(&opts.trace);
+        live.header.filters = opts.trace.filters_json();
         live.header.system = serde_json::to_value(&facts).unwrap_or_default();
         live.header.probes = live.tracer.table().probes.clone();
         Ok(live)
@@ -366,21 +340,27 @@ impl Pipeline {
         }
         out.truncate(keep);
         for ev in &out[start..] {
-            self.events += 1;
-            *self.events_by_probe.entry(ev.probe.clone()).or_default() += 1;
+            self.count(ev);
         }
+    }
+
+    /// Counts an event that leaves the session (the stats line's totals).
+    fn count(&mut self, ev: &Event) {
+        self.events += 1;
+        *self.events_by_probe.entry(ev.probe.clone()).or_default() += 1;
     }
 }
 
 impl Live {
     fn poll_drops(&mut self, out: &mut Vec<Event>) {
-        let Ok(now) = self.tracer.drops() else { return };
+        let now = self.tracer.drops();
         for (i, (&n, seen)) in now.iter().zip(self.drops_seen.iter_mut()).enumerate() {
             if n > *seen {
                 let mut ev = Event::new(monotonic_ns(), EventKind::Drops, 0, 0, "");
                 ev.probe = probe::name(i as u8).to_string();
                 ev.count = Some(n - *seen);
                 *seen = n;
+                self.pipeline.count(&ev);
                 out.push(ev);
             }
         }
@@ -422,6 +402,7 @@ impl Live {
         // Drops are read while the maps are alive; then detach, then take
         // what the programs wrote between the last drain and the detach.
         self.poll_drops(out);
+        let missed_by_program = missed_runs(&self.tracer, &self.counters_at_start);
         let Live {
             tracer,
             mut pipeline,
@@ -446,8 +427,34 @@ impl Live {
             dropped_by_probe,
             events_by_probe: pipeline.events_by_probe,
             duration_ns: started.elapsed().as_nanos() as u64,
+            missed: missed_by_program.values().sum(),
+            missed_by_program,
         }
     }
+}
+
+/// Program runs the kernel skipped since the session started, per program
+/// (only programs with misses).
+fn missed_runs(tracer: &Tracer, at_start: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    tracer
+        .program_counters()
+        .into_iter()
+        .filter_map(|(name, c)| {
+            let before = at_start.get(&name).copied().unwrap_or(0);
+            let n = c.recursion_misses?.saturating_sub(before);
+            (n > 0).then_some((name, n))
+        })
+        .collect()
+}
+
+/// The skipped-run counters of every program now (they start at 0 when a
+/// program is loaded; read anyway, so a reused program cannot inflate them).
+fn misses_now(tracer: &Tracer) -> BTreeMap<String, u64> {
+    tracer
+        .program_counters()
+        .into_iter()
+        .filter_map(|(name, c)| Some((name, c.recursion_misses?)))
+        .collect()
 }
 
 /// Detaches every probe (drops the tracer), then drains what is left in
@@ -465,28 +472,6 @@ fn detach_and_drain(
         source::drain(&mut ring, &stats, |r| tail.push(r));
     }
     tail
-}
-
-fn filters_json(t: &TraceArgs) -> serde_json::Map<String, serde_json::Value> {
-    use serde_json::Value;
-    let mut m = serde_json::Map::new();
-    m.insert(
-        "backend".into(),
-        Value::from(format!("{:?}", t.backend).to_lowercase()),
-    );
-    if !t.pids.is_empty() {
-        m.insert("pids".into(), Value::from(t.pids.clone()));
-    }
-    if let Some(comm) = &t.comm {
-        m.insert("comm".into(), Value::from(comm.clone()));
-    }
-    if let Some(key) = t.key {
-        m.insert("key".into(), Value::from(key));
-    }
-    if let Some(ns) = t.ipc_ns {
-        m.insert("ipc_ns".into(), Value::from(ns));
-    }
-    m
 }
 
 /// Objects that exist already: their sizes go to the kernel (so faults in

@@ -4,3 +4,4 @@
 pub mod child;
 pub mod filter;
 pub mod live;
+pub mod options;

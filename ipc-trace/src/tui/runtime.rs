@@ -17,17 +17,6 @@ pub const FPS: u64 = 10;
 /// Events applied at most before input and ticks get a turn.
 const DRAIN_BATCH: usize = 50_000;
 
-/// CLOCK_MONOTONIC now, in nanoseconds (the clock event timestamps use).
-fn monotonic_ns() -> Option<u64> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
-}
-
 /// Runs the TUI until `q` (or Ctrl-C). Returns `Ok` on quit so the caller
 /// can detach probes; the terminal is restored on every exit path. When the
 /// event channel closes the UI shows "source ended" and stays open.
@@ -51,7 +40,7 @@ pub async fn run(feed: Feed) -> anyhow::Result<()> {
         tokio::select! {
             _ = tick.tick() => {
                 if live_clock {
-                    app.clock_ns = monotonic_ns();
+                    app.clock_ns = crate::clock::try_monotonic_ns();
                     dirty = true;
                 }
                 if dirty {
