@@ -9,6 +9,7 @@ use ipc_trace::event::Event;
 use ipc_trace::model::describe::event_text;
 use ipc_trace::model::{State, Step, StepSet};
 use ipc_trace::session::live::{Live, LiveOptions, TraceOptions};
+use ipc_trace::session::run::{exit_status, run_to_end};
 use std::path::PathBuf;
 
 /// One lab: a demo program and the steps it is meant to show.
@@ -106,7 +107,7 @@ pub async fn lab(name: Option<&str>, exclude_probes: Vec<u8>) -> CmdResult {
         ..TraceOptions::default()
     };
     println!("Lab {}: {}\n", lab.name, lab.title);
-    let mut live = Live::start(LiveOptions {
+    let live = Live::start(LiveOptions {
         trace,
         cmd,
         duration: None,
@@ -116,16 +117,11 @@ pub async fn lab(name: Option<&str>, exclude_probes: Vec<u8>) -> CmdResult {
     let table = live.probe_table().clone();
     let mut state = State::new();
     let mut seen = StepSet::EMPTY;
-    let (end, _) = super::record::pump(&mut live, |ev| {
+    let (end, _) = run_to_end(live, |ev| {
         walk(&mut state, &mut seen, ev);
-        Ok(())
+        Ok::<(), CmdError>(())
     })
     .await?;
-    let mut rest = Vec::new();
-    let _ = live.finish(end, &mut rest).await;
-    for ev in &rest {
-        walk(&mut state, &mut seen, ev);
-    }
     let missing: Vec<Step> = lab
         .steps
         .iter()
@@ -150,7 +146,7 @@ pub async fn lab(name: Option<&str>, exclude_probes: Vec<u8>) -> CmdResult {
         lab.program,
         lab.args.join(" ")
     );
-    Ok(super::record::exit_status(end))
+    Ok(exit_status(end))
 }
 
 /// Applies `ev` and prints each step it proves for the first time.

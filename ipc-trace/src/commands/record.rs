@@ -2,54 +2,13 @@
 
 use super::{CmdError, CmdResult, warn_skipped};
 use crate::cli::TraceArgs;
-use ipc_trace::event::{Event, Stats};
+use ipc_trace::event::Event;
 use ipc_trace::model::State;
 use ipc_trace::recording::RecordingWriter;
-use ipc_trace::session::live::{End, Live, LiveOptions};
+use ipc_trace::session::live::{Live, LiveOptions};
+use ipc_trace::session::run::{exit_status, run_to_end};
 use std::path::Path;
 use std::time::Duration;
-
-/// Runs a session until it ends, handing every event to `each`.
-pub async fn pump(
-    live: &mut Live,
-    mut each: impl FnMut(&Event) -> Result<(), CmdError>,
-) -> Result<(End, u64), CmdError> {
-    let mut batch = Vec::new();
-    let mut n = 0;
-    loop {
-        let end = live.next_batch(&mut batch).await;
-        for ev in batch.drain(..) {
-            each(&ev)?;
-            n += 1;
-        }
-        if let Some(end) = end {
-            return Ok((end, n));
-        }
-    }
-}
-
-/// Runs a session to its end and finishes it (drain, detach), handing
-/// every event to `each`; returns how it ended and the closing stats.
-pub async fn run_to_end(
-    mut live: Live,
-    mut each: impl FnMut(&Event) -> Result<(), CmdError>,
-) -> Result<(End, Stats), CmdError> {
-    let (end, _) = pump(&mut live, &mut each).await?;
-    let mut rest = Vec::new();
-    let stats = live.finish(end, &mut rest).await;
-    for ev in &rest {
-        each(ev)?;
-    }
-    Ok((end, stats))
-}
-
-/// The exit status for how a session ended: the command's, else 0.
-pub fn exit_status(end: End) -> u8 {
-    match end {
-        End::ChildExited(code) => u8::try_from(code).unwrap_or(1),
-        End::Duration | End::Signal | End::Stopped => 0,
-    }
-}
 
 /// Records events to `output` until the command exits, `duration` passes,
 /// or SIGINT/SIGTERM; the file is complete (header, events, stats) in every

@@ -6,6 +6,7 @@ use crate::cli::TraceArgs;
 use ipc_trace::model::State;
 use ipc_trace::recording::{ReadOptions, Record, RecordingReader};
 use ipc_trace::session::live::{Live, LiveOptions, monotonic_ns, own_ipc_ns};
+use ipc_trace::session::run::{exit_status, run_to_end};
 use ipc_trace::summary::{Summary, render_text, summarize};
 use std::path::Path;
 
@@ -75,7 +76,7 @@ fn print_summary(summary: &Summary, json: bool) -> Result<(), CmdError> {
 
 /// Traces `cmd` and summarizes what it did.
 async fn live_summary(trace: TraceArgs, cmd: Vec<String>) -> Result<(Summary, u8), CmdError> {
-    let mut live = Live::start(LiveOptions {
+    let live = Live::start(LiveOptions {
         trace: trace.options(),
         cmd,
         duration: None,
@@ -87,15 +88,10 @@ async fn live_summary(trace: TraceArgs, cmd: Vec<String>) -> Result<(Summary, u8
     if let Ok(seeds) = ipc_trace::tui::Seeds::from_proc(own_ipc_ns(), monotonic_ns()) {
         state.seed(&seeds.shm, &seeds.sem, seeds.ipc_ns, seeds.now_ns);
     }
-    let (end, _) = super::record::pump(&mut live, |ev| {
+    let (end, _) = run_to_end(live, |ev| {
         state.apply(ev);
-        Ok(())
+        Ok::<(), CmdError>(())
     })
     .await?;
-    let mut rest = Vec::new();
-    let _stats = live.finish(end, &mut rest).await;
-    for ev in &rest {
-        state.apply(ev);
-    }
-    Ok((summarize(&state), super::record::exit_status(end)))
+    Ok((summarize(&state), exit_status(end)))
 }

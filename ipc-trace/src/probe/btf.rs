@@ -1,17 +1,19 @@
 //! A small reader of raw BTF, the type information the kernel publishes at
 //! `/sys/kernel/btf/vmlinux`. It answers two questions the loader needs:
-//! where a member sits inside a kernel struct ([`Btf::member_offset`]) and
-//! whether a kernel function is known to BTF ([`Btf::has_func`], a condition
-//! for fentry/fexit).
+//! where a member sits inside a kernel struct ([`Btf::member_offset`]),
+//! which gives the eBPF programs the offsets they read with.
 //!
 //! Only the parts needed for that are kept, but every record kind is sized
 //! correctly so the walk over the type section never loses its place.
 
 mod kernel;
+mod records;
+
+use records::{Kind, Member, Reader, TypeRec, parse_types};
 
 pub use kernel::kernel_offsets;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Where the running kernel publishes its BTF.
@@ -21,8 +23,6 @@ pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 const MAGIC: u16 = 0xeb9f;
 /// Size of the fixed part of `struct btf_header`.
 const HEADER_LEN: usize = 24;
-/// Size of `struct btf_type` (name_off, info, size/type).
-const TYPE_LEN: usize = 12;
 /// How deep anonymous members and type modifiers may nest before the data
 /// is considered corrupt (real kernels need fewer than 10).
 const MAX_DEPTH: usize = 32;
@@ -93,114 +93,6 @@ pub enum BtfError {
     },
 }
 
-/// The kinds of BTF type records (`BTF_KIND_*`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Int,
-    Ptr,
-    Array,
-    Struct,
-    Union,
-    Enum,
-    Fwd,
-    Typedef,
-    Volatile,
-    Const,
-    Restrict,
-    Func,
-    FuncProto,
-    Var,
-    Datasec,
-    Float,
-    DeclTag,
-    TypeTag,
-    Enum64,
-}
-
-impl Kind {
-    /// The kind for a `BTF_KIND_*` number.
-    fn from_raw(raw: u32) -> Option<Kind> {
-        Some(match raw {
-            1 => Kind::Int,
-            2 => Kind::Ptr,
-            3 => Kind::Array,
-            4 => Kind::Struct,
-            5 => Kind::Union,
-            6 => Kind::Enum,
-            7 => Kind::Fwd,
-            8 => Kind::Typedef,
-            9 => Kind::Volatile,
-            10 => Kind::Const,
-            11 => Kind::Restrict,
-            12 => Kind::Func,
-            13 => Kind::FuncProto,
-            14 => Kind::Var,
-            15 => Kind::Datasec,
-            16 => Kind::Float,
-            17 => Kind::DeclTag,
-            18 => Kind::TypeTag,
-            19 => Kind::Enum64,
-            _ => return None,
-        })
-    }
-
-    /// Bytes of kind-specific data following the 12-byte `btf_type`.
-    fn extra_len(self, vlen: usize) -> usize {
-        match self {
-            Kind::Int => 4,
-            Kind::Array => 12,
-            Kind::Struct | Kind::Union => 12 * vlen,
-            Kind::Enum => 8 * vlen,
-            Kind::FuncProto => 8 * vlen,
-            Kind::Var => 4,
-            Kind::Datasec => 12 * vlen,
-            Kind::DeclTag => 4,
-            Kind::Enum64 => 12 * vlen,
-            Kind::Ptr
-            | Kind::Fwd
-            | Kind::Typedef
-            | Kind::Volatile
-            | Kind::Const
-            | Kind::Restrict
-            | Kind::Func
-            | Kind::Float
-            | Kind::TypeTag => 0,
-        }
-    }
-
-    /// Kinds that only qualify or rename another type.
-    fn is_modifier(self) -> bool {
-        matches!(
-            self,
-            Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag
-        )
-    }
-}
-
-/// One type record, with the position of its kind-specific data.
-#[derive(Clone, Copy, Debug)]
-struct TypeRec {
-    name_off: u32,
-    kind: Kind,
-    kind_flag: bool,
-    vlen: u16,
-    /// `size` for INT/STRUCT/UNION/ENUM/FLOAT, `type` for the others.
-    size_or_type: u32,
-    /// Offset of the kind-specific data inside `Btf::types_data`.
-    extra: usize,
-}
-
-/// One member of a struct or union.
-#[derive(Clone, Copy, Debug)]
-struct Member {
-    name_off: u32,
-    type_id: u32,
-    /// Offset in bits from the start of the enclosing struct.
-    bit_offset: u32,
-    /// Bitfield width when the struct encodes it (`kind_flag`), else 0.
-    bitfield_size: u32,
-}
-
 /// Parsed BTF: the type records and the string section.
 #[derive(Debug)]
 pub struct Btf {
@@ -211,30 +103,6 @@ pub struct Btf {
     types: Vec<TypeRec>,
     /// STRUCT and UNION type ids by name.
     composites: HashMap<String, Vec<u32>>,
-    /// Names of FUNC records.
-    funcs: HashSet<String>,
-}
-
-/// Reads integers in the byte order of the BTF data.
-#[derive(Clone, Copy)]
-struct Reader<'a> {
-    data: &'a [u8],
-    big_endian: bool,
-}
-
-impl Reader<'_> {
-    fn u32_at(&self, offset: usize, what: &'static str) -> Result<u32, BtfError> {
-        let bytes: [u8; 4] = offset
-            .checked_add(4)
-            .and_then(|end| self.data.get(offset..end))
-            .and_then(|s| s.try_into().ok())
-            .ok_or(BtfError::Truncated { what, offset })?;
-        Ok(if self.big_endian {
-            u32::from_be_bytes(bytes)
-        } else {
-            u32::from_le_bytes(bytes)
-        })
-    }
 }
 
 impl Btf {
@@ -251,6 +119,13 @@ impl Btf {
     /// Reads the running kernel's BTF.
     pub fn from_kernel() -> Result<Btf, BtfError> {
         Btf::from_file(VMLINUX_BTF)
+    }
+
+    /// The running kernel's BTF as aya parses it, from the same file: aya
+    /// needs its own parse to load fentry/fexit programs, this parser reads
+    /// the struct offsets the programs are given.
+    pub fn aya_kernel() -> Result<aya::Btf, aya::BtfError> {
+        aya::Btf::parse_file(VMLINUX_BTF, aya::Endianness::default())
     }
 
     /// Parses raw BTF bytes (header, type section, string section).
@@ -308,21 +183,23 @@ impl Btf {
             strings,
             types,
             composites: HashMap::new(),
-            funcs: HashSet::new(),
         };
         btf.build_indexes()?;
         Ok(btf)
     }
 
     /// Number of type records (not counting `void`).
-    pub fn type_count(&self) -> usize {
+    #[cfg(test)]
+    fn type_count(&self) -> usize {
         self.types.len().saturating_sub(1)
     }
 
-    /// True when BTF has a FUNC of this name (a kernel function fentry and
-    /// fexit can attach to).
-    pub fn has_func(&self, name: &str) -> bool {
-        self.funcs.contains(name)
+    /// True when BTF has a FUNC of this name.
+    #[cfg(test)]
+    fn has_func(&self, name: &str) -> bool {
+        self.types
+            .iter()
+            .any(|r| r.kind == Kind::Func && self.name(r.name_off).is_ok_and(|n| n == name))
     }
 
     /// Byte offset of `member` inside the struct or union `struct_name`.
@@ -461,7 +338,6 @@ impl Btf {
 
     fn build_indexes(&mut self) -> Result<(), BtfError> {
         let mut composites: HashMap<String, Vec<u32>> = HashMap::new();
-        let mut funcs = HashSet::new();
         for (id, rec) in self.types.iter().enumerate().skip(1) {
             match rec.kind {
                 Kind::Struct | Kind::Union => {
@@ -473,60 +349,12 @@ impl Btf {
                             .push(id as u32);
                     }
                 }
-                Kind::Func => {
-                    funcs.insert(self.name(rec.name_off)?.to_string());
-                }
                 _ => {}
             }
         }
         self.composites = composites;
-        self.funcs = funcs;
         Ok(())
     }
-}
-
-/// Walks the type section. Entry 0 of the result stands for `void`.
-fn parse_types(reader: Reader<'_>) -> Result<Vec<TypeRec>, BtfError> {
-    let void = TypeRec {
-        name_off: 0,
-        kind: Kind::Int,
-        kind_flag: false,
-        vlen: 0,
-        size_or_type: 0,
-        extra: 0,
-    };
-    let mut types = vec![void];
-    let mut at = 0usize;
-    while at < reader.data.len() {
-        let type_id = types.len() as u32;
-        let name_off = reader.u32_at(at, "type record")?;
-        let info = reader.u32_at(at + 4, "type record")?;
-        let size_or_type = reader.u32_at(at + 8, "type record")?;
-        let raw_kind = (info >> 24) & 0x1f;
-        let kind = Kind::from_raw(raw_kind).ok_or(BtfError::UnknownKind {
-            type_id,
-            kind: raw_kind,
-        })?;
-        let vlen = (info & 0xffff) as u16;
-        let extra = at + TYPE_LEN;
-        let next = extra + kind.extra_len(vlen as usize);
-        if next > reader.data.len() {
-            return Err(BtfError::Truncated {
-                what: "type record",
-                offset: at,
-            });
-        }
-        types.push(TypeRec {
-            name_off,
-            kind,
-            kind_flag: info >> 31 == 1,
-            vlen,
-            size_or_type,
-            extra,
-        });
-        at = next;
-    }
-    Ok(types)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::attach::ebpf_object;
 use super::kallsyms::{Kallsyms, SymbolState};
 use super::kernel_path::KERNEL_PROBES;
 use super::{btf, reason::describe, system};
-use aya::{Btf, EbpfLoader, programs::FEntry};
+use aya::{EbpfLoader, programs::FEntry};
 use ipc_trace_common::probe as ids;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -129,7 +129,7 @@ fn try_fentry(functions: &[FunctionFact]) -> (Option<bool>, String) {
             "not tried: no hooked function is in /proc/kallsyms".into(),
         );
     };
-    let btf = match Btf::from_sys_fs() {
+    let btf = match crate::probe::btf::Btf::aya_kernel() {
         Ok(btf) => btf,
         Err(e) => return (Some(false), format!("no kernel BTF: {e}")),
     };

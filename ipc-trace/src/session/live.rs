@@ -3,58 +3,23 @@
 //! hand out decoded events until the command exits, the duration is up or
 //! a signal arrives; finally drain the ring, count drops and detach.
 
-use super::child::{ChildError, TracedChild};
+use super::child::TracedChild;
+pub use super::error::SessionError;
 use super::filter::LiveFilter;
+use super::misses::{missed_runs, misses_now};
+use super::pipeline::Pipeline;
+use super::seed::seed_existing;
 use crate::decode::Decoder;
 use crate::event::{Event, EventKind, Stats};
-use crate::probe::attach::{AttachError, AttachOptions, Tracer};
-use crate::probe::skip::ForcedBackendError;
+use crate::probe::attach::{AttachOptions, Tracer};
 use crate::probe::{ProbeTable, system, tracefs};
 use crate::recording::Header;
-use crate::{selftest, source, sysvipc};
+use crate::{selftest, source};
 use ipc_trace_common::{RawEvent, probe};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use thiserror::Error;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
-
-/// Why a session could not start.
-#[derive(Debug, Error)]
-pub enum SessionError {
-    /// Missing privileges (one line saying what to do).
-    #[error("{0}")]
-    Privileges(String),
-    /// The command after `--` cannot be run.
-    #[error(transparent)]
-    Child(#[from] ChildError),
-    /// tracefs is missing and cannot be mounted.
-    #[error("{0}")]
-    Tracefs(String),
-    /// Loading or attaching failed as a whole.
-    #[error("{0}")]
-    Attach(String),
-    /// `--backend fentry|kprobe` cannot attach some probe whose function
-    /// this kernel has: the user asked for what the kernel cannot give.
-    #[error(transparent)]
-    ForcedBackend(Box<ForcedBackendError>),
-    /// The self-test could not run its IPC round trip.
-    #[error("self-test failed: {0} (use --no-selftest to skip it)")]
-    Selftest(String),
-    /// Any other I/O problem.
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-}
-
-impl SessionError {
-    /// True when the user's input is at fault (exit status 2).
-    pub fn is_usage(&self) -> bool {
-        matches!(
-            self,
-            SessionError::Child(_) | SessionError::ForcedBackend(_)
-        )
-    }
-}
 
 /// What ended a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +74,7 @@ pub fn attach_options(
     args: &TraceOptions,
     filter_tgids: bool,
 ) -> Result<AttachOptions, SessionError> {
-    let root = tracefs::ensure_mounted().map_err(|e| SessionError::Tracefs(e.to_string()))?;
+    let root = tracefs::ensure_mounted()?;
     let (kernel_offsets, _missing) = kernel_offsets();
     Ok(AttachOptions {
         backend: args.backend,
@@ -133,23 +98,16 @@ impl Live {
         }
         let filter_tgids = !opts.cmd.is_empty() || !opts.trace.pids.is_empty();
         let attach = attach_options(&opts.trace, filter_tgids)?;
-        let mut tracer = Tracer::load_and_attach(&attach).map_err(|e| match e {
-            AttachError::ForcedBackend(forced) => SessionError::ForcedBackend(forced),
-            other => SessionError::Attach(other.to_string()),
-        })?;
+        let mut tracer = Tracer::load_and_attach(&attach)?;
         for pid in &opts.trace.pids {
-            tracer
-                .add_traced_tgid(*pid)
-                .map_err(|e| SessionError::Attach(e.to_string()))?;
+            tracer.add_traced_tgid(*pid)?;
         }
         let mut decoder = Decoder::new(tracer.table());
         let mut filter =
             LiveFilter::new(opts.trace.comm.clone(), opts.trace.key, opts.trace.ipc_ns);
         seed_existing(&mut tracer, &mut decoder, &mut filter);
 
-        let ring = tracer
-            .take_ring()
-            .map_err(|e| SessionError::Attach(e.to_string()))?;
+        let ring = tracer.take_ring()?;
         let (tx, rx) = mpsc::channel(64 * 1024);
         let (stop_reader, stop_rx) = tokio::sync::watch::channel(false);
         let reader = source::spawn_reader_with_stop(
@@ -188,18 +146,14 @@ impl Live {
             live.self_test(filter_tgids).await?;
         }
         if !opts.cmd.is_empty() {
-            let attach_err =
-                |e: crate::probe::attach::AttachError| SessionError::Attach(e.to_string());
-            live.tracer.add_traced_tgid(self_tgid).map_err(attach_err)?;
+            live.tracer.add_traced_tgid(self_tgid)?;
             let spawned = TracedChild::spawn(&opts.cmd, opts.child_output.as_deref());
-            live.tracer
-                .remove_traced_tgid(self_tgid)
-                .map_err(attach_err)?;
+            live.tracer.remove_traced_tgid(self_tgid)?;
             let child = spawned?;
             if let Some(pid) = child.pid() {
                 // Already added by the fork hook; this covers a kernel
                 // where that hook could not attach.
-                live.tracer.add_traced_tgid(pid).map_err(attach_err)?;
+                live.tracer.add_traced_tgid(pid)?;
             }
             live.child = Some(child);
         }
@@ -213,16 +167,12 @@ impl Live {
     async fn self_test(&mut self, filter_tgids: bool) -> Result<(), SessionError> {
         let me = self.self_tgid;
         if filter_tgids {
-            self.tracer
-                .add_traced_tgid(me)
-                .map_err(|e| SessionError::Attach(e.to_string()))?;
+            self.tracer.add_traced_tgid(me)?;
         }
         let done = tokio::task::spawn_blocking(selftest::round_trip);
         let mut mine = Vec::new();
         let mut others = Vec::new();
-        let outcome = done
-            .await
-            .map_err(|e| SessionError::Selftest(e.to_string()))?;
+        let outcome = done.await.map_err(SessionError::SelftestThread)?;
         let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
         while let Ok(Some(r)) = tokio::time::timeout_at(deadline, self.rx.recv()).await {
             let last = selftest::is_last_record(&r, me);
@@ -236,11 +186,9 @@ impl Live {
             }
         }
         if filter_tgids {
-            self.tracer
-                .remove_traced_tgid(me)
-                .map_err(|e| SessionError::Attach(e.to_string()))?;
+            self.tracer.remove_traced_tgid(me)?;
         }
-        outcome.map_err(|e| SessionError::Selftest(e.to_string()))?;
+        outcome.map_err(SessionError::Selftest)?;
         let fired = selftest::fired(&mine, me);
         let table = self.tracer.table_mut();
         for id in selftest::EXERCISED {
@@ -312,42 +260,6 @@ impl Live {
 
     fn push(&mut self, raw: &RawEvent, out: &mut Vec<Event>) {
         self.pipeline.push(raw, out);
-    }
-}
-
-/// Decode, filter and count: what every raw record goes through.
-struct Pipeline {
-    decoder: Decoder,
-    filter: LiveFilter,
-    self_tgid: u32,
-    events: u64,
-    events_by_probe: BTreeMap<String, u64>,
-}
-
-impl Pipeline {
-    fn push(&mut self, raw: &RawEvent, out: &mut Vec<Event>) {
-        if (raw.pid_tgid >> 32) as u32 == self.self_tgid {
-            return;
-        }
-        let start = out.len();
-        self.decoder.decode(raw, out);
-        let mut keep = start;
-        for i in start..out.len() {
-            if self.filter.pass(&out[i]) {
-                out.swap(keep, i);
-                keep += 1;
-            }
-        }
-        out.truncate(keep);
-        for ev in &out[start..] {
-            self.count(ev);
-        }
-    }
-
-    /// Counts an event that leaves the session (the stats line's totals).
-    fn count(&mut self, ev: &Event) {
-        self.events += 1;
-        *self.events_by_probe.entry(ev.probe.clone()).or_default() += 1;
     }
 }
 
@@ -433,30 +345,6 @@ impl Live {
     }
 }
 
-/// Program runs the kernel skipped since the session started, per program
-/// (only programs with misses).
-fn missed_runs(tracer: &Tracer, at_start: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
-    tracer
-        .program_counters()
-        .into_iter()
-        .filter_map(|(name, c)| {
-            let before = at_start.get(&name).copied().unwrap_or(0);
-            let n = c.recursion_misses?.saturating_sub(before);
-            (n > 0).then_some((name, n))
-        })
-        .collect()
-}
-
-/// The skipped-run counters of every program now (they start at 0 when a
-/// program is loaded; read anyway, so a reused program cannot inflate them).
-fn misses_now(tracer: &Tracer) -> BTreeMap<String, u64> {
-    tracer
-        .program_counters()
-        .into_iter()
-        .filter_map(|(name, c)| Some((name, c.recursion_misses?)))
-        .collect()
-}
-
 /// Detaches every probe (drops the tracer), then drains what is left in
 /// the ring.
 fn detach_and_drain(
@@ -472,24 +360,4 @@ fn detach_and_drain(
         source::drain(&mut ring, &stats, |r| tail.push(r));
     }
     tail
-}
-
-/// Objects that exist already: their sizes go to the kernel (so faults in
-/// their attached ranges are seen on the tracepoint path), and the decoder
-/// learns them so that finding them is not taken for creating them.
-fn seed_existing(tracer: &mut Tracer, decoder: &mut Decoder, filter: &mut LiveFilter) {
-    let ns = own_ipc_ns();
-    if let Ok(segs) = sysvipc::read_shm(std::path::Path::new("/proc/sysvipc/shm")) {
-        for s in segs {
-            let _ = tracer.seed_shm_size(ns, s.shmid as u32, s.size);
-            decoder.seed_segment(ns, s.shmid, s.key, s.size, s.nattch as u32);
-            filter.learn(ns, true, s.shmid, s.key);
-        }
-    }
-    if let Ok(sets) = sysvipc::read_sem(std::path::Path::new("/proc/sysvipc/sem")) {
-        for s in sets {
-            decoder.seed_semset(ns, s.semid, s.key, s.nsems);
-            filter.learn(ns, false, s.semid, s.key);
-        }
-    }
 }

@@ -2,6 +2,11 @@
 //! session loop shared by `record`, the TUI and `summary -- CMD`.
 
 pub mod child;
+mod error;
 pub mod filter;
 pub mod live;
+mod misses;
 pub mod options;
+mod pipeline;
+pub mod run;
+mod seed;
