@@ -19,6 +19,8 @@ mod maps;
 mod sched;
 mod sem;
 mod shm;
+mod shm_programs;
+mod shm_ranges;
 mod syscalls;
 
 #[cfg(not(test))]

@@ -12,7 +12,8 @@ use crate::{
     emit::{complete, fill_common, now, pid_tgid, submit, traced},
     maps::{SLEEPS, SYSCALLS, ZERO_EVENT},
     sem::{mark_sleep, read_semvals, read_sops},
-    shm::{newseg_finish, on_shmat_exit, on_shmctl_exit, on_shmdt_exit, on_shmget_exit},
+    shm::newseg_finish,
+    shm_ranges::{on_shmat_exit, on_shmctl_exit, on_shmdt_exit, on_shmget_exit},
 };
 
 /// `bpf_map_update_elem` flag: only create, never overwrite.
