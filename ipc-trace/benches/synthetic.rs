@@ -119,7 +119,7 @@ fn churn_event(i: u64, objects: u64) -> Event {
     };
     let mut e = Event::new(ts, kind, tgid, tgid, "bench-worker");
     e.ipc_ns = 4026531839;
-    e.probe = probe.to_string();
+    e.probe = probe.to_string().into();
     e.backend = Backend::Kprobe;
     e.id = Some(id);
     match kind {

@@ -194,7 +194,7 @@ fn seen(raw: &RawEvent, kind: EventKind) -> Event {
         &comm_str(&raw.comm),
     );
     e.ipc_ns = raw.ipc_ns;
-    e.probe = probe::name(raw.probe).to_string();
+    e.probe = probe::name(raw.probe).into();
     e.backend = Backend::from_raw(raw.backend);
     e
 }

@@ -188,8 +188,10 @@ pub struct Event {
     pub comm: String,
     /// IPC namespace inode (0 when unknown).
     pub ipc_ns: u32,
-    /// The hook that saw it (`ipc_trace_common::probe::NAMES`).
-    pub probe: String,
+    /// The hook that saw it (`ipc_trace_common::probe::NAMES`). Borrowed
+    /// from that table for live events (no allocation per event), owned when
+    /// read from a recording, which may name probes this build lacks.
+    pub probe: ProbeName,
     /// How that hook was attached.
     pub backend: Backend,
     /// True when the event was derived from other evidence rather than seen
@@ -271,7 +273,7 @@ impl Event {
             tgid,
             comm: comm.to_string(),
             ipc_ns: 0,
-            probe: String::new(),
+            probe: ProbeName::Borrowed(""),
             backend: Backend::Tracepoint,
             inferred: false,
             id: None,
@@ -334,6 +336,9 @@ impl Event {
     }
 }
 
+/// A probe's name: `&'static` from the probe table, or owned.
+pub type ProbeName = std::borrow::Cow<'static, str>;
+
 /// The last line of a recording: totals.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 pub struct Stats {
@@ -346,10 +351,10 @@ pub struct Stats {
     pub dropped: u64,
     /// Drops per probe name (only probes with drops).
     #[serde(default)]
-    pub dropped_by_probe: std::collections::BTreeMap<String, u64>,
+    pub dropped_by_probe: std::collections::BTreeMap<ProbeName, u64>,
     /// Events per probe name.
     #[serde(default)]
-    pub events_by_probe: std::collections::BTreeMap<String, u64>,
+    pub events_by_probe: std::collections::BTreeMap<ProbeName, u64>,
     /// Nanoseconds traced.
     pub duration_ns: u64,
     /// Program runs the kernel skipped because another BPF program was

@@ -63,7 +63,7 @@ fn every_recording_validates_against_the_schema_and_reads_back() -> TestResult {
 fn full_event(kind: EventKind) -> Event {
     let mut e = Event::new(1_000, kind, 10, 10, "t");
     e.ipc_ns = 1;
-    e.probe = "sys_shmget".to_string();
+    e.probe = "sys_shmget".into();
     e.id = Some(1);
     e.key = Some(2);
     e.size = Some(4096);

@@ -138,7 +138,7 @@ impl Rec {
     fn push(&mut self, kind: EventKind, tgid: u32, probe: &str, f: impl FnOnce(&mut Event)) {
         self.ts += 1000;
         let mut e = Event::new(self.ts, kind, tgid, tgid, "demo");
-        e.probe = probe.into();
+        e.probe = probe.to_string().into();
         e.backend = if probe.starts_with("sys_") {
             Backend::Tracepoint
         } else {

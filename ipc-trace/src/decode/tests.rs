@@ -233,7 +233,7 @@ fn expect(r: &Rec, kind: K, probe: &str, inferred: bool) -> Event {
     let comm = if tgid == CONS { "cons" } else { "prod" };
     let mut e = Event::new(r.0.ts_ns, kind, r.0.pid_tgid as u32, tgid, comm);
     e.ipc_ns = NS;
-    e.probe = probe.to_string();
+    e.probe = probe.to_string().into();
     e.backend = match r.0.backend {
         backend::KPROBE => Backend::Kprobe,
         _ => Backend::Tracepoint,
@@ -254,7 +254,7 @@ fn common_fields_come_from_the_record() {
     let e = &out[0];
     assert_eq!((e.ts_ns, e.pid, e.tgid), (5000, 9, 7));
     assert_eq!(e.comm, "w\u{fffd}rker");
-    assert_eq!((e.ipc_ns, e.probe.as_str()), (NS, "sys_shmget"));
+    assert_eq!((e.ipc_ns, &*e.probe), (NS, "sys_shmget"));
     assert_eq!(e.backend, Backend::Fentry);
     assert_eq!(e.dur_ns, Some(100));
     assert_eq!((e.ret, e.errno, e.id), (Some(-17), Some(17), None));
@@ -722,7 +722,7 @@ fn semget_infers_the_create_only_without_newary() {
     let out = feed(&mut dec, &[made, semget(KEY, 2, IPC_CREAT, SEMID)]);
     assert_eq!(kinds(&out), vec![(K::SemCreate, false), (K::SemGet, false)]);
     assert_eq!(
-        (out[0].probe.as_str(), out[0].nsems, out[0].dur_ns),
+        (&*out[0].probe, out[0].nsems, out[0].dur_ns),
         ("newary", Some(2), Some(100))
     );
     let out = feed(&mut dec, &[newary(KEY, 2, IPC_CREAT, -28)]);
@@ -779,7 +779,7 @@ fn semop_reports_ops_truncation_and_sleep() {
         Rec::syscall(probe::SYS_SEMTIMEDOP, &[SEMID as u64, 0, 1, 0x2000], 0).sops(&[(0, 1, 0)], 1);
     let out = feed(&mut dec, &[timed]);
     assert_eq!(
-        (out[0].probe.as_str(), out[0].ops.as_ref().map(Vec::len)),
+        (&*out[0].probe, out[0].ops.as_ref().map(Vec::len)),
         ("sys_semtimedop", Some(1))
     );
 }

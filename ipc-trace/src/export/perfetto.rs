@@ -68,7 +68,7 @@ struct Builder {
 fn call_name(e: &Event) -> String {
     let base = match e.probe.strip_prefix("sys_") {
         Some(syscall) => syscall,
-        None if !e.probe.is_empty() => e.probe.as_str(),
+        None if !e.probe.is_empty() => &*e.probe,
         None => e.kind.as_str(),
     };
     match &e.cmd {

@@ -39,7 +39,7 @@ impl Builder {
         };
         let mut e = Event::new(self.ts, kind, tgid, tgid, comm);
         e.ipc_ns = NS;
-        e.probe = probe.to_string();
+        e.probe = probe.to_string().into();
         e.backend = if probe.starts_with("sys_") || probe == "page_fault_user" {
             Backend::Tracepoint
         } else {

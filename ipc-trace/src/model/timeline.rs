@@ -68,7 +68,7 @@ pub struct TimelineEntry {
     /// Derived, not seen by a kernel-path probe.
     pub inferred: bool,
     /// The hook that saw it.
-    pub probe: String,
+    pub probe: crate::event::ProbeName,
     /// How that hook was attached.
     pub backend: Backend,
     /// One line about it ("found by key", "page 3 write", "P(0) blocked 2.1 ms").

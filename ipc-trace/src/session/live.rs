@@ -269,7 +269,7 @@ impl Live {
         for (i, (&n, seen)) in now.iter().zip(self.drops_seen.iter_mut()).enumerate() {
             if n > *seen {
                 let mut ev = Event::new(monotonic_ns(), EventKind::Drops, 0, 0, "");
-                ev.probe = probe::name(i as u8).to_string();
+                ev.probe = probe::name(i as u8).into();
                 ev.count = Some(n - *seen);
                 *seen = n;
                 self.pipeline.count(&ev);
@@ -326,11 +326,11 @@ impl Live {
         for r in &raw_tail {
             pipeline.push(r, out);
         }
-        let dropped_by_probe: BTreeMap<String, u64> = drops_seen
+        let dropped_by_probe: BTreeMap<crate::event::ProbeName, u64> = drops_seen
             .iter()
             .enumerate()
             .filter(|(_, n)| **n > 0)
-            .map(|(i, n)| (probe::name(i as u8).to_string(), *n))
+            .map(|(i, n)| (probe::name(i as u8).into(), *n))
             .collect();
         Stats {
             kind: "stats".into(),

@@ -3,7 +3,7 @@
 
 use super::filter::LiveFilter;
 use crate::decode::Decoder;
-use crate::event::Event;
+use crate::event::{Event, ProbeName};
 use ipc_trace_common::RawEvent;
 use std::collections::BTreeMap;
 
@@ -13,7 +13,7 @@ pub(super) struct Pipeline {
     pub(super) filter: LiveFilter,
     pub(super) self_tgid: u32,
     pub(super) events: u64,
-    pub(super) events_by_probe: BTreeMap<String, u64>,
+    pub(super) events_by_probe: BTreeMap<ProbeName, u64>,
 }
 
 impl Pipeline {

@@ -89,7 +89,7 @@ pub struct State {
     processes: ProcessTable,
     holds: SemHolds,
     log: Ring<LoggedEvent>,
-    probes: BTreeMap<String, ProbeCounters>,
+    probes: BTreeMap<crate::event::ProbeName, ProbeCounters>,
     rate: RateWindow,
     now_ns: u64,
     first_ns: Option<u64>,

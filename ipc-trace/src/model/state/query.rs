@@ -54,7 +54,7 @@ impl State {
     }
 
     /// Counters per probe name.
-    pub fn probes(&self) -> &BTreeMap<String, ProbeCounters> {
+    pub fn probes(&self) -> &BTreeMap<crate::event::ProbeName, ProbeCounters> {
         &self.probes
     }
 

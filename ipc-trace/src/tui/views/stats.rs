@@ -69,8 +69,8 @@ impl Widget for StatsView<'_> {
             .map(|p| p.name.clone())
             .collect();
         for n in s.probes().keys() {
-            if !names.contains(n) {
-                names.push(n.clone());
+            if !names.iter().any(|m| m == n) {
+                names.push(n.to_string());
             }
         }
         let rows: Vec<Row> = names
@@ -78,7 +78,7 @@ impl Widget for StatsView<'_> {
             .skip(app.scroll[View::Stats.index()].min(names.len().saturating_sub(1)))
             .map(|name| {
                 let st = app.info.probes.probes.iter().find(|p| &p.name == name);
-                let c = s.probes().get(name);
+                let c = s.probes().get(name.as_str());
                 let class = match st.map(|p| p.class) {
                     Some(ProbeClass::Tracepoint) => "tracepoint",
                     Some(ProbeClass::KernelPath) => "kernel-path",
