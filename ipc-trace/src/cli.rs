@@ -60,6 +60,12 @@ pub enum Command {
         /// (JSON, as `summary --json` prints it).
         #[arg(long, value_name = "FILE")]
         summary_out: Option<PathBuf>,
+        /// Also write where the time went (JSON): per eBPF program the
+        /// kernel's run count, run time and skipped runs (run time only
+        /// while `sysctl kernel.bpf_stats_enabled=1`), and ipc-trace's own
+        /// CPU time for the events it handled.
+        #[arg(long, value_name = "FILE")]
+        program_stats: Option<PathBuf>,
         /// Tracing options.
         #[command(flatten)]
         trace: TraceArgs,

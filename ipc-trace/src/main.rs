@@ -31,10 +31,18 @@ fn main() -> ExitCode {
                 duration,
                 echo,
                 summary_out,
+                program_stats,
                 trace,
                 cmd,
             }) => {
-                commands::record(&output, duration, echo, summary_out.as_deref(), trace, cmd).await
+                let out = commands::RecordOutputs {
+                    output: &output,
+                    duration,
+                    echo,
+                    summary_out: summary_out.as_deref(),
+                    program_stats: program_stats.as_deref(),
+                };
+                commands::record(out, trace, cmd).await
             }
             Some(Command::Replay { file, skip_bad }) => commands::replay(&file, skip_bad).await,
             Some(Command::Summary {

@@ -10,6 +10,7 @@
 
 mod background;
 mod cargo_benches;
+mod profile;
 mod report;
 mod scenario;
 mod stats;
@@ -54,6 +55,11 @@ pub struct BenchArgs {
     /// Do not run ipc-trace's crate benchmarks (`cargo bench`).
     #[arg(long)]
     pub no_cargo_benches: bool,
+    /// Only the profile: one traced run per workload with the kernel's BPF
+    /// statistics on, per program run count, mean run time and time per
+    /// operation (it also runs, after the ratios, without this flag).
+    #[arg(long)]
+    pub profile: bool,
     /// Where to write the JSON results (default target/bench/overhead.json).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -109,10 +115,17 @@ pub fn run(args: BenchArgs) -> Result<()> {
     ];
     let load_start = loadavg();
     let foreign_start = loaded_ipc_trace_programs(&tools);
-    let results = measure(&workloads, &tools, sizes.rounds);
+    let results = if args.profile {
+        Vec::new()
+    } else {
+        measure(&workloads, &tools, sizes.rounds)
+    };
+    let profile = profile::run(&workloads, &tools);
     let _ = std::fs::remove_dir(&tools.scratch);
 
-    println!("{}", report::table(&results, sizes.rounds));
+    if !args.profile {
+        println!("{}", report::table(&results, sizes.rounds));
+    }
     let settings = json!({
         "quick": args.quick,
         "rounds": sizes.rounds,
@@ -130,7 +143,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "loadavg_end": loadavg(),
         "ipc_trace_programs_loaded_before": foreign_start,
     });
-    let doc = report::to_json(&results, settings, host);
+    let mut doc = report::to_json(&results, settings, host);
+    let mut failures = report::failures(&results);
+    match profile {
+        Ok(p) => doc["profile"] = p,
+        Err(e) => failures.push(format!("profile: {e:#}")),
+    }
     let output = args
         .output
         .clone()
@@ -142,19 +160,18 @@ pub fn run(args: BenchArgs) -> Result<()> {
         .with_context(|| format!("cannot write {}", output.display()))?;
     println!("results: {}", output.display());
 
-    let failures = report::failures(&results);
     for problem in report::reference_problems(&results) {
         println!("reference problem (does not fail the benchmark): {problem}");
     }
-    if args.quick || args.no_cargo_benches {
-        println!(
-            "skip: cargo benches of ipc-trace ({})",
-            if args.quick {
-                "--quick"
-            } else {
-                "--no-cargo-benches"
-            }
-        );
+    if args.quick || args.no_cargo_benches || args.profile {
+        let why = if args.quick {
+            "--quick"
+        } else if args.profile {
+            "--profile"
+        } else {
+            "--no-cargo-benches"
+        };
+        println!("skip: cargo benches of ipc-trace ({why})");
     } else {
         cargo_benches::run_all()?;
     }

@@ -4,6 +4,7 @@
 mod doctor;
 mod export;
 mod lab;
+mod program_stats;
 mod record;
 mod summary;
 mod tui;
@@ -11,7 +12,7 @@ mod tui;
 pub use doctor::doctor;
 pub use export::export;
 pub use lab::lab;
-pub use record::record;
+pub use record::{RecordOutputs, record};
 pub use summary::summary;
 pub use tui::{replay, tui};
 

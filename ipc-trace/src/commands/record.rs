@@ -10,19 +10,33 @@ use ipc_trace::session::run::{exit_status, run_to_end};
 use std::path::Path;
 use std::time::Duration;
 
+/// What `record` writes and when it stops (its own flags).
+pub struct RecordOutputs<'a> {
+    /// The recording.
+    pub output: &'a Path,
+    /// `--duration` seconds.
+    pub duration: Option<f64>,
+    /// `--echo`.
+    pub echo: bool,
+    /// `--summary-out`.
+    pub summary_out: Option<&'a Path>,
+    /// `--program-stats`.
+    pub program_stats: Option<&'a Path>,
+}
+
 /// Records events to `output` until the command exits, `duration` passes,
 /// or SIGINT/SIGTERM; the file is complete (header, events, stats) in every
 /// case. With a command, exits with the command's status. With
 /// `summary_out`, also writes the summary of the model built live (the same
 /// a replay of the file must give).
-pub async fn record(
-    output: &Path,
-    duration: Option<f64>,
-    echo: bool,
-    summary_out: Option<&Path>,
-    trace: TraceArgs,
-    cmd: Vec<String>,
-) -> CmdResult {
+pub async fn record(out: RecordOutputs<'_>, trace: TraceArgs, cmd: Vec<String>) -> CmdResult {
+    let RecordOutputs {
+        output,
+        duration,
+        echo,
+        summary_out,
+        program_stats,
+    } = out;
     if trace.dry_run {
         return super::doctor::plan(&trace);
     }
@@ -57,8 +71,13 @@ pub async fn record(
         }
         writer.write_event(ev).map_err(CmdError::runtime)
     };
-    let (end, stats) = run_to_end(live, &mut write).await?;
+    let (end, finished) = run_to_end(live, &mut write).await?;
+    let stats = finished.stats;
     writer.finish(&stats).map_err(CmdError::runtime)?;
+    if let Some(path) = program_stats {
+        super::program_stats::write(path, &finished.programs, stats.events)
+            .map_err(CmdError::runtime)?;
+    }
     if let (Some(path), Some(m)) = (summary_out, model.as_ref()) {
         let text = serde_json::to_string_pretty(&ipc_trace::summary::summarize(m))
             .map_err(CmdError::runtime)?;

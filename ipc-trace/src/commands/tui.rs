@@ -62,7 +62,7 @@ pub async fn tui(trace: TraceArgs, cmd: Vec<String>) -> CmdResult {
                 break end;
             }
         };
-        let stats = live.finish(end, &mut batch).await;
+        let stats = live.finish(end, &mut batch).await.stats;
         for ev in batch.drain(..) {
             let _ = tx.try_send(ev);
         }

@@ -280,8 +280,9 @@ impl Live {
 
     /// Stops: terminates the traced command if it still runs (on a signal
     /// or stop), drains what the kernel already produced, records final
-    /// drops and detaches every probe. Returns the closing stats.
-    pub async fn finish(mut self, end: End, out: &mut Vec<Event>) -> Stats {
+    /// drops and detaches every probe. Returns the closing stats and each
+    /// program's kernel counters read just before the detach.
+    pub async fn finish(mut self, end: End, out: &mut Vec<Event>) -> Finished {
         if matches!(end, End::Signal | End::Stopped | End::Duration)
             && let Some(child) = self.child.as_mut()
         {
@@ -314,7 +315,8 @@ impl Live {
         // Drops are read while the maps are alive; then detach, then take
         // what the programs wrote between the last drain and the detach.
         self.poll_drops(out);
-        let missed_by_program = missed_runs(&self.tracer, &self.counters_at_start);
+        let programs = self.tracer.program_counters();
+        let missed_by_program = missed_runs(&programs, &self.counters_at_start);
         let Live {
             tracer,
             mut pipeline,
@@ -332,7 +334,7 @@ impl Live {
             .filter(|(_, n)| **n > 0)
             .map(|(i, n)| (probe::name(i as u8).into(), *n))
             .collect();
-        Stats {
+        let stats = Stats {
             kind: "stats".into(),
             events: pipeline.events,
             dropped: drops_seen.iter().sum(),
@@ -341,8 +343,20 @@ impl Live {
             duration_ns: started.elapsed().as_nanos() as u64,
             missed: missed_by_program.values().sum(),
             missed_by_program,
-        }
+        };
+        Finished { stats, programs }
     }
+}
+
+/// What a finished session hands back.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The recording's closing stats line.
+    pub stats: Stats,
+    /// Each program's kernel counters (by program name) just before the
+    /// detach: run counts and run time (while `kernel.bpf_stats_enabled`
+    /// is 1) and skipped runs.
+    pub programs: Vec<(String, crate::probe::prog_stats::ProgCounters)>,
 }
 
 /// Detaches every probe (drops the tracer), then drains what is left in

@@ -3,21 +3,20 @@
 //! `probe::prog_stats`).
 
 use crate::probe::attach::Tracer;
+use crate::probe::prog_stats::ProgCounters;
 use std::collections::BTreeMap;
 
 /// Program runs the kernel skipped since the session started, per program
 /// (only programs with misses).
 pub(super) fn missed_runs(
-    tracer: &Tracer,
+    now: &[(String, ProgCounters)],
     at_start: &BTreeMap<String, u64>,
 ) -> BTreeMap<String, u64> {
-    tracer
-        .program_counters()
-        .into_iter()
+    now.iter()
         .filter_map(|(name, c)| {
-            let before = at_start.get(&name).copied().unwrap_or(0);
+            let before = at_start.get(name).copied().unwrap_or(0);
             let n = c.recursion_misses?.saturating_sub(before);
-            (n > 0).then_some((name, n))
+            (n > 0).then(|| (name.clone(), n))
         })
         .collect()
 }

@@ -2,8 +2,8 @@
 //! events one at a time (record, summary, lab). The TUI drives its own
 //! loop: it also stops on a key and hands events on asynchronously.
 
-use super::live::{End, Live};
-use crate::event::{Event, Stats};
+use super::live::{End, Finished, Live};
+use crate::event::Event;
 
 /// Runs a session until it ends, handing every event to `each`; returns
 /// how it ended and how many events were handed on. The session is not
@@ -28,18 +28,18 @@ pub async fn pump<E>(
 
 /// Runs a session to its end and finishes it (drain, detach), handing
 /// every event to `each`, the last ones included; returns how it ended and
-/// the closing stats.
+/// what [`Live::finish`] returned.
 pub async fn run_to_end<E>(
     mut live: Live,
     mut each: impl FnMut(&Event) -> Result<(), E>,
-) -> Result<(End, Stats), E> {
+) -> Result<(End, Finished), E> {
     let (end, _) = pump(&mut live, &mut each).await?;
     let mut rest = Vec::new();
-    let stats = live.finish(end, &mut rest).await;
+    let finished = live.finish(end, &mut rest).await;
     for ev in &rest {
         each(ev)?;
     }
-    Ok((end, stats))
+    Ok((end, finished))
 }
 
 /// The exit status for how a session ended: the command's, else 0.

@@ -108,13 +108,13 @@ impl Tools {
         }
     }
 
-    fn program(&self, workload: &Workload) -> Vec<String> {
+    pub fn program(&self, workload: &Workload) -> Vec<String> {
         let mut argv = vec![self.bin_dir.join(workload.program()).display().to_string()];
         argv.extend(workload.args());
         argv
     }
 
-    fn record_argv(&self, output: &Path) -> Vec<String> {
+    pub fn record_argv(&self, output: &Path) -> Vec<String> {
         let mut argv = vec![
             self.ipc_trace.display().to_string(),
             "record".into(),
@@ -258,7 +258,7 @@ pub fn run_once(
 
 /// Runs `argv` to completion; its standard output, or an error with its
 /// standard error when it fails.
-fn stdout_of(argv: &[String]) -> Result<String> {
+pub fn stdout_of(argv: &[String]) -> Result<String> {
     let (program, args) = argv.split_first().context("empty command")?;
     let out: Output = Command::new(program)
         .args(args)

@@ -113,6 +113,20 @@ impl Workload {
             .collect()
     }
 
+    /// What one operation of this workload is, and how many a run did
+    /// (semops; segment life cycles).
+    pub fn unit(&self, report: &Value) -> Result<(&'static str, u64)> {
+        let (unit, field) = match self {
+            Workload::Sem { .. } => ("semop", "ops"),
+            Workload::Shm { .. } => ("cycle", "rounds"),
+        };
+        let n = report
+            .get(field)
+            .and_then(Value::as_u64)
+            .with_context(|| format!("{} result has no `{field}`: {report}", self.program()))?;
+        Ok((unit, n))
+    }
+
     /// The process id in a parsed result.
     pub fn pid(&self, report: &Value) -> Result<u64> {
         report
