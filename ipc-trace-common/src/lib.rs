@@ -21,6 +21,21 @@ pub const MAX_RANGES: usize = 16;
 
 /// What a `RawEvent` reports. Meaning of `args` per kind is given on each
 /// constant; `ret` is the function's or syscall's return value.
+/// Why a record was lost: the second index of the `DROPS` counters
+/// (slot `cpu * probe::COUNT * loss::REASONS + reason * probe::COUNT + probe`).
+pub mod loss {
+    /// The record could not be handed over: the ring buffer (or a stash
+    /// map) was full.
+    pub const RECORD_LOST: u32 = 0;
+    /// A stashed entry record never got its exit or return (the kernel
+    /// skipped that program, or a kretprobe ran out of instances); the
+    /// record is discarded. On kernel-path backends the function's own
+    /// record may still carry the event.
+    pub const EXIT_NOT_SEEN: u32 = 1;
+    /// Number of reasons.
+    pub const REASONS: usize = 2;
+}
+
 pub mod raw_kind {
     /// A syscall, paired enter+exit in the kernel. `probe` is the
     /// `probe::SYS_*` id, `args` the six syscall arguments, `start_ns` the

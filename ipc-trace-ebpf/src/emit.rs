@@ -7,7 +7,7 @@ use aya_ebpf::helpers::{
     bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_smp_processor_id,
     bpf_ktime_get_ns, bpf_probe_read_kernel,
 };
-use ipc_trace_common::{COMM_LEN, RawEvent, RawSembuf, backend, flag};
+use ipc_trace_common::{COMM_LEN, RawEvent, RawSembuf, backend, flag, loss};
 
 use crate::{
     diag,
@@ -188,12 +188,26 @@ pub fn submit(ev: &RawEvent) {
     }
 }
 
-/// Adds one to this CPU's drop counter of `probe`.
+/// Adds one to this CPU's counter of records of `probe` lost because the
+/// ring (or a map) was full.
 #[inline(always)]
 pub fn count_drop(probe: u8) {
+    count_loss(loss::RECORD_LOST, probe);
+}
+
+/// Adds one to this CPU's counter of stashed records of `probe` whose exit
+/// or return never came.
+#[inline(always)]
+pub fn count_exit_not_seen(probe: u8) {
+    count_loss(loss::EXIT_NOT_SEEN, probe);
+}
+
+#[inline(always)]
+fn count_loss(reason: u32, probe: u8) {
+    const COUNT: u32 = ipc_trace_common::probe::COUNT as u32;
     // SAFETY: a helper without arguments or preconditions.
     let cpu = unsafe { bpf_get_smp_processor_id() };
-    let index = cpu.wrapping_mul(ipc_trace_common::probe::COUNT as u32) + probe as u32;
+    let index = cpu.wrapping_mul(COUNT * loss::REASONS as u32) + reason * COUNT + probe as u32;
     if let Some(slot) = DROPS.get_ptr_mut(index) {
         // SAFETY: an aligned u64 of the array, non-null from the lookup;
         // the verifier bounds the access to the value. The slot is this

@@ -18,7 +18,7 @@ pub static EVENTS: RingBuf = RingBuf::with_byte_size(4 * 1024 * 1024, 0);
 /// `BPF_F_MMAPABLE`: userspace maps the array's values into its memory.
 const BPF_F_MMAPABLE: u32 = 1 << 10;
 
-/// Records lost, per CPU and probe id: slot `cpu * probe::COUNT + probe`.
+/// Records lost, per CPU, reason and probe id (`ipc_trace_common::loss`).
 /// Userspace sets the size from the possible CPUs and reads the counters
 /// through a shared mapping, without any `bpf()` call: a map syscall holds
 /// the CPU's `bpf_prog_active` counter while it runs (preemptibly), and

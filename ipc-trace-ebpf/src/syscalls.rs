@@ -82,7 +82,7 @@ fn on_enter(ctx: &TracePointContext) -> Option<()> {
         if let Some(old) = SYSCALLS.get_ptr(id) {
             // SAFETY: non-null pointer from the lookup of this task's own
             // entry; the verifier bounds the read to the value.
-            crate::emit::count_drop(unsafe { (*old).probe });
+            crate::emit::count_exit_not_seen(unsafe { (*old).probe });
         }
         if let Err(err) = SYSCALLS.insert(id, zero, 0) {
             crate::emit::count_drop(probe_id);
@@ -183,7 +183,7 @@ fn on_exit(ctx: &TracePointContext) -> Option<()> {
     if ev.probe != probe_id {
         // A stashed record of another syscall whose exit never came: that
         // record is lost, and counted as such, never silently.
-        crate::emit::count_drop(ev.probe);
+        crate::emit::count_exit_not_seen(ev.probe);
         let _ = SYSCALLS.remove(id);
         return None;
     }

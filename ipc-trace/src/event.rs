@@ -261,6 +261,10 @@ pub struct Event {
     /// drops: events lost since the previous `drops` event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
+    /// drops: why, when not a full ring buffer (`exit_not_seen`: stashed
+    /// syscall records whose exit the kernel never ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<DropReason>,
 }
 
 impl Event {
@@ -296,6 +300,7 @@ impl Event {
             ret: None,
             errno: None,
             count: None,
+            reason: None,
         }
     }
 
@@ -336,6 +341,16 @@ impl Event {
     }
 }
 
+/// Why records were lost, when it is not a full ring buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// A stashed syscall entry record whose exit never ran (the kernel
+    /// skipped `sys_exit`): that record is discarded. On kernel-path
+    /// backends the function's own record may still carry the event.
+    ExitNotSeen,
+}
+
 /// A probe's name: `&'static` from the probe table, or owned.
 pub type ProbeName = std::borrow::Cow<'static, str>;
 
@@ -363,6 +378,13 @@ pub struct Stats {
     /// does not count them (before 5.12).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub missed: u64,
+    /// Stashed syscall records discarded because their exit never ran, all
+    /// probes (not in `dropped`). Absent when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub exits_not_seen: u64,
+    /// `exits_not_seen` per probe name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub exits_not_seen_by_probe: std::collections::BTreeMap<ProbeName, u64>,
     /// `missed` per eBPF program name (only programs with misses).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub missed_by_program: std::collections::BTreeMap<String, u64>,

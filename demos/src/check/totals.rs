@@ -28,6 +28,7 @@ pub(super) fn check(rec: &Recording, procs: &[&DemoReport], out: &mut CheckRepor
     let drop_events: u64 = rec
         .of_kind(EventKind::Drops)
         .iter()
+        .filter(|e| e.reason.is_none())
         .filter_map(|e| e.count)
         .sum();
     match &rec.stats {
@@ -49,14 +50,33 @@ pub(super) fn check(rec: &Recording, procs: &[&DemoReport], out: &mut CheckRepor
                     by.join(" ")
                 ));
             }
+            if stats.exits_not_seen != 0 {
+                // A discarded syscall record is an event lost only where no
+                // kernel-path record carries it; the demos' counts decide.
+                let by: Vec<String> = stats
+                    .exits_not_seen_by_probe
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                out.fact(format!(
+                    "exits not seen: {} syscall records discarded ({})",
+                    stats.exits_not_seen,
+                    by.join(" ")
+                ));
+            }
             if stats.missed != 0 {
+                // Skipped runs are not attributable to a task (most are of
+                // tasks nobody traces: a wakeup from an interrupt while any
+                // BPF program ran on that CPU). They are a fact of the run;
+                // a traced event they cost fails the checks of the demos'
+                // own counts instead.
                 let by: Vec<String> = stats
                     .missed_by_program
                     .iter()
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect();
-                out.fail(format!(
-                    "stats: expected no program run skipped by the kernel, found {} ({})",
+                out.fact(format!(
+                    "missed: {} program runs skipped by the kernel ({})",
                     stats.missed,
                     by.join(" ")
                 ));

@@ -1,15 +1,18 @@
 //! `ipc-trace lab [NAME]`: teaching labs. Each lab runs a demo under a live
 //! session and walks through the kernel steps (SHM-1…12, SEM-1…9) as they
 //! happen: the first event that proves each step is printed with the step's
-//! meaning, who did it and which probe saw it (or that it was inferred);
-//! steps the kernel did not let us see are named at the end, with why.
+//! meaning, who did it, and how well it is proven (`model::evidence`: seen
+//! in the kernel, at the syscall boundary, implied); the closing line counts
+//! each level, and steps not visible are named with why.
 
 use super::{CmdError, CmdResult};
 use ipc_trace::event::Event;
 use ipc_trace::model::describe::event_text;
-use ipc_trace::model::{State, Step, StepSet};
+use ipc_trace::model::evidence::{Evidence, evidence};
+use ipc_trace::model::{State, Step};
 use ipc_trace::session::live::{Live, LiveOptions, TraceOptions};
 use ipc_trace::session::run::{exit_status, run_to_end};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// One lab: a demo program and the steps it is meant to show.
@@ -83,11 +86,17 @@ fn who(ev: &Event) -> String {
     format!("{}[{}]", ev.comm, ev.tgid)
 }
 
-fn how(ev: &Event) -> String {
-    if ev.inferred {
-        format!("inferred from tracepoints ({})", ev.probe)
-    } else {
-        format!("seen by {} ({})", ev.probe, ev.backend.as_str())
+fn how(level: Evidence, ev: &Event) -> String {
+    match level {
+        Evidence::Implied if ev.inferred => {
+            format!("implied (inferred from tracepoints: {})", ev.probe)
+        }
+        _ => format!(
+            "{} by {} ({})",
+            level.words(),
+            ev.probe,
+            ev.backend.as_str()
+        ),
     }
 }
 
@@ -116,7 +125,7 @@ pub async fn lab(name: Option<&str>, exclude_probes: Vec<u8>) -> CmdResult {
     .await?;
     let table = live.probe_table().clone();
     let mut state = State::new();
-    let mut seen = StepSet::EMPTY;
+    let mut seen: BTreeMap<Step, Evidence> = BTreeMap::new();
     let (end, _) = run_to_end(live, |ev| {
         walk(&mut state, &mut seen, ev);
         Ok::<(), CmdError>(())
@@ -126,12 +135,24 @@ pub async fn lab(name: Option<&str>, exclude_probes: Vec<u8>) -> CmdResult {
         .steps
         .iter()
         .copied()
-        .filter(|s| !seen.contains(*s))
+        .filter(|s| !seen.contains_key(s))
         .collect();
-    if missing.is_empty() {
-        println!("\nEvery step of this lab was observed.");
-    } else {
-        println!("\nNot observed in this run:");
+    let count = |level: Evidence| {
+        lab.steps
+            .iter()
+            .filter(|s| seen.get(s) == Some(&level))
+            .count()
+    };
+    println!(
+        "\nOf {} steps: {} seen in the kernel, {} seen at the syscall boundary, {} implied, {} not visible.",
+        lab.steps.len(),
+        count(Evidence::InKernel),
+        count(Evidence::SyscallBoundary),
+        count(Evidence::Implied),
+        missing.len()
+    );
+    if !missing.is_empty() {
+        println!("\nNot visible in this run:");
         for s in missing {
             println!(
                 "  {:<6} {} — {}",
@@ -149,17 +170,27 @@ pub async fn lab(name: Option<&str>, exclude_probes: Vec<u8>) -> CmdResult {
     Ok(exit_status(end))
 }
 
-/// Applies `ev` and prints each step it proves for the first time.
-fn walk(state: &mut State, seen: &mut StepSet, ev: &Event) {
+/// Applies `ev` and prints each step it proves for the first time, with
+/// how well it proves it; keeps each step's strongest evidence.
+fn walk(state: &mut State, seen: &mut BTreeMap<Step, Evidence>, ev: &Event) {
     let steps = state.steps_for(ev);
     state.apply(ev);
     for step in steps {
-        if seen.contains(step) {
-            continue;
+        let level = evidence(step, ev);
+        match seen.get(&step) {
+            Some(best) if *best <= level => continue,
+            Some(_) => {
+                println!("{:<6} now {}", step.label(), level.words());
+            }
+            None => println!("{:<6} {}", step.label(), step.describe()),
         }
-        seen.insert(step);
-        println!("{:<6} {}", step.label(), step.describe());
-        println!("       {} — {}: {}", who(ev), how(ev), event_text(ev));
+        seen.insert(step, level);
+        println!(
+            "       {} — {}: {}",
+            who(ev),
+            how(level, ev),
+            event_text(ev)
+        );
     }
 }
 

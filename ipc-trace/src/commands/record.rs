@@ -91,9 +91,15 @@ pub async fn record(out: RecordOutputs<'_>, trace: TraceArgs, cmd: Vec<String>) 
             stats.dropped
         ));
     }
+    if stats.exits_not_seen > 0 {
+        dropped.push_str(&format!(
+            ", {} syscall records discarded because the kernel never ran their exit (exits_not_seen_by_probe)",
+            stats.exits_not_seen
+        ));
+    }
     if stats.missed > 0 {
         dropped.push_str(&format!(
-            ", {} program runs SKIPPED by the kernel (another BPF program was running on that CPU; per program in missed_by_program): events of traced tasks among them are lost",
+            ", {} program runs skipped by the kernel (another BPF program was running on that CPU; per program in missed_by_program): events of traced tasks among them, if any, are lost",
             stats.missed
         ));
     }

@@ -66,6 +66,8 @@ pub fn export_ndjson<R: BufRead, W: Write>(
         totals.dropped = original.dropped;
         totals.dropped_by_probe = original.dropped_by_probe;
         totals.missed = original.missed;
+        totals.exits_not_seen = original.exits_not_seen;
+        totals.exits_not_seen_by_probe = original.exits_not_seen_by_probe;
         totals.missed_by_program = original.missed_by_program;
         let start = header.started_monotonic_ns;
         let end = start.saturating_add(original.duration_ns);

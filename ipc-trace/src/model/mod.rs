@@ -12,6 +12,7 @@
 pub mod bounded;
 pub mod deadlock;
 pub mod describe;
+pub mod evidence;
 #[cfg(any(test, feature = "sample-trace"))]
 pub mod fixture;
 pub mod ids;

@@ -11,7 +11,7 @@ use aya::{
     maps::{HashMap as BpfHashMap, Map, MapData, MapError, RingBuf},
     programs::{Program, ProgramError},
 };
-use ipc_trace_common::{SegKey, TraceConfig, probe as ids};
+use ipc_trace_common::{SegKey, TraceConfig};
 
 use super::{
     ProbeTable,
@@ -160,7 +160,7 @@ impl Tracer {
 
     /// Records lost on the kernel side, per probe id, summed over CPUs:
     /// read from memory, no `bpf()` call (see [`DropCounters`]).
-    pub fn drops(&self) -> [u64; ids::COUNT] {
+    pub fn drops(&self) -> drop_counters::Losses {
         self.drops.totals()
     }
 

@@ -13,10 +13,11 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 use std::ptr::NonNull;
 
+use ipc_trace_common::loss;
 use ipc_trace_common::probe::COUNT;
 
-/// Slots per CPU: one per probe id.
-const PER_CPU: usize = COUNT;
+/// Slots per CPU: one per reason and probe id.
+const PER_CPU: usize = COUNT * loss::REASONS;
 
 /// The highest possible CPU id plus one (`/sys/devices/system/cpu/possible`,
 /// e.g. `0-3` or `0,2-5`): the eBPF side indexes by `smp_processor_id`.
@@ -43,6 +44,15 @@ fn parse_cpu_list(text: &str) -> Option<usize> {
 /// Array entries the `DROPS` map needs for `cpus` CPU slots.
 pub fn entries(cpus: usize) -> u32 {
     (cpus * PER_CPU) as u32
+}
+
+/// Lost records per probe id, by reason (`ipc_trace_common::loss`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Losses {
+    /// The ring buffer (or a stash map) was full.
+    pub lost: [u64; COUNT],
+    /// A stashed syscall record never got its exit.
+    pub exit_not_seen: [u64; COUNT],
 }
 
 /// A read-only mapping of the `DROPS` array's values.
@@ -89,15 +99,19 @@ impl DropCounters {
         Ok(DropCounters { base, slots, len })
     }
 
-    /// Records lost per probe id, summed over CPUs.
-    pub fn totals(&self) -> [u64; COUNT] {
-        let mut out = [0u64; COUNT];
+    /// Records lost per reason and probe id, summed over CPUs.
+    pub fn totals(&self) -> Losses {
+        let mut out = Losses::default();
         for i in 0..self.slots {
             // SAFETY: `i < slots`, and the mapping holds `slots` aligned
             // u64s (page-aligned base); the kernel may write them at any
             // time, hence the volatile read.
             let v = unsafe { self.base.as_ptr().add(i).read_volatile() };
-            out[i % PER_CPU] += v;
+            let (reason, probe) = ((i % PER_CPU) / COUNT, i % COUNT);
+            match reason as u32 {
+                loss::RECORD_LOST => out.lost[probe] += v,
+                _ => out.exit_not_seen[probe] += v,
+            }
         }
         out
     }

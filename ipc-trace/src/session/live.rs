@@ -10,8 +10,9 @@ use super::misses::{missed_runs, misses_now};
 use super::pipeline::Pipeline;
 use super::seed::seed_existing;
 use crate::decode::Decoder;
-use crate::event::{Event, EventKind, Stats};
+use crate::event::{DropReason, Event, EventKind, ProbeName, Stats};
 use crate::probe::attach::{AttachOptions, Tracer};
+use crate::probe::drop_counters::Losses;
 use crate::probe::{ProbeTable, system, tracefs};
 use crate::recording::Header;
 use crate::{selftest, source};
@@ -48,7 +49,7 @@ pub struct Live {
     header: Header,
     self_tgid: u32,
     started: Instant,
-    drops_seen: [u64; probe::COUNT],
+    drops_seen: Losses,
     /// Each program's skipped-run counter when the session started.
     counters_at_start: BTreeMap<String, u64>,
     drop_poll: tokio::time::Interval,
@@ -135,7 +136,7 @@ impl Live {
             header: Header::new(&facts.kernel_release, realtime_ns(), monotonic_ns()),
             self_tgid,
             started: Instant::now(),
-            drops_seen: [0; probe::COUNT],
+            drops_seen: Losses::default(),
             counters_at_start,
             drop_poll: tokio::time::interval(Duration::from_millis(500)),
             sigint: signal(SignalKind::interrupt())?,
@@ -264,16 +265,29 @@ impl Live {
 }
 
 impl Live {
+    /// A `drops` event for every probe whose counters grew since the last
+    /// poll, one per reason.
     fn poll_drops(&mut self, out: &mut Vec<Event>) {
         let now = self.tracer.drops();
-        for (i, (&n, seen)) in now.iter().zip(self.drops_seen.iter_mut()).enumerate() {
-            if n > *seen {
-                let mut ev = Event::new(monotonic_ns(), EventKind::Drops, 0, 0, "");
-                ev.probe = probe::name(i as u8).into();
-                ev.count = Some(n - *seen);
-                *seen = n;
-                self.pipeline.count(&ev);
-                out.push(ev);
+        let pairs = [
+            (&now.lost, &mut self.drops_seen.lost, None),
+            (
+                &now.exit_not_seen,
+                &mut self.drops_seen.exit_not_seen,
+                Some(DropReason::ExitNotSeen),
+            ),
+        ];
+        for (now, seen, reason) in pairs {
+            for (i, (&n, seen)) in now.iter().zip(seen.iter_mut()).enumerate() {
+                if n > *seen {
+                    let mut ev = Event::new(monotonic_ns(), EventKind::Drops, 0, 0, "");
+                    ev.probe = probe::name(i as u8).into();
+                    ev.count = Some(n - *seen);
+                    ev.reason = reason;
+                    *seen = n;
+                    self.pipeline.count(&ev);
+                    out.push(ev);
+                }
             }
         }
     }
@@ -328,17 +342,21 @@ impl Live {
         for r in &raw_tail {
             pipeline.push(r, out);
         }
-        let dropped_by_probe: BTreeMap<crate::event::ProbeName, u64> = drops_seen
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .map(|(i, n)| (probe::name(i as u8).into(), *n))
-            .collect();
+        let by_probe = |counts: &[u64; probe::COUNT]| -> BTreeMap<ProbeName, u64> {
+            counts
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(i, n)| (probe::name(i as u8).into(), *n))
+                .collect()
+        };
         let stats = Stats {
             kind: "stats".into(),
             events: pipeline.events,
-            dropped: drops_seen.iter().sum(),
-            dropped_by_probe,
+            dropped: drops_seen.lost.iter().sum(),
+            dropped_by_probe: by_probe(&drops_seen.lost),
+            exits_not_seen: drops_seen.exit_not_seen.iter().sum(),
+            exits_not_seen_by_probe: by_probe(&drops_seen.exit_not_seen),
             events_by_probe: pipeline.events_by_probe,
             duration_ns: started.elapsed().as_nanos() as u64,
             missed: missed_by_program.values().sum(),

@@ -1,0 +1,86 @@
+//! Live host test (root): the teaching labs run end to end and claim no
+//! more than the kernel showed. Where the kernel offers no kernel-path
+//! backend (no kprobe PMU, fentry refused), not one step may be "seen in the
+//! kernel"; where it does, the functions the demos call are probed and some
+//! must be.
+
+mod tracer;
+
+use ipc_trace::probe::facts::KernelFacts;
+use std::process::Command;
+use tracer::{ipc_trace_bin, require_root};
+
+/// `ipc-trace lab NAME`'s output; panics unless it succeeded.
+fn run_lab(name: &str) -> String {
+    let out = Command::new(ipc_trace_bin())
+        .args(["lab", name])
+        .output()
+        .expect("run ipc-trace lab");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "lab {name} failed: {}\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// The numbers of the closing line `Of N steps: A seen in the kernel, B
+/// seen at the syscall boundary, C implied, D not visible.`
+fn closing_counts(text: &str) -> [usize; 5] {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Of ") && l.contains(" steps: "))
+        .unwrap_or_else(|| panic!("no closing line in:\n{text}"));
+    let numbers: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    numbers
+        .try_into()
+        .unwrap_or_else(|_| panic!("unexpected closing line: {line}"))
+}
+
+#[test]
+fn labs_count_every_step_and_claim_kernel_sight_only_where_the_kernel_allows_it() {
+    require_root();
+    let facts = KernelFacts::gather();
+    let kernel_path = facts.kprobe_pmu || facts.fentry_allowed == Some(true);
+    for lab in ["shm", "sem"] {
+        let text = run_lab(lab);
+        let [total, in_kernel, boundary, implied, missing] = closing_counts(&text);
+        assert_eq!(
+            in_kernel + boundary + implied + missing,
+            total,
+            "lab {lab}: the levels do not add up\n{text}"
+        );
+        let seen_lines = text.matches("seen in the kernel by").count();
+        if kernel_path {
+            assert!(
+                in_kernel > 0,
+                "lab {lab}: kernel-path probes work here, yet nothing was seen in the kernel\n{text}"
+            );
+        } else {
+            assert_eq!(
+                (in_kernel, seen_lines),
+                (0, 0),
+                "lab {lab}: this kernel has no kernel-path backend, yet steps are claimed seen in the kernel\n{text}"
+            );
+            assert!(
+                !text.contains("observed"),
+                "lab {lab} says observed:\n{text}"
+            );
+        }
+        assert!(
+            boundary > 0,
+            "lab {lab}: no step seen even at the syscall boundary\n{text}"
+        );
+    }
+}
+
+#[test]
+fn the_closing_line_parser_reads_the_five_numbers() {
+    let text = "x\nOf 21 steps: 3 seen in the kernel, 5 seen at the syscall boundary, 12 implied, 1 not visible.\n";
+    assert_eq!(closing_counts(text), [21, 3, 5, 12, 1]);
+}
