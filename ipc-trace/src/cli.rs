@@ -66,6 +66,10 @@ pub enum Command {
         /// CPU time for the events it handled.
         #[arg(long, value_name = "FILE")]
         program_stats: Option<PathBuf>,
+        /// Permission bits of the new file, in octal (default 600: the
+        /// owner only; 644 shares it, e.g. with a class replaying it).
+        #[arg(long, value_name = "OCTAL", default_value = "600", value_parser = parse_mode)]
+        mode: u32,
         /// Tracing options.
         #[command(flatten)]
         trace: TraceArgs,
@@ -112,6 +116,10 @@ pub enum Command {
         /// Output file (`-` for standard output).
         #[arg(short, long, value_name = "OUT")]
         output: PathBuf,
+        /// Permission bits of the new file, in octal (default 600: the
+        /// owner only; 644 shares it, e.g. with a class replaying it).
+        #[arg(long, value_name = "OCTAL", default_value = "600", value_parser = parse_mode)]
+        mode: u32,
         /// Only objects with this key (hex 0x… or decimal).
         #[arg(long)]
         key: Option<String>,
@@ -268,6 +276,17 @@ pub fn parse_probe_name(s: &str) -> Result<u8, String> {
     })
 }
 
+/// `--mode`: octal permission bits, at most 777.
+pub fn parse_mode(s: &str) -> Result<u32, String> {
+    let t = s.trim().trim_start_matches("0o");
+    match u32::from_str_radix(t, 8) {
+        Ok(m) if m <= 0o777 => Ok(m),
+        _ => Err(format!(
+            "`{s}` is not a file mode: give octal permission bits such as 600 or 644"
+        )),
+    }
+}
+
 /// Parses a ring buffer size: a power of two, at least one page.
 pub fn parse_ring_size(s: &str) -> Result<u32, String> {
     let n: u64 = parse_size(s)?;
@@ -315,6 +334,16 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("ipc-trace").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn modes_are_octal_permission_bits() {
+        assert_eq!(parse_mode("600"), Ok(0o600));
+        assert_eq!(parse_mode("0644"), Ok(0o644));
+        assert_eq!(parse_mode("0o640"), Ok(0o640));
+        assert!(parse_mode("1777").is_err());
+        assert!(parse_mode("rw-").is_err());
+        assert!(parse_mode("9").is_err());
     }
 
     #[test]

@@ -142,6 +142,19 @@ impl Recording {
         v.into_iter().map(|l| &l.event).collect()
     }
 
+    /// Records the kernel itself cost this recording, as counted: syscall
+    /// records discarded because their exit never ran, and skipped runs of
+    /// the syscall programs. An upper bound on the events they lost.
+    pub fn kernel_losses(&self) -> u64 {
+        self.stats.as_ref().map_or(0, |s| {
+            let skipped: u64 = ["sys_enter", "sys_exit"]
+                .iter()
+                .filter_map(|p| s.missed_by_program.get(*p))
+                .sum();
+            s.exits_not_seen + skipped
+        })
+    }
+
     /// Events of `kind` in process `tgid`, sorted by time.
     pub fn of_process(&self, kind: EventKind, tgid: u32) -> Vec<&Event> {
         let mut v = self.of_kind(kind);

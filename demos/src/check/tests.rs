@@ -272,6 +272,10 @@ impl Rec {
     }
 
     fn text(&self, dropped: u64) -> String {
+        self.text_with(|s| s.dropped = dropped)
+    }
+
+    fn text_with(&self, edit: impl FnOnce(&mut Stats)) -> String {
         let mut table = ProbeTable::unattached();
         for row in &mut table.probes {
             let kernel_path = row.class == ProbeClass::KernelPath;
@@ -295,13 +299,13 @@ impl Rec {
                 .iter()
                 .map(|e| serde_json::to_string(e).expect("test event serializes")),
         );
-        let stats = Stats {
+        let mut stats = Stats {
             kind: "stats".into(),
             events: self.events.len() as u64,
-            dropped,
             duration_ns: self.ts,
             ..Stats::default()
         };
+        edit(&mut stats);
         lines.push(serde_json::to_string(&stats).expect("test stats serialize"));
         lines.join("\n") + "\n"
     }
@@ -630,4 +634,54 @@ fn a_missing_file_fails_cleanly() {
     let report =
         super::check_recording(std::path::Path::new("/nonexistent/rec.ndjson"), &reports());
     assert_fails_with(&report, "cannot read recording /nonexistent/rec.ndjson");
+}
+
+/// The fixture without the consumer's second semop.
+fn one_consumer_semop_lost() -> Rec {
+    let mut r = faithful(false);
+    let i = r
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind == EventKind::SemOp && e.tgid == CONS)
+        .map(|(i, _)| i)
+        .nth(1)
+        .expect("fixture has consumer semops");
+    r.events.remove(i);
+    r
+}
+
+#[test]
+fn a_missing_semop_passes_only_within_the_losses_the_kernel_is_counted_to_have_caused() {
+    let r = one_consumer_semop_lost();
+    let unexplained = check_text(&r.text(0), &reports());
+    assert_fails_with(
+        &unexplained,
+        "shm-consumer (pid 200): expected 4 sem_op events on semid 32769 (one per semop call), found 3",
+    );
+    let explained = check_text(&r.text_with(|s| s.exits_not_seen = 1), &reports());
+    assert!(explained.passed(), "{explained}");
+    assert!(
+        explained
+            .facts
+            .iter()
+            .any(|f| f.contains("1 of 4 semop calls on semid 32769 not recorded")),
+        "{explained}"
+    );
+}
+
+#[test]
+fn recorded_semops_must_still_be_the_calls_in_order_when_some_are_missing() {
+    let mut r = one_consumer_semop_lost();
+    let i = r
+        .events
+        .iter()
+        .position(|e| e.kind == EventKind::SemOp && e.tgid == CONS)
+        .expect("fixture has consumer semops");
+    r.events[i].ops = Some(vec![op(0, 1, 0)]);
+    let report = check_text(&r.text_with(|s| s.exits_not_seen = 1), &reports());
+    assert_fails_with(
+        &report,
+        "are not the program's 4 semop calls in order with some missing",
+    );
 }

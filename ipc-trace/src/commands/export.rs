@@ -23,7 +23,7 @@ fn since_start(secs: f64, flag: &str) -> Result<TimePoint, CmdError> {
 pub fn export(
     file: &Path,
     format: ExportFormat,
-    output: &Path,
+    (output, mode): (&Path, u32),
     key: Option<String>,
     id: Option<i32>,
     pid: Option<u32>,
@@ -54,7 +54,7 @@ pub fn export(
         ReadOptions::default()
     };
     let mut reader = RecordingReader::open(file, options).map_err(CmdError::usage)?;
-    let mut out = OutputFile::create(output).map_err(CmdError::usage)?;
+    let mut out = OutputFile::create_with_mode(output, mode).map_err(CmdError::usage)?;
     let stats = match format {
         ExportFormat::Perfetto => export_perfetto(&mut reader, &mut out, &filter),
         ExportFormat::Ndjson => export_ndjson(&mut reader, &mut out, &filter),

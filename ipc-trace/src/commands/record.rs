@@ -14,6 +14,8 @@ use std::time::Duration;
 pub struct RecordOutputs<'a> {
     /// The recording.
     pub output: &'a Path,
+    /// Its permission bits.
+    pub mode: u32,
     /// `--duration` seconds.
     pub duration: Option<f64>,
     /// `--echo`.
@@ -32,6 +34,7 @@ pub struct RecordOutputs<'a> {
 pub async fn record(out: RecordOutputs<'_>, trace: TraceArgs, cmd: Vec<String>) -> CmdResult {
     let RecordOutputs {
         output,
+        mode,
         duration,
         echo,
         summary_out,
@@ -49,7 +52,7 @@ pub async fn record(out: RecordOutputs<'_>, trace: TraceArgs, cmd: Vec<String>) 
         Some(s) => Some(Duration::from_secs_f64(s)),
         None => None,
     };
-    let mut writer = RecordingWriter::create(output).map_err(CmdError::usage)?;
+    let mut writer = RecordingWriter::create_with_mode(output, mode).map_err(CmdError::usage)?;
     let live = Live::start(LiveOptions {
         trace: trace.options(),
         cmd,

@@ -33,10 +33,16 @@ enum Sink {
 }
 
 impl OutputFile {
-    /// Opens `path` for writing (`-` = standard output). The file itself is
-    /// created as a temporary next to `path`; nothing at `path` changes
-    /// until [`OutputFile::commit`].
+    /// Opens `path` for writing (`-` = standard output) with mode
+    /// [`DEFAULT_MODE`]. The file itself is created as a temporary next to
+    /// `path`; nothing at `path` changes until [`OutputFile::commit`].
     pub fn create(path: &Path) -> Result<OutputFile, RecordingError> {
+        OutputFile::create_with_mode(path, DEFAULT_MODE)
+    }
+
+    /// [`OutputFile::create`] with permission bits `mode` (at most `0o777`;
+    /// set exactly, whatever the umask).
+    pub fn create_with_mode(path: &Path, mode: u32) -> Result<OutputFile, RecordingError> {
         if path == Path::new("-") {
             return Ok(OutputFile {
                 path: path.to_path_buf(),
@@ -58,9 +64,11 @@ impl OutputFile {
             _ => PathBuf::from("."),
         };
         let (file, temp) =
-            create_temp(&dir, &name.to_string_lossy()).map_err(|source| RecordingError::Write {
-                path: path.to_path_buf(),
-                source,
+            create_temp(&dir, &name.to_string_lossy(), mode & 0o777).map_err(|source| {
+                RecordingError::Write {
+                    path: path.to_path_buf(),
+                    source,
+                }
             })?;
         Ok(OutputFile {
             path: path.to_path_buf(),
@@ -114,9 +122,14 @@ fn finish_file(writer: BufWriter<File>, temp: &Path, path: &Path) -> std::io::Re
     Ok(())
 }
 
+/// Permission bits of a new recording or export: the owner's only. A
+/// recording names processes, keys and addresses of the traced machine;
+/// `--mode` widens it (e.g. `0644` to share it with a class).
+pub const DEFAULT_MODE: u32 = 0o600;
+
 /// Creates a new file `.NAME.tmp-PID-N` in `dir`, never following or reusing
 /// an existing entry.
-fn create_temp(dir: &Path, name: &str) -> std::io::Result<(File, PathBuf)> {
+fn create_temp(dir: &Path, name: &str, mode: u32) -> std::io::Result<(File, PathBuf)> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let salt = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -129,11 +142,16 @@ fn create_temp(dir: &Path, name: &str) -> std::io::Result<(File, PathBuf)> {
         match OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(0o644)
+            .mode(mode)
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&temp)
         {
-            Ok(file) => return Ok((file, temp)),
+            Ok(file) => {
+                // The umask may have cleared bits the caller asked for.
+                use std::os::unix::fs::PermissionsExt;
+                file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+                return Ok((file, temp));
+            }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = e,
             Err(e) => return Err(e),
         }
@@ -248,13 +266,18 @@ mod tests {
     }
 
     #[test]
-    fn new_files_are_mode_0644_at_most() -> Result<(), Box<dyn std::error::Error>> {
+    fn new_files_are_the_owners_only_unless_a_mode_is_given()
+    -> Result<(), Box<dyn std::error::Error>> {
         use std::os::unix::fs::PermissionsExt;
         let dir = scratch("mode")?;
         let target = dir.join("out.ndjson");
         OutputFile::create(&target)?.commit()?;
         let mode = std::fs::metadata(&target)?.permissions().mode() & 0o7777;
-        assert_eq!(mode & !0o644, 0, "mode {mode:o}");
+        assert_eq!(mode, 0o600, "mode {mode:o}");
+        let shared = dir.join("shared.ndjson");
+        OutputFile::create_with_mode(&shared, 0o644)?.commit()?;
+        let mode = std::fs::metadata(&shared)?.permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o644, "mode {mode:o}");
         std::fs::remove_dir_all(&dir)?;
         Ok(())
     }

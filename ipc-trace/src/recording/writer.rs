@@ -26,6 +26,13 @@ impl RecordingWriter {
         Ok(RecordingWriter::to_output(OutputFile::create(path)?))
     }
 
+    /// [`RecordingWriter::create`] with permission bits `mode`.
+    pub fn create_with_mode(path: &Path, mode: u32) -> Result<RecordingWriter, RecordingError> {
+        Ok(RecordingWriter::to_output(OutputFile::create_with_mode(
+            path, mode,
+        )?))
+    }
+
     /// Starts a recording on an already opened output.
     pub fn to_output(out: OutputFile) -> RecordingWriter {
         RecordingWriter {
