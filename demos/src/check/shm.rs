@@ -59,11 +59,16 @@ fn attach(rec: &Recording, p: &DemoReport, s: &ShmReport, out: &mut CheckReport)
         .filter(|e| e.id == Some(s.id) && !e.failed())
         .collect();
     let [a] = attaches.as_slice() else {
-        out.fail(format!(
+        let msg = format!(
             "{label}: expected 1 shm_attach of shmid {}, found {}",
             s.id,
             attaches.len()
-        ));
+        );
+        if attaches.is_empty() {
+            out.missing(msg, 1);
+        } else {
+            out.fail(msg);
+        }
         return;
     };
     if a.addr != Some(s.addr) {
@@ -171,12 +176,17 @@ fn detach(rec: &Recording, p: &DemoReport, s: &ShmReport, out: &mut CheckReport)
         .filter(|e| e.addr == Some(s.addr) && !e.failed())
         .collect();
     let [d] = detaches.as_slice() else {
-        out.fail(format!(
+        let msg = format!(
             "{label}: expected 1 shm_detach at 0x{:x} (shmid {}), found {}",
             s.addr,
             s.id,
             detaches.len()
-        ));
+        );
+        if detaches.is_empty() {
+            out.missing(msg, 1);
+        } else {
+            out.fail(msg);
+        }
         return;
     };
     if d.id.is_some_and(|id| id != s.id) {
