@@ -8,7 +8,7 @@ mod tracer;
 
 use ipc_trace::probe::facts::KernelFacts;
 use std::process::Command;
-use tracer::{ipc_trace_bin, require_root};
+use tracer::{Scratch, ipc_trace_bin, require_root};
 
 /// `ipc-trace lab NAME`'s output; panics unless it succeeded.
 fn run_lab(name: &str) -> String {
@@ -83,4 +83,65 @@ fn labs_count_every_step_and_claim_kernel_sight_only_where_the_kernel_allows_it(
 fn the_closing_line_parser_reads_the_five_numbers() {
     let text = "x\nOf 21 steps: 3 seen in the kernel, 5 seen at the syscall boundary, 12 implied, 1 not visible.\n";
     assert_eq!(closing_counts(text), [21, 3, 5, 12, 1]);
+}
+
+#[test]
+fn a_lab_replays_from_a_shared_recording_as_an_unprivileged_user() {
+    require_root();
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new("lab-replay");
+    let private = scratch.path("private.ndjson");
+    let shared = scratch.path("shared.ndjson");
+    for (file, mode) in [(&private, None), (&shared, Some("644"))] {
+        let mut c = Command::new(ipc_trace_bin());
+        c.args(["record", "--no-selftest", "-o"]).arg(file);
+        if let Some(m) = mode {
+            c.args(["--mode", m]);
+        }
+        let out = c
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_demo-run"))
+            .args(["--messages", "2", "--path"])
+            .arg(scratch.path("key"))
+            .output()
+            .expect("run ipc-trace record");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    assert_eq!((mode(&private), mode(&shared)), (0o600, 0o644));
+    // The scratch directory must be open to the other user.
+    std::fs::set_permissions(&scratch.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let as_nobody = |file: &std::path::Path| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(ipc_trace_bin())
+            .args(["lab", "shm", "--replay"])
+            .arg(file)
+            .output()
+            .expect("setpriv (util-linux) runs")
+    };
+    let out = as_nobody(&shared);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "lab --replay as nobody failed: {}\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let [total, ..] = closing_counts(&text);
+    assert_eq!(total, 21, "{text}");
+    assert!(text.contains("SHM-1"), "{text}");
+    // The control: the private recording is not readable by that user.
+    let out = as_nobody(&private);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -169,6 +169,10 @@ pub enum Command {
         /// Do not attach this kernel-path probe (repeatable); as for `record`.
         #[arg(long = "exclude-probe", value_name = "NAME", value_parser = parse_probe_name)]
         exclude_probes: Vec<u8>,
+        /// Walk through the lab over this recording instead of running it
+        /// (no root needed: a class can share one recording).
+        #[arg(long, value_name = "FILE")]
+        replay: Option<PathBuf>,
     },
 }
 

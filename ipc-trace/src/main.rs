@@ -87,7 +87,8 @@ fn main() -> ExitCode {
             Some(Command::Lab {
                 name,
                 exclude_probes,
-            }) => commands::lab(name.as_deref(), exclude_probes).await,
+                replay,
+            }) => commands::lab(name.as_deref(), exclude_probes, replay.as_deref()).await,
         }
     });
     match result {

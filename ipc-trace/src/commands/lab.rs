@@ -100,14 +100,22 @@ fn how(level: Evidence, ev: &Event) -> String {
     }
 }
 
-/// Runs lab `name`, or lists the labs.
-pub async fn lab(name: Option<&str>, exclude_probes: Vec<u8>) -> CmdResult {
+/// Runs lab `name` live, or over the recording `replay` (no privileges
+/// needed), or lists the labs.
+pub async fn lab(
+    name: Option<&str>,
+    exclude_probes: Vec<u8>,
+    replay: Option<&std::path::Path>,
+) -> CmdResult {
     let Some(name) = name else { return list() };
     let lab = LABS.iter().find(|l| l.name == name).ok_or_else(|| {
         CmdError::usage(format!(
             "no lab `{name}` (run `ipc-trace lab` to list them)"
         ))
     })?;
+    if let Some(file) = replay {
+        return lab_replay(lab, file);
+    }
     let program = find_demo(lab.program)?;
     let mut cmd = vec![program.to_string_lossy().into_owned()];
     cmd.extend(lab.args.iter().map(|a| (*a).to_string()));
@@ -131,6 +139,46 @@ pub async fn lab(name: Option<&str>, exclude_probes: Vec<u8>) -> CmdResult {
         Ok::<(), CmdError>(())
     })
     .await?;
+    conclude(lab, &seen, &table);
+    println!(
+        "\nSee it live: sudo ipc-trace -- {} {}",
+        lab.program,
+        lab.args.join(" ")
+    );
+    Ok(exit_status(end))
+}
+
+/// The lab over a recording: the same walk, from the file's events and
+/// probe table.
+fn lab_replay(lab: &Lab, file: &std::path::Path) -> CmdResult {
+    use ipc_trace::recording::{ReadOptions, Record, RecordingReader};
+    let mut reader =
+        RecordingReader::open(file, ReadOptions::default()).map_err(CmdError::usage)?;
+    let table = ipc_trace::probe::ProbeTable {
+        probes: reader.header().probes.clone(),
+    };
+    println!(
+        "Lab {}: {} (replaying {}, recorded on {})\n",
+        lab.name,
+        lab.title,
+        file.display(),
+        reader.header().kernel
+    );
+    let mut state = State::new();
+    let mut seen: BTreeMap<Step, Evidence> = BTreeMap::new();
+    for record in reader.by_ref() {
+        match record.map_err(CmdError::usage)? {
+            Record::Event(ev) => walk(&mut state, &mut seen, &ev),
+            Record::Header(_) | Record::Stats(_) => {}
+        }
+    }
+    conclude(lab, &seen, &table);
+    Ok(0)
+}
+
+/// The closing lines: how many steps were shown at each level, and why
+/// the others were not.
+fn conclude(lab: &Lab, seen: &BTreeMap<Step, Evidence>, table: &ipc_trace::probe::ProbeTable) {
     let missing: Vec<Step> = lab
         .steps
         .iter()
@@ -158,16 +206,10 @@ pub async fn lab(name: Option<&str>, exclude_probes: Vec<u8>) -> CmdResult {
                 "  {:<6} {} — {}",
                 s.label(),
                 s.describe(),
-                why_not(s, &table)
+                why_not(s, table)
             );
         }
     }
-    println!(
-        "\nSee it live: sudo ipc-trace -- {} {}",
-        lab.program,
-        lab.args.join(" ")
-    );
-    Ok(exit_status(end))
 }
 
 /// Applies `ev` and prints each step it proves for the first time, with
