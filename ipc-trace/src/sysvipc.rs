@@ -18,21 +18,19 @@ pub const SHM_DEST: u32 = 0o1000;
 
 /// A failure reading one of the files.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // each variant says what its fields hold
 pub enum SysvIpcError {
     /// The file could not be read.
     #[error(
         "cannot read {path}: {source} (is /proc mounted, and is the kernel built with CONFIG_SYSVIPC?)"
     )]
     Io {
-        /// The file.
         path: PathBuf,
-        /// The error.
         source: std::io::Error,
     },
     /// The file's content is not what the kernel writes.
     #[error("{path}:{line}: {what}")]
     Format {
-        /// The file.
         path: PathBuf,
         /// 1-based line number.
         line: usize,

@@ -29,11 +29,11 @@ const MAX_DEPTH: usize = 32;
 
 /// What can go wrong reading BTF or looking something up in it.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // each variant says what its fields hold
 pub enum BtfError {
     /// The BTF file could not be read.
     #[error("cannot read BTF from {path}: {source} (is CONFIG_DEBUG_INFO_BTF enabled?)")]
     Io {
-        /// The file.
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
@@ -88,7 +88,6 @@ pub enum BtfError {
     Bitfield {
         /// The struct (or union).
         struct_name: String,
-        /// The member.
         member: String,
     },
 }

@@ -53,11 +53,11 @@ pub struct SystemFacts {
 
 /// What can go wrong reading system files.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // each variant says what its fields hold
 pub enum SystemError {
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
-        /// The file.
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,

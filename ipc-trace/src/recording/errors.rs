@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// Why a recording (or a line of it) could not be read.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // each variant says what its fields hold
 pub enum ReadError {
     /// The input could not be opened.
     #[error("cannot read {}: {}", path.display(), os_message(source))]
@@ -47,7 +48,6 @@ pub enum ReadError {
     /// The line is not valid UTF-8 (binary data).
     #[error("line {line}: not UTF-8 text: invalid byte at offset {offset} (binary data?)")]
     NotUtf8 {
-        /// The line.
         line: u64,
         /// Byte offset of the first invalid byte within the line.
         offset: usize,
@@ -55,7 +55,6 @@ pub enum ReadError {
     /// The line is not JSON.
     #[error("line {line}: not JSON: {detail} at column {column}")]
     NotJson {
-        /// The line.
         line: u64,
         /// The parser's message.
         detail: String,
@@ -65,7 +64,6 @@ pub enum ReadError {
     /// The line is JSON but not an object.
     #[error("line {line}: not a JSON object (found {found})")]
     NotObject {
-        /// The line.
         line: u64,
         /// What was found instead (`array`, `number`, …).
         found: &'static str,
@@ -73,7 +71,6 @@ pub enum ReadError {
     /// A field has the wrong type or an invalid value.
     #[error("line {line}: field `{field}`: {detail}")]
     Field {
-        /// The line.
         line: u64,
         /// Path of the field (`pid`, `ops[1].op`).
         field: String,
@@ -83,7 +80,6 @@ pub enum ReadError {
     /// A field that this kind of record must carry is absent.
     #[error("line {line}: {kind} lacks field `{field}`")]
     MissingField {
-        /// The line.
         line: u64,
         /// The record's kind (`shm_fault`, `stats`, `header`).
         kind: String,
@@ -93,7 +89,6 @@ pub enum ReadError {
     /// The `kind` is not one this schema defines.
     #[error("line {line}: unknown kind `{kind}`")]
     UnknownKind {
-        /// The line.
         line: u64,
         /// The kind found.
         kind: String,
@@ -101,7 +96,6 @@ pub enum ReadError {
     /// Any other malformation (e.g. a duplicated field).
     #[error("line {line}: {detail}")]
     Invalid {
-        /// The line.
         line: u64,
         /// What is wrong.
         detail: String,
@@ -115,23 +109,16 @@ pub enum ReadError {
     /// A line longer than any record can be.
     #[error("line {line}: longer than {limit} bytes (not a recording line)")]
     LineTooLong {
-        /// The line.
         line: u64,
         /// The limit in bytes.
         limit: usize,
     },
     /// A header after line 1.
     #[error("line {line}: a second header (recordings cannot be concatenated)")]
-    SecondHeader {
-        /// The line.
-        line: u64,
-    },
+    SecondHeader { line: u64 },
     /// A record after the stats line.
     #[error("line {line}: record after the stats line (the stats line must be last)")]
-    AfterStats {
-        /// The line.
-        line: u64,
-    },
+    AfterStats { line: u64 },
     /// The input ends without the stats line.
     #[error("line {line}: the recording ends without its stats line (truncated?)")]
     NoStats {

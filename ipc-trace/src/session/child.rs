@@ -10,6 +10,7 @@ use thiserror::Error;
 
 /// Why the command could not be started.
 #[derive(Debug, Error)]
+#[allow(missing_docs)] // each variant says what its fields hold
 pub enum ChildError {
     /// Nothing to run.
     #[error("no command given after `--`")]
@@ -20,7 +21,6 @@ pub enum ChildError {
     /// fork/exec or the gate pipe failed.
     #[error("cannot start `{program}`: {source}")]
     Spawn {
-        /// The program.
         program: String,
         /// The OS error.
         source: io::Error,
