@@ -39,29 +39,19 @@ pub(super) fn check(rec: &Recording, procs: &[&DemoReport], out: &mut CheckRepor
                 stats.dropped
             ));
             if stats.dropped != 0 {
-                let by: Vec<String> = stats
-                    .dropped_by_probe
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect();
                 out.fail(format!(
                     "stats: expected 0 dropped events, found {} ({})",
                     stats.dropped,
-                    by.join(" ")
+                    listing(&stats.dropped_by_probe)
                 ));
             }
             if stats.exits_not_seen != 0 {
                 // A discarded syscall record is an event lost only where no
                 // kernel-path record carries it; the demos' counts decide.
-                let by: Vec<String> = stats
-                    .exits_not_seen_by_probe
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect();
                 out.fact(format!(
                     "exits not seen: {} syscall records discarded ({})",
                     stats.exits_not_seen,
-                    by.join(" ")
+                    listing(&stats.exits_not_seen_by_probe)
                 ));
             }
             if stats.missed != 0 {
@@ -70,15 +60,10 @@ pub(super) fn check(rec: &Recording, procs: &[&DemoReport], out: &mut CheckRepor
                 // BPF program ran on that CPU). They are a fact of the run;
                 // a traced event they cost fails the checks of the demos'
                 // own counts instead.
-                let by: Vec<String> = stats
-                    .missed_by_program
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect();
                 out.fact(format!(
                     "missed: {} program runs skipped by the kernel ({})",
                     stats.missed,
-                    by.join(" ")
+                    listing(&stats.missed_by_program)
                 ));
             }
             if stats.events != rec.events.len() as u64 {
@@ -95,4 +80,13 @@ pub(super) fn check(rec: &Recording, procs: &[&DemoReport], out: &mut CheckRepor
             "drops: expected no lost events, the recording has drops events totalling {drop_events}"
         ));
     }
+}
+
+/// `name=count` pairs, space-separated.
+fn listing<K: std::fmt::Display>(counts: &std::collections::BTreeMap<K, u64>) -> String {
+    counts
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
