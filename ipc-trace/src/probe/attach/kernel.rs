@@ -163,29 +163,25 @@ trait Hook<Ctx> {
     fn unload_now(&mut self);
 }
 
-impl Hook<Btf> for FEntry {
-    fn load_for(&mut self, function: &str, btf: &Btf) -> Result<(), ProgramError> {
-        self.load(function, btf)
-    }
-    fn attach_to(&mut self, _: &str) -> Result<(), ProgramError> {
-        self.attach().map(|_| ())
-    }
-    fn unload_now(&mut self) {
-        let _ = self.unload();
-    }
+/// fentry and fexit load against BTF and attach to the function they were
+/// loaded for; aya gives them the same methods on two types.
+macro_rules! btf_hook {
+    ($($ty:ty),+) => {$(
+        impl Hook<Btf> for $ty {
+            fn load_for(&mut self, function: &str, btf: &Btf) -> Result<(), ProgramError> {
+                self.load(function, btf)
+            }
+            fn attach_to(&mut self, _: &str) -> Result<(), ProgramError> {
+                self.attach().map(|_| ())
+            }
+            fn unload_now(&mut self) {
+                let _ = self.unload();
+            }
+        }
+    )+};
 }
 
-impl Hook<Btf> for FExit {
-    fn load_for(&mut self, function: &str, btf: &Btf) -> Result<(), ProgramError> {
-        self.load(function, btf)
-    }
-    fn attach_to(&mut self, _: &str) -> Result<(), ProgramError> {
-        self.attach().map(|_| ())
-    }
-    fn unload_now(&mut self) {
-        let _ = self.unload();
-    }
-}
+btf_hook!(FEntry, FExit);
 
 impl Hook<()> for KProbe {
     fn load_for(&mut self, _: &str, _: &()) -> Result<(), ProgramError> {
