@@ -210,11 +210,16 @@ fn destroy(rec: &Recording, p: &DemoReport, s: &SemReport, out: &mut CheckReport
         .filter(|e| e.id == Some(s.id))
         .collect();
     let [d] = destroys.as_slice() else {
-        out.fail(format!(
+        let msg = format!(
             "{label} removed semid {}: expected 1 sem_destroy, found {}",
             s.id,
             destroys.len()
-        ));
+        );
+        if destroys.is_empty() {
+            out.missing(msg, 1);
+        } else {
+            out.fail(msg);
+        }
         return;
     };
     let last_op = rec

@@ -701,3 +701,24 @@ fn missing_events_beyond_the_counted_kernel_losses_fail_all_together() {
     let report = check_text(&r.text_with(|s| s.exits_not_seen = 2), &reports());
     assert!(report.passed(), "{report}");
 }
+
+#[test]
+fn a_get_lost_with_a_counted_kernel_loss_is_reported_not_failed() {
+    let mut r = faithful(false);
+    let i = r
+        .events
+        .iter()
+        .position(|e| e.kind == EventKind::ShmGet && e.tgid == CONS && !e.failed())
+        .expect("fixture has the consumer's shmget");
+    r.events.remove(i);
+    let unexplained = check_text(&r.text(0), &reports());
+    assert_fails_with(&unexplained, "expected 1 successful shm_get with key");
+    let explained = check_text(
+        &r.text_with(|s| {
+            s.missed = 1;
+            s.missed_by_program.insert("sys_enter".into(), 1);
+        }),
+        &reports(),
+    );
+    assert!(explained.passed(), "{explained}");
+}
