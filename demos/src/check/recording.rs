@@ -144,12 +144,16 @@ impl Recording {
 
     /// Records the kernel itself cost this recording, as counted: syscall
     /// records discarded because their exit never ran, and skipped runs of
-    /// the syscall programs. An upper bound on the events they lost.
+    /// the programs that write records (all but `sched_switch` and
+    /// `sched_waking`, which only mark a wait). An upper bound on the events
+    /// they lost.
     pub fn kernel_losses(&self) -> u64 {
         self.stats.as_ref().map_or(0, |s| {
-            let skipped: u64 = ["sys_enter", "sys_exit"]
+            let skipped: u64 = s
+                .missed_by_program
                 .iter()
-                .filter_map(|p| s.missed_by_program.get(*p))
+                .filter(|(p, _)| !matches!(p.as_str(), "sched_switch" | "sched_waking"))
+                .map(|(_, n)| n)
                 .sum();
             s.exits_not_seen + skipped
         })

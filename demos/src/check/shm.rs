@@ -107,11 +107,14 @@ fn faults(rec: &Recording, p: &DemoReport, s: &ShmReport, out: &mut CheckReport)
         .copied()
         .collect();
     if !missing.is_empty() {
-        out.fail(format!(
-            "{label}: expected 1 shm_fault per touched page of shmid {}, pages {} have none",
-            s.id,
-            ranges(&missing)
-        ));
+        out.missing(
+            format!(
+                "{label}: expected 1 shm_fault per touched page of shmid {}, pages {} have none",
+                s.id,
+                ranges(&missing)
+            ),
+            missing.len() as u64,
+        );
     }
     for (page, n) in &per_page {
         if !touched.contains(page) {
