@@ -24,16 +24,19 @@ pub const MAX_RANGES: usize = 16;
 /// Why a record was lost: the second index of the `DROPS` counters
 /// (slot `cpu * probe::COUNT * loss::REASONS + reason * probe::COUNT + probe`).
 pub mod loss {
-    /// The record could not be handed over: the ring buffer (or a stash
-    /// map) was full.
+    /// The record could not be handed over: the ring buffer was full.
     pub const RECORD_LOST: u32 = 0;
     /// A stashed entry record never got its exit or return (the kernel
     /// skipped that program, or a kretprobe ran out of instances); the
     /// record is discarded. On kernel-path backends the function's own
     /// record may still carry the event.
     pub const EXIT_NOT_SEEN: u32 = 1;
+    /// The record could not be stashed from entry to exit: more tasks were
+    /// inside traced calls at once than the in-flight maps hold
+    /// (`--max-inflight`).
+    pub const INFLIGHT_FULL: u32 = 2;
     /// Number of reasons.
-    pub const REASONS: usize = 2;
+    pub const REASONS: usize = 3;
 }
 
 pub mod raw_kind {

@@ -189,7 +189,7 @@ pub fn submit(ev: &RawEvent) {
 }
 
 /// Adds one to this CPU's counter of records of `probe` lost because the
-/// ring (or a map) was full.
+/// ring was full (or for a reason with no counter of its own).
 #[inline(always)]
 pub fn count_drop(probe: u8) {
     count_loss(loss::RECORD_LOST, probe);
@@ -200,6 +200,13 @@ pub fn count_drop(probe: u8) {
 #[inline(always)]
 pub fn count_exit_not_seen(probe: u8) {
     count_loss(loss::EXIT_NOT_SEEN, probe);
+}
+
+/// Adds one to this CPU's counter of records of `probe` that could not be
+/// stashed because an in-flight map was full.
+#[inline(always)]
+pub fn count_inflight_full(probe: u8) {
+    count_loss(loss::INFLIGHT_FULL, probe);
 }
 
 #[inline(always)]
@@ -230,7 +237,7 @@ pub fn stash(ev: &RawEvent) {
         count_drop(ev.probe);
     }
     if let Err(err) = INFLIGHT.insert(key, ev, 0) {
-        count_drop(ev.probe);
+        count_inflight_full(ev.probe);
         diag::map_insert_failed(diag::once::INFLIGHT_FULL, err);
     }
 }
@@ -243,8 +250,7 @@ pub fn inflight(pid_tgid: u64, probe: u8) -> Option<&'static mut RawEvent> {
     // verifier bounds every access to the `RawEvent`; the element is not
     // freed while the program runs (RCU). The key is this task's, and a
     // task runs one of our programs at a time, so no other program writes
-    // the value meanwhile; only an LRU eviction (map full) could recycle it,
-    // which would garble that one record, not memory.
+    // the value meanwhile (a plain hash never evicts it).
     INFLIGHT.get_ptr_mut(key).map(|p| unsafe { &mut *p })
 }
 

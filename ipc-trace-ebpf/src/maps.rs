@@ -45,7 +45,8 @@ pub static SHM_RANGES: LruHashMap<u32, ShmRanges> = LruHashMap::with_max_entries
 /// removed there or when the thread exits. A plain hash, not an LRU one:
 /// an LRU hash may evict a live entry before it is full (its free nodes are
 /// handed out to CPUs in batches), which lost records of tasks asleep in a
-/// semop on Debian's 7.2; here a full map is a counted drop instead.
+/// semop on Debian's 7.2; here a full map is a counted drop instead. Its
+/// size is `--max-inflight` (set at load time).
 #[map]
 pub static SYSCALLS: HashMap<u64, RawEvent> = HashMap::with_max_entries(10240, 0);
 
@@ -73,14 +74,19 @@ impl InflightKey {
     }
 }
 
-/// Kernel functions in flight: filled at entry, sent at return.
+/// Kernel functions in flight: filled at entry, sent at return, removed
+/// there, at the syscall's exit or when the thread exits. A plain hash for
+/// the reason `SYSCALLS` is one: a full map is a counted drop, never a
+/// silent eviction. Its size is `--max-inflight` (set at load time).
 #[map]
-pub static INFLIGHT: LruHashMap<InflightKey, RawEvent> = LruHashMap::with_max_entries(10240, 0);
+pub static INFLIGHT: HashMap<InflightKey, RawEvent> = HashMap::with_max_entries(10240, 0);
 
-/// Semaphore operations in flight, by pid_tgid: 0 until the task first
-/// sleeps inside the call, then the time of that first sleep.
+/// Semaphore operations in flight, by thread id: 0 until the task first
+/// sleeps inside the call, then the time of that first sleep. Entries are
+/// only made for tasks that have a `SYSCALLS` entry and go with it, and
+/// the map is as large, so it cannot fill before `SYSCALLS` does.
 #[map]
-pub static SLEEPS: LruHashMap<u32, u64> = LruHashMap::with_max_entries(10240, 0);
+pub static SLEEPS: HashMap<u32, u64> = HashMap::with_max_entries(10240, 0);
 
 /// Records to build in (the BPF stack is only 512 bytes), per CPU: slot 0
 /// for the tracepoint and kprobe programs, which run with preemption

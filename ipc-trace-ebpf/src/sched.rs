@@ -9,7 +9,9 @@ use ipc_trace_common::{ShmRanges, backend, probe, raw_kind};
 use crate::{
     diag,
     emit::{begin, now, pid_tgid, submit, tgid_of},
-    maps::{SHM_RANGES, SLEEPS, SYSCALLS, TRACE_CONFIG, TRACED_TGIDS, tpoff},
+    maps::{
+        INFLIGHT, InflightKey, SHM_RANGES, SLEEPS, SYSCALLS, TRACE_CONFIG, TRACED_TGIDS, tpoff,
+    },
 };
 
 /// `sched:sched_waking`: a task inside a semop is woken (by a V, a
@@ -117,8 +119,14 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     let id = pid_tgid();
     let pid = id as u32;
     let tgid = tgid_of(id);
-    // A syscall the thread never returned from (killed inside it).
+    // A syscall or kernel function the thread never returned from (killed
+    // inside it, or a return probe that was missed): plain hashes keep
+    // such entries until removed.
     let _ = SYSCALLS.remove(id);
+    let _ = SLEEPS.remove(pid);
+    for p in probe::FIRST_KERNEL_PATH..=probe::DO_SEMTIMEDOP_INNER {
+        let _ = INFLIGHT.remove(InflightKey::new(id, p));
+    }
     if pid != tgid {
         // A thread: forget what fork may have recorded under its tid.
         let _ = TRACED_TGIDS.remove(pid);

@@ -85,7 +85,7 @@ fn on_enter(ctx: &TracePointContext) -> Option<()> {
             crate::emit::count_exit_not_seen(unsafe { (*old).probe });
         }
         if let Err(err) = SYSCALLS.insert(id, zero, 0) {
-            crate::emit::count_drop(probe_id);
+            crate::emit::count_inflight_full(probe_id);
             diag::map_insert_failed(diag::once::INFLIGHT_FULL, err);
             return None;
         }
@@ -107,7 +107,15 @@ fn on_enter(ctx: &TracePointContext) -> Option<()> {
     }
     if probe_id == probe::SYS_SEMOP || probe_id == probe::SYS_SEMTIMEDOP {
         read_sops(ev, ev.args[1], ev.args[2], true);
-        let _ = SLEEPS.insert(id as u32, 0u64, 0);
+        if let Err(err) = SLEEPS.insert(id as u32, 0u64, 0) {
+            // Cannot happen while SLEEPS is as large as SYSCALLS; if it
+            // does, the record could not say whether the call blocked:
+            // it is dropped, and counted, rather than sent half-known.
+            let _ = SYSCALLS.remove(id);
+            crate::emit::count_inflight_full(probe_id);
+            diag::map_insert_failed(diag::once::INFLIGHT_FULL, err);
+            return None;
+        }
     } else if probe_id == probe::SYS_SEMCTL {
         let cmd = ev.args[2] & 0xff;
         if cmd == SETALL {
@@ -177,8 +185,7 @@ fn on_exit(ctx: &TracePointContext) -> Option<()> {
     // verifier bounds every access to the `RawEvent`; the element is not
     // freed while the program runs (RCU). The key is this task's pid_tgid
     // and a task runs one of our programs at a time, so nothing else writes
-    // it meanwhile (only an LRU eviction of a full map could recycle it,
-    // garbling that record, not memory).
+    // it meanwhile (a plain hash never evicts it).
     let ev = unsafe { &mut *ev };
     if ev.probe != probe_id {
         // A stashed record of another syscall whose exit never came: that

@@ -195,6 +195,11 @@ pub struct TraceArgs {
     /// Ring buffer size in bytes (a power of two, at least 4096).
     #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024, value_parser = parse_ring_size)]
     pub ringbuf_size: u32,
+    /// How many tasks may be inside a traced call at once (e.g. asleep in
+    /// semop). Beyond it, their records are dropped and counted, never
+    /// lost silently. Raise it on hosts with more waiters.
+    #[arg(long, value_name = "TASKS", default_value_t = 10240, value_parser = parse_max_inflight)]
+    pub max_inflight: u32,
     /// Only these processes (and their children). Repeatable.
     #[arg(long = "pid", value_name = "PID")]
     pub pids: Vec<u32>,
@@ -254,6 +259,7 @@ impl TraceArgs {
         TraceOptions {
             backend: self.backend.into(),
             ringbuf_bytes: self.ringbuf_size,
+            max_inflight: self.max_inflight,
             pids: self.pids.clone(),
             comm: self.comm.clone(),
             key: self.key,
@@ -278,6 +284,16 @@ pub fn parse_probe_name(s: &str) -> Result<u8, String> {
             names.join(", ")
         )
     })
+}
+
+/// `--max-inflight`: 1 to 1 048 576 tasks.
+pub fn parse_max_inflight(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if (1..=1 << 20).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a task count: give a number from 1 to 1048576"
+        )),
+    }
 }
 
 /// `--mode`: octal permission bits, at most 777.

@@ -349,6 +349,9 @@ pub enum DropReason {
     /// skipped `sys_exit`): that record is discarded. On kernel-path
     /// backends the function's own record may still carry the event.
     ExitNotSeen,
+    /// The record could not be stashed between the call's entry and exit:
+    /// more tasks were inside traced calls at once than `--max-inflight`.
+    InflightFull,
 }
 
 /// A probe's name: `&'static` from the probe table, or owned.
@@ -362,8 +365,12 @@ pub struct Stats {
     /// Events written.
     pub events: u64,
     /// Records lost on the kernel side, all probes: the ring buffer was
-    /// full, or a stashed record never got its exit or return.
+    /// full, or the in-flight maps were (`inflight_full`).
     pub dropped: u64,
+    /// Of `dropped`, the records lost because more tasks were inside
+    /// traced calls at once than `--max-inflight`. Absent when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub inflight_full: u64,
     /// Drops per probe name (only probes with drops).
     #[serde(default)]
     pub dropped_by_probe: std::collections::BTreeMap<ProbeName, u64>,

@@ -15,6 +15,9 @@ pub struct Summary {
     pub events: u64,
     /// Events the kernel could not hand over.
     pub dropped: u64,
+    /// The same, per probe that lost them (probes that lost none are left out).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub dropped_by_probe: std::collections::BTreeMap<String, u64>,
     /// Nanoseconds from the first to the last event.
     pub span_ns: u64,
     /// Every lifecycle, oldest first.
@@ -144,6 +147,12 @@ pub fn summarize(state: &State) -> Summary {
     Summary {
         events: state.events(),
         dropped: state.drops(),
+        dropped_by_probe: state
+            .probes()
+            .iter()
+            .filter(|(_, c)| c.drops > 0)
+            .map(|(p, c)| (p.to_string(), c.drops))
+            .collect(),
         span_ns,
         objects: state.objects().map(|o| object_summary(state, o)).collect(),
         deadlock_hints,
@@ -170,6 +179,14 @@ pub fn render_text(s: &Summary) -> String {
         ms(s.span_ns),
         s.dropped
     );
+    if !s.dropped_by_probe.is_empty() {
+        let by: Vec<String> = s
+            .dropped_by_probe
+            .iter()
+            .map(|(p, n)| format!("{p} {n}"))
+            .collect();
+        let _ = writeln!(out, "dropped by probe: {}", by.join(", "));
+    }
     for o in &s.objects {
         let key = o.key.as_deref().unwrap_or("?");
         let mut flags = Vec::new();

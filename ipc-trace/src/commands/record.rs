@@ -88,10 +88,22 @@ pub async fn record(out: RecordOutputs<'_>, trace: TraceArgs, cmd: Vec<String>) 
             .map_err(|e| CmdError::runtime(format!("cannot write {}: {e}", path.display())))?;
     }
     let mut dropped = String::new();
+    let ring_full = stats.dropped - stats.inflight_full.min(stats.dropped);
     if stats.dropped > 0 {
         dropped.push_str(&format!(
-            ", {} LOST (per probe in the stats line's dropped_by_probe; a full ring buffer is the usual cause: try a larger --ringbuf-size)",
+            ", {} LOST (per probe in the stats line's dropped_by_probe)",
             stats.dropped
+        ));
+    }
+    if ring_full > 0 {
+        dropped.push_str(&format!(
+            ", {ring_full} of them because the ring buffer was full (try a larger --ringbuf-size)"
+        ));
+    }
+    if stats.inflight_full > 0 {
+        dropped.push_str(&format!(
+            ", {} of them because more tasks were inside traced calls at once than the in-flight maps hold (try a larger --max-inflight)",
+            stats.inflight_full
         ));
     }
     if stats.exits_not_seen > 0 {

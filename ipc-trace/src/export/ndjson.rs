@@ -65,6 +65,7 @@ pub fn export_ndjson<R: BufRead, W: Write>(
     if let Some(original) = original {
         totals.dropped = original.dropped;
         totals.dropped_by_probe = original.dropped_by_probe;
+        totals.inflight_full = original.inflight_full;
         totals.missed = original.missed;
         totals.exits_not_seen = original.exits_not_seen;
         totals.exits_not_seen_by_probe = original.exits_not_seen_by_probe;

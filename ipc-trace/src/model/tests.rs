@@ -340,7 +340,7 @@ fn drops_mark_live_objects_incomplete() {
         ],
     );
     let mut d = ev(4, EventKind::Drops, 0, "");
-    d.probe = "sys_semop".into();
+    d.probe = "page_fault_user".into();
     d.count = Some(17);
     s.apply(&d);
     s.apply(&shm_create(5, 100, 3, KEY + 2, 10));
@@ -353,7 +353,24 @@ fn drops_mark_live_objects_incomplete() {
         "already removed before the drops"
     );
     assert_eq!(s.drops(), 17);
-    assert_eq!(s.probes().get("sys_semop").map(|p| p.drops), Some(17));
+    assert_eq!(s.probes().get("page_fault_user").map(|p| p.drops), Some(17));
+}
+
+#[test]
+fn drops_of_a_semaphore_probe_leave_segments_complete() {
+    let mut s = State::new();
+    s.apply(&shm_create(1, 100, 1, KEY, 10));
+    s.apply(&semop(2, 5, 77, &[(0, 1, 0)], false, 0));
+    let mut d = ev(3, EventKind::Drops, 0, "");
+    d.probe = "sys_semop".into();
+    d.count = Some(3);
+    s.apply(&d);
+    assert!(s.live(sem_key(77)).is_some_and(|o| o.incomplete));
+    assert!(s.live(shm_key(1)).is_some_and(|o| !o.incomplete));
+    // A probe that serves both kinds marks both.
+    d.probe = "sched_process_exit".into();
+    s.apply(&d);
+    assert!(s.live(shm_key(1)).is_some_and(|o| o.incomplete));
 }
 
 #[test]

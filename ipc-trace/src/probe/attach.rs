@@ -72,6 +72,9 @@ impl Tracer {
             .override_global(aya_log::LEVEL, &super::ebpf_log::level(), false)
             .map_max_entries("EVENTS", ring_size(opts.ringbuf_bytes))
             .map_max_entries("DROPS", drop_counters::entries(cpus))
+            .map_max_entries("SYSCALLS", opts.max_inflight)
+            .map_max_entries("INFLIGHT", opts.max_inflight)
+            .map_max_entries("SLEEPS", opts.max_inflight)
             .load(ebpf_object())
             .map_err(|e| AttachError::Load(Box::new(e)))?;
         let drops = match ebpf.map("DROPS") {

@@ -49,10 +49,12 @@ pub fn entries(cpus: usize) -> u32 {
 /// Lost records per probe id, by reason (`ipc_trace_common::loss`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Losses {
-    /// The ring buffer (or a stash map) was full.
+    /// The ring buffer was full.
     pub lost: [u64; COUNT],
     /// A stashed syscall record never got its exit.
     pub exit_not_seen: [u64; COUNT],
+    /// An in-flight map was full (`--max-inflight`).
+    pub inflight_full: [u64; COUNT],
 }
 
 /// A read-only mapping of the `DROPS` array's values.
@@ -110,7 +112,8 @@ impl DropCounters {
             let (reason, probe) = ((i % PER_CPU) / COUNT, i % COUNT);
             match reason as u32 {
                 loss::RECORD_LOST => out.lost[probe] += v,
-                _ => out.exit_not_seen[probe] += v,
+                loss::EXIT_NOT_SEEN => out.exit_not_seen[probe] += v,
+                _ => out.inflight_full[probe] += v,
             }
         }
         out

@@ -80,6 +80,7 @@ pub fn attach_options(
     Ok(AttachOptions {
         backend: args.backend,
         ringbuf_bytes: args.ringbuf_bytes,
+        max_inflight: args.max_inflight,
         filter_tgids,
         kernel_offsets,
         tracepoint_offsets: tracefs::tracepoint_offsets(&root),
@@ -276,6 +277,11 @@ impl Live {
                 &mut self.drops_seen.exit_not_seen,
                 Some(DropReason::ExitNotSeen),
             ),
+            (
+                &now.inflight_full,
+                &mut self.drops_seen.inflight_full,
+                Some(DropReason::InflightFull),
+            ),
         ];
         for (now, seen, reason) in pairs {
             for (i, (&n, seen)) in now.iter().zip(seen.iter_mut()).enumerate() {
@@ -350,11 +356,16 @@ impl Live {
                 .map(|(i, n)| (probe::name(i as u8).into(), *n))
                 .collect()
         };
+        let mut lost = drops_seen.lost;
+        for (l, f) in lost.iter_mut().zip(drops_seen.inflight_full) {
+            *l += f;
+        }
         let stats = Stats {
             kind: "stats".into(),
             events: pipeline.events,
-            dropped: drops_seen.lost.iter().sum(),
-            dropped_by_probe: by_probe(&drops_seen.lost),
+            dropped: lost.iter().sum(),
+            dropped_by_probe: by_probe(&lost),
+            inflight_full: drops_seen.inflight_full.iter().sum(),
             exits_not_seen: drops_seen.exit_not_seen.iter().sum(),
             exits_not_seen_by_probe: by_probe(&drops_seen.exit_not_seen),
             events_by_probe: pipeline.events_by_probe,

@@ -13,6 +13,8 @@ pub struct TraceOptions {
     pub backend: BackendChoice,
     /// Event ring buffer size in bytes (a power of two, ≥ 4096).
     pub ringbuf_bytes: u32,
+    /// Tasks that may be inside a traced call at once (in-flight map size).
+    pub max_inflight: u32,
     /// Only these processes and their children (empty: all, or the command).
     pub pids: Vec<u32>,
     /// Only processes with this command name.
@@ -32,6 +34,7 @@ impl Default for TraceOptions {
         TraceOptions {
             backend: BackendChoice::Auto,
             ringbuf_bytes: crate::probe::attach::AttachOptions::DEFAULT_RINGBUF_BYTES,
+            max_inflight: crate::probe::attach::AttachOptions::DEFAULT_MAX_INFLIGHT,
             pids: Vec::new(),
             comm: None,
             key: None,

@@ -4,7 +4,7 @@
 
 use super::{LoggedEvent, ProbeCounters, State};
 use crate::event::{Event, EventKind};
-use crate::model::ids::ObjId;
+use crate::model::ids::{ObjId, ObjKind};
 use crate::model::steps::{GetOutcome, StepSet, steps_of};
 use crate::model::timeline::{TailRef, TimelineEntry};
 
@@ -79,16 +79,20 @@ impl State {
                 None
             }
             EventKind::Drops => {
-                self.mark_live_incomplete();
+                self.mark_live_incomplete(probe_kind(&ev.probe));
                 None
             }
         }
     }
 
-    /// Events were lost: every live lifecycle's counters are now lower
-    /// bounds.
-    fn mark_live_incomplete(&mut self) {
-        for h in self.live.values() {
+    /// Events were lost: every live lifecycle they may have belonged to
+    /// (of `kind`, or of both kinds when the probe serves both) has
+    /// counters that are now lower bounds.
+    fn mark_live_incomplete(&mut self, kind: Option<ObjKind>) {
+        for (key, h) in &self.live {
+            if kind.is_some_and(|k| k != key.kind) {
+                continue;
+            }
             if let Some(o) = self.objects.get_mut(h) {
                 o.incomplete = true;
             }
@@ -111,5 +115,20 @@ impl State {
             },
             || TimelineEntry::of(ev, steps),
         );
+    }
+}
+
+/// The kind of object whose events `probe` makes, or None when it serves
+/// both (process exit detaches segments and undoes semaphore operations;
+/// fork and unknown probes may touch anything).
+fn probe_kind(probe: &str) -> Option<ObjKind> {
+    match probe {
+        "sys_shmget" | "sys_shmat" | "sys_shmdt" | "sys_shmctl" | "page_fault_user" | "newseg"
+        | "do_shmat" | "shm_fault" | "shmem_fault" | "shm_destroy" | "shm_close" => {
+            Some(ObjKind::Shm)
+        }
+        "sys_semget" | "sys_semop" | "sys_semtimedop" | "sys_semctl" | "newary"
+        | "do_semtimedop" | "__do_semtimedop" | "freeary" => Some(ObjKind::Sem),
+        _ => None,
     }
 }

@@ -39,6 +39,10 @@ pub struct AttachOptions {
     /// Size of the event ring buffer in bytes (rounded up to a power of
     /// two of at least one page).
     pub ringbuf_bytes: u32,
+    /// Entries of each in-flight map (`SYSCALLS`, `INFLIGHT`, `SLEEPS`):
+    /// how many tasks may be inside a traced call at once before further
+    /// records are dropped (and counted).
+    pub max_inflight: u32,
     /// Report only tgids added with `Tracer::add_traced_tgid` (and their
     /// children).
     pub filter_tgids: bool,
@@ -57,6 +61,10 @@ pub const EXCLUDED_REASON: &str = "excluded by --exclude-probe";
 impl AttachOptions {
     /// Default ring buffer size: 4 MiB.
     pub const DEFAULT_RINGBUF_BYTES: u32 = 4 * 1024 * 1024;
+    /// Default in-flight map size: 10240 tasks inside traced calls at once
+    /// (a database host with thousands of backends asleep in `semop` may
+    /// need more: `--max-inflight`).
+    pub const DEFAULT_MAX_INFLIGHT: u32 = 10240;
 }
 
 impl Default for AttachOptions {
@@ -64,6 +72,7 @@ impl Default for AttachOptions {
         AttachOptions {
             backend: BackendChoice::Auto,
             ringbuf_bytes: AttachOptions::DEFAULT_RINGBUF_BYTES,
+            max_inflight: AttachOptions::DEFAULT_MAX_INFLIGHT,
             filter_tgids: false,
             kernel_offsets: KernelOffsets::UNKNOWN,
             tracepoint_offsets: TracepointOffsets::DEFAULT,
