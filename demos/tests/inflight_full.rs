@@ -66,6 +66,31 @@ fn semop_losses(rec: &Recorded) -> (u64, u64) {
     (by_stats, by_events)
 }
 
+/// `incomplete` of every semaphore-set lifecycle in `summary --json` of
+/// the recording `name`.
+fn sets_incomplete(scratch: &Scratch, name: &str) -> Vec<bool> {
+    let out = std::process::Command::new(tracer::ipc_trace_bin())
+        .arg("summary")
+        .arg(scratch.path(&format!("{name}.ndjson")))
+        .arg("--json")
+        .output()
+        .expect("run ipc-trace summary");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("summary --json is JSON");
+    summary["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .filter(|o| o["kind"] == "sem")
+        .map(|o| o["incomplete"].as_bool().expect("incomplete"))
+        .collect()
+}
+
 #[test]
 fn more_waiters_than_the_inflight_maps_hold_are_counted_not_lost_silently() {
     require_root();
@@ -110,6 +135,11 @@ fn more_waiters_than_the_inflight_maps_hold_are_counted_not_lost_silently() {
         stderr.contains(&format!("{} LOST", stats.dropped)) && stderr.contains("--max-inflight"),
         "the closing message shows the drops and their cause: {stderr}"
     );
+    assert_eq!(
+        sets_incomplete(&scratch, "small"),
+        [true],
+        "the crowd's set lost records: its lifecycle is incomplete"
+    );
 }
 
 #[test]
@@ -124,6 +154,11 @@ fn the_same_crowd_fits_in_the_default_inflight_maps() {
         performed,
         "every semop is recorded\n{}",
         rec.transcript()
+    );
+    assert_eq!(
+        sets_incomplete(&scratch, "default"),
+        [false],
+        "nothing was lost: the lifecycle is complete"
     );
 }
 

@@ -265,6 +265,11 @@ pub struct Event {
     /// syscall records whose exit the kernel never ran).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<DropReason>,
+    /// drops: the losses happened after this time (when the counters were
+    /// last read) and up to `ts_ns`; lifecycles alive at any moment of
+    /// that window may miss events. Absent in older recordings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_ns: Option<u64>,
 }
 
 impl Event {
@@ -301,6 +306,7 @@ impl Event {
             errno: None,
             count: None,
             reason: None,
+            since_ns: None,
         }
     }
 

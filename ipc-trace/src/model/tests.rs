@@ -357,6 +357,36 @@ fn drops_mark_live_objects_incomplete() {
 }
 
 #[test]
+fn drops_mark_the_lifecycles_alive_in_their_window_also_after_removal() {
+    let mut s = State::new();
+    apply_all(
+        &mut s,
+        &[
+            shm_create(1, 100, 1, KEY, 10),
+            destroy(2, EventKind::ShmDestroy, 1),
+            shm_create(5, 100, 2, KEY + 1, 10),
+            destroy(6, EventKind::ShmDestroy, 2),
+            shm_create(20, 100, 3, KEY + 2, 10),
+        ],
+    );
+    // Counted at 10, covering (4, 10]: segment 2 lived in it, segment 1
+    // was gone before and segment 3 came after.
+    let mut d = ev(10, EventKind::Drops, 0, "");
+    d.probe = "page_fault_user".into();
+    d.count = Some(1);
+    d.since_ns = Some(4);
+    s.apply(&d);
+    let incomplete = |key: i32| {
+        s.by_key(NS, ObjKind::Shm, key)
+            .first()
+            .is_some_and(|o| o.incomplete)
+    };
+    assert!(!incomplete(KEY), "removed before the window");
+    assert!(incomplete(KEY + 1), "alive in the window, removed since");
+    assert!(!incomplete(KEY + 2), "created after the window");
+}
+
+#[test]
 fn drops_of_a_semaphore_probe_leave_segments_complete() {
     let mut s = State::new();
     s.apply(&shm_create(1, 100, 1, KEY, 10));

@@ -50,6 +50,9 @@ pub struct Live {
     self_tgid: u32,
     started: Instant,
     drops_seen: Losses,
+    /// When `drops_seen` was last brought up to date (the `since_ns` of the
+    /// next drops events).
+    drops_read_ns: u64,
     /// Each program's skipped-run counter when the session started.
     counters_at_start: BTreeMap<String, u64>,
     drop_poll: tokio::time::Interval,
@@ -91,6 +94,8 @@ pub fn attach_options(
 impl Live {
     /// Starts a session. On error nothing stays attached.
     pub async fn start(opts: LiveOptions) -> Result<Live, SessionError> {
+        // Losses are counted from the load on: the first drops window opens here.
+        let loaded_ns = monotonic_ns();
         if let Some(program) = opts.cmd.first() {
             super::child::resolve(program)?;
         }
@@ -138,6 +143,7 @@ impl Live {
             self_tgid,
             started: Instant::now(),
             drops_seen: Losses::default(),
+            drops_read_ns: loaded_ns,
             counters_at_start,
             drop_poll: tokio::time::interval(Duration::from_millis(500)),
             sigint: signal(SignalKind::interrupt())?,
@@ -270,6 +276,7 @@ impl Live {
     /// poll, one per reason.
     fn poll_drops(&mut self, out: &mut Vec<Event>) {
         let now = self.tracer.drops();
+        let since = std::mem::replace(&mut self.drops_read_ns, monotonic_ns());
         let pairs = [
             (&now.lost, &mut self.drops_seen.lost, None),
             (
@@ -290,6 +297,7 @@ impl Live {
                     ev.probe = probe::name(i as u8).into();
                     ev.count = Some(n - *seen);
                     ev.reason = reason;
+                    ev.since_ns = Some(since);
                     *seen = n;
                     self.pipeline.count(&ev);
                     out.push(ev);

@@ -5,6 +5,7 @@
 use super::{LoggedEvent, ProbeCounters, State};
 use crate::event::{Event, EventKind};
 use crate::model::ids::{ObjId, ObjKind};
+use crate::model::object::Object;
 use crate::model::steps::{GetOutcome, StepSet, steps_of};
 use crate::model::timeline::{TailRef, TimelineEntry};
 
@@ -79,22 +80,36 @@ impl State {
                 None
             }
             EventKind::Drops => {
-                self.mark_live_incomplete(probe_kind(&ev.probe));
+                self.mark_incomplete(probe_kind(&ev.probe), ev.since_ns, ev.ts_ns);
                 None
             }
         }
     }
 
-    /// Events were lost: every live lifecycle they may have belonged to
-    /// (of `kind`, or of both kinds when the probe serves both) has
-    /// counters that are now lower bounds.
-    fn mark_live_incomplete(&mut self, kind: Option<ObjKind>) {
-        for (key, h) in &self.live {
-            if kind.is_some_and(|k| k != key.kind) {
-                continue;
+    /// Events were lost between `since` and `until`: every lifecycle they
+    /// may have belonged to (of `kind`, or of both kinds when the probe
+    /// serves both) and that was alive in that window has counters that are
+    /// now lower bounds. Without `since` (older recordings) the window is
+    /// unknown and only the lifecycles alive now are marked.
+    fn mark_incomplete(&mut self, kind: Option<ObjKind>, since: Option<u64>, until: u64) {
+        let of_kind = |o: &Object| kind.is_none_or(|k| k == o.key.kind);
+        match since {
+            Some(since) => {
+                for o in self.objects.values_mut() {
+                    let alive = o.created_ts <= until && o.removed.is_none_or(|r| r >= since);
+                    if alive && of_kind(o) {
+                        o.incomplete = true;
+                    }
+                }
             }
-            if let Some(o) = self.objects.get_mut(h) {
-                o.incomplete = true;
+            None => {
+                for h in self.live.values() {
+                    if let Some(o) = self.objects.get_mut(h)
+                        && of_kind(o)
+                    {
+                        o.incomplete = true;
+                    }
+                }
             }
         }
     }
