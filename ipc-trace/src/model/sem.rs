@@ -107,12 +107,17 @@ impl SemState {
         }
     }
 
-    /// `semctl(SETALL)` succeeded with `values`.
+    /// `semctl(SETALL)` succeeded with `values`. A record carries at most
+    /// the first 16 values, but SETALL sets every semaphore of the set: the
+    /// ones beyond `values` are unknown from now on.
     pub fn set_all(&mut self, ts_ns: u64, values: &[u16]) {
         self.sets += 1;
         self.ensure(values.len());
         for (num, v) in values.iter().enumerate() {
             self.set_one(ts_ns, num as u16, i32::from(*v));
+        }
+        for slot in self.values.iter_mut().skip(values.len()) {
+            *slot = None;
         }
     }
 
@@ -200,5 +205,21 @@ impl SemState {
     /// Mean sleep of blocked operations.
     pub fn mean_wait_ns(&self) -> u64 {
         self.total_wait_ns.checked_div(self.blocked).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SemState;
+
+    #[test]
+    fn a_setall_record_shorter_than_the_set_leaves_the_rest_unknown() {
+        let mut s = SemState::default();
+        s.ensure(20);
+        s.set_val(1, 18, 7);
+        s.set_all(2, &[1; 16]);
+        assert_eq!(s.values[15], Some(1));
+        assert_eq!(s.values[18], None, "SETALL set it to a value not recorded");
+        assert_eq!(s.values.len(), 20);
     }
 }
