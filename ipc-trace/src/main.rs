@@ -27,7 +27,7 @@ fn report_panics() {
             .unwrap_or_default();
         let _ = writeln!(
             std::io::stderr(),
-            "ipc-trace: internal error (a bug, please report it): {what}{place}; exiting, the probes are detached"
+            "ipc-trace: internal error (a bug, please report it): {what}{place}; exiting (the probes are detached on the way out)"
         );
         let trace = std::backtrace::Backtrace::capture();
         if trace.status() == std::backtrace::BacktraceStatus::Captured {

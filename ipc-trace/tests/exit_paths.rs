@@ -147,6 +147,20 @@ fn assert_partial_marked_truncated(file: &Path) {
     );
 }
 
+/// Waits up to `secs` for the tracer to exit (a session that ignores a
+/// signal would run on with its command); kills it and fails if not.
+fn exited_within(mut tracer: Child, secs: u64, what: &str) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while tracer.try_wait().expect("try_wait").is_none() {
+        if Instant::now() >= deadline {
+            let _ = tracer.kill();
+            panic!("ipc-trace still runs {secs} s after {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    tracer.wait_with_output().expect("wait")
+}
+
 fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -162,7 +176,7 @@ fn ends_completely_on(sig: i32, name: &str) {
     let held = assert_running_state(tracer.id(), traced);
     // SAFETY: signalling the process we spawned.
     unsafe { libc::kill(tracer.id() as i32, sig) };
-    let out = tracer.wait_with_output().expect("wait");
+    let out = exited_within(tracer, 8, name);
     let objects = watcher.finish();
     assert!(objects.is_superset(&held));
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
@@ -252,7 +266,7 @@ fn a_panic_mid_session_detaches_ends_the_command_and_keeps_a_partial_file() {
     let file = dir.join("r.ndjson");
     let (tracer, watcher) = start(&file, Some("mid-session"), &["sleep", "30"]);
     let traced = traced_command(tracer.id(), "sleep");
-    let out = tracer.wait_with_output().expect("wait");
+    let out = exited_within(tracer, 10, "the panic");
     let objects = watcher.finish();
     let err = stderr_of(&out);
     assert_eq!(out.status.code(), Some(101), "{err}");
@@ -308,7 +322,7 @@ fn a_panic_right_after_attaching_leaves_nothing() {
     let dir = scratch("after-attach");
     let file = dir.join("r.ndjson");
     let (tracer, watcher) = start(&file, Some("after-attach"), &["sleep", "30"]);
-    let out = tracer.wait_with_output().expect("wait");
+    let out = exited_within(tracer, 15, "the panic");
     let objects = watcher.finish();
     assert_failed_start(&out, 101, "internal error", &file);
     assert!(exits::count(&objects, Kind::Prog) > 0, "nothing was loaded");
@@ -344,7 +358,7 @@ fn a_command_that_cannot_be_executed_fails_after_loading_and_leaves_nothing() {
     let file = dir.join("r.ndjson");
     let program = program.to_string_lossy().into_owned();
     let (tracer, watcher) = start(&file, None, &[&program]);
-    let out = tracer.wait_with_output().expect("wait");
+    let out = exited_within(tracer, 15, "the failed spawn");
     let objects = watcher.finish();
     assert_failed_start(&out, 2, "Permission denied", &file);
     assert!(

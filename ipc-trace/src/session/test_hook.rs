@@ -19,7 +19,7 @@ use std::time::Duration;
 pub const VARIABLE: &str = "IPC_TRACE_TEST_PANIC";
 
 /// How long a session runs before `mid-session` panics.
-pub const MID_SESSION_AFTER: Duration = Duration::from_secs(1);
+pub const MID_SESSION_AFTER: Duration = Duration::from_secs(2);
 
 /// Where the hook can panic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
