@@ -99,9 +99,11 @@ pub async fn tui(trace: TraceArgs, cmd: Vec<String>) -> CmdResult {
         seeds,
     };
     // Leaving `run` early drops its terminal guard: the terminal is restored.
+    // Only a `true` closes the UI: the sender is dropped, without one, when
+    // the traced command exited, and the UI stays open on the data then.
     let ui = tokio::select! {
         ui = tui::run(feed) => ui,
-        _ = close_rx.wait_for(|close| *close) => Ok(()),
+        Ok(_) = close_rx.wait_for(|close| *close) => Ok(()),
     };
     let _ = stop_tx.send(true);
     let (end, stats) = match pump.await {
