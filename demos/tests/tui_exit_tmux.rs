@@ -119,7 +119,7 @@ struct Tui {
 /// started; checks the terminal is in the TUI's state then.
 fn start_tui(pane: &Pane, env: &str) -> Tui {
     let bin = built::ipc_trace_bin();
-    pane.wait_for("the shell prompt", 10, |s| s.contains('$'));
+    pane.wait_for("the shell prompt", 20, |s| s.contains('$'));
     // `EXIT''=` so the typed line itself does not match `EXIT=`.
     // No backtraces: the panic's one line is checked on screen.
     pane.type_line(&format!(
@@ -130,11 +130,13 @@ fn start_tui(pane: &Pane, env: &str) -> Tui {
     let deadline = Instant::now() + Duration::from_secs(20);
     let (tracer, traced) = loop {
         let tracer = exits::children_of(shell).into_iter().find(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "ipc-trace")
+            std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .is_ok_and(|c| c.trim() == "ipc-trace")
         });
         let traced = tracer.and_then(|t| {
             exits::children_of(t).into_iter().find(|p| {
-                std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "sleep")
+                std::fs::read_to_string(format!("/proc/{p}/comm"))
+                    .is_ok_and(|c| c.trim() == "sleep")
             })
         });
         if let (Some(t), Some(c)) = (tracer, traced)
@@ -153,7 +155,11 @@ fn start_tui(pane: &Pane, env: &str) -> Tui {
     for kind in [Kind::Prog, Kind::Map, Kind::Link] {
         assert!(exits::count(&held, kind) > 0, "the TUI holds no {kind:?}");
     }
-    assert_eq!(pane.format("#{cursor_flag}"), "0", "cursor shown in the TUI");
+    assert_eq!(
+        pane.format("#{cursor_flag}"),
+        "0",
+        "cursor shown in the TUI"
+    );
     assert_eq!(
         echo_flag(&pane.stty_outside()),
         Some("-echo"),
@@ -170,11 +176,17 @@ fn start_tui(pane: &Pane, env: &str) -> Tui {
 fn assert_nothing_left(tui: &Tui, how: &str) {
     let deadline = Instant::now() + Duration::from_secs(8);
     while exits::alive(tui.tracer) {
-        assert!(Instant::now() < deadline, "ipc-trace still runs after {how}");
+        assert!(
+            Instant::now() < deadline,
+            "ipc-trace still runs after {how}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let left = exits::left_after(&tui.held, 5);
-    assert!(left.is_empty(), "after {how}, still in the kernel: {left:?}");
+    assert!(
+        left.is_empty(),
+        "after {how}, still in the kernel: {left:?}"
+    );
     let deadline = Instant::now() + Duration::from_secs(5);
     while exits::alive(tui.traced) {
         assert!(
@@ -193,13 +205,24 @@ fn assert_exit_and_terminal(pane: &Pane, status: u8, how: &str) {
         screen.contains(&format!("EXIT={status}")),
         "after {how}:\n{screen}"
     );
-    assert_eq!(pane.format("#{alternate_on}"), "0", "alternate screen after {how}");
-    assert_eq!(pane.format("#{cursor_flag}"), "1", "cursor hidden after {how}");
+    assert_eq!(
+        pane.format("#{alternate_on}"),
+        "0",
+        "alternate screen after {how}"
+    );
+    assert_eq!(
+        pane.format("#{cursor_flag}"),
+        "1",
+        "cursor hidden after {how}"
+    );
     pane.type_line("echo STTY=$(stty -a | tr ' ;' '\\n\\n' | grep -x -e echo -e -echo)");
     let screen = pane.wait_for("stty's answer", 10, |s| {
         s.contains("STTY=echo") || s.contains("STTY=-echo")
     });
-    assert!(screen.contains("STTY=echo"), "echo off after {how}:\n{screen}");
+    assert!(
+        screen.contains("STTY=echo"),
+        "echo off after {how}:\n{screen}"
+    );
 }
 
 #[test]

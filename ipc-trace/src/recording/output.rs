@@ -323,6 +323,42 @@ mod tests {
     }
 
     #[test]
+    fn a_partial_output_is_kept_once_marked_and_blocks_the_next_one()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = scratch("partial")?;
+        let target = dir.join("r.ndjson");
+        {
+            let mut out = OutputFile::create_partial(&target, DEFAULT_MODE)?;
+            out.write_all(b"not marked\n")?;
+        }
+        assert_eq!(entries(&dir)?, Vec::<String>::new());
+        {
+            let mut out = OutputFile::create_partial(&target, DEFAULT_MODE)?;
+            out.write_all(b"header\n")?;
+            out.keep_if_dropped();
+            out.write_all(b"event\n")?;
+        }
+        assert_eq!(entries(&dir)?, vec!["r.ndjson.partial".to_string()]);
+        assert_eq!(
+            std::fs::read_to_string(partial_path(&target))?,
+            "header\nevent\n"
+        );
+        let err = OutputFile::create_partial(&target, DEFAULT_MODE)
+            .err()
+            .ok_or("a second recording over a kept partial")?;
+        assert!(err.to_string().contains("r.ndjson.partial exists"), "{err}");
+        // An empty one (killed before its header) is replaced.
+        std::fs::write(partial_path(&target), "")?;
+        let mut out = OutputFile::create_partial(&target, DEFAULT_MODE)?;
+        out.write_all(b"whole\n")?;
+        out.commit()?;
+        assert_eq!(entries(&dir)?, vec!["r.ndjson".to_string()]);
+        assert_eq!(std::fs::read_to_string(&target)?, "whole\n");
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
+    #[test]
     fn a_planted_symlink_is_replaced_not_followed() -> Result<(), Box<dyn std::error::Error>> {
         let dir = scratch("symlink")?;
         let victim = dir.join("victim");
