@@ -16,7 +16,7 @@ use std::path::PathBuf;
     name = "ipc-trace",
     version,
     args_conflicts_with_subcommands = true,
-    after_help = "Exit status: 0 ok, 1 runtime error, 2 bad usage or bad input.\n\
+    after_help = "Exit status: 0 ok, 1 runtime error, 2 bad usage or bad input, 101 internal error (a bug).\n\
                   Examples:\n  sudo ipc-trace -- demo-run\n  sudo ipc-trace record -o run.ndjson -- ./producer\n  \
                   ipc-trace replay run.ndjson\n  ipc-trace summary run.ndjson --json\n  sudo ipc-trace doctor"
 )]
@@ -46,8 +46,12 @@ pub enum Command {
     },
     /// Record events as NDJSON (schema ipc-trace/1, see docs/SCHEMA.md).
     Record {
-        /// Output file (`-` for standard output). Written to a temporary
-        /// file and renamed when complete.
+        /// Output file (`-` for standard output). Written as FILE.partial
+        /// and renamed to FILE when complete (SIGINT, SIGTERM and SIGHUP
+        /// complete it too); if ipc-trace is killed, FILE.partial keeps
+        /// what was written (flushed every second), which `summary` and
+        /// `replay` report as truncated. An existing non-empty
+        /// FILE.partial is refused.
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
         /// Stop after this many seconds.
@@ -74,7 +78,9 @@ pub enum Command {
         #[command(flatten)]
         trace: TraceArgs,
         /// A command to start and trace with its descendants; recording
-        /// stops when it exits and ipc-trace exits with its status.
+        /// stops when it exits and ipc-trace exits with its status. It gets
+        /// SIGTERM when the recording is stopped, and also when ipc-trace
+        /// dies without stopping it (SIGKILL: `PR_SET_PDEATHSIG`).
         #[arg(last = true, value_name = "CMD")]
         cmd: Vec<String>,
     },

@@ -1,15 +1,44 @@
 //! The `ipc-trace` command: parse, dispatch, map errors to exit statuses
-//! (0 ok, 1 runtime error, 2 bad usage or bad input).
+//! (0 ok, 1 runtime error, 2 bad usage or bad input; 101 is a panic, a
+//! bug, reported in one line).
 
 mod cli;
 mod commands;
 
 use clap::Parser;
 use cli::{Cli, Command};
+use std::io::Write;
 use std::process::ExitCode;
+
+/// A panic is a bug: one line saying so, where, and that the probes go
+/// with the process (the panic unwinds through the session, which detaches
+/// them; the TUI's own hook restores the terminal before this runs).
+fn report_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            std::io::stderr(),
+            "ipc-trace: internal error (a bug, please report it): {what}{place}; exiting (the probes are detached on the way out)"
+        );
+        let trace = std::backtrace::Backtrace::capture();
+        if trace.status() == std::backtrace::BacktraceStatus::Captured {
+            let _ = writeln!(std::io::stderr(), "{trace}");
+        }
+    }));
+}
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    report_panics();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -94,7 +123,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("ipc-trace: {}", e.message);
+            // Standard error may be a closed terminal (SIGHUP): not a panic.
+            let _ = writeln!(std::io::stderr(), "ipc-trace: {}", e.message);
             ExitCode::from(e.status)
         }
     }

@@ -8,8 +8,23 @@ use ipc_trace::probe::ProbeTable;
 use ipc_trace::recording::{ReadOptions, Record, RecordingReader};
 use ipc_trace::session::live::{End, Live, LiveOptions, monotonic_ns, own_ipc_ns};
 use ipc_trace::tui::{self, Feed, FeedInfo, Seeds};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use tokio::sync::{mpsc, watch};
+
+/// Tells the UI to close when dropped while armed.
+struct CloseUi {
+    tx: watch::Sender<bool>,
+    armed: bool,
+}
+
+impl Drop for CloseUi {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = self.tx.send(true);
+        }
+    }
+}
 
 /// Capacity of the channel between the event source and the TUI.
 const FEED_CAPACITY: usize = 64 * 1024;
@@ -20,6 +35,8 @@ fn child_log_path() -> PathBuf {
 }
 
 /// Opens the live TUI; with `cmd`, on that command and its descendants.
+/// Closes on `q`, and on SIGINT, SIGTERM or SIGHUP (after the session
+/// detached); a panic of the session closes it too, then exits as a panic.
 pub async fn tui(trace: TraceArgs, cmd: Vec<String>) -> CmdResult {
     if trace.dry_run {
         return super::doctor::plan(&trace);
@@ -46,7 +63,14 @@ pub async fn tui(trace: TraceArgs, cmd: Vec<String>) -> CmdResult {
     };
     let (tx, rx) = mpsc::channel(FEED_CAPACITY);
     let (stop_tx, mut stop_rx) = watch::channel(false);
+    let (close_tx, mut close_rx) = watch::channel(false);
     let pump = tokio::spawn(async move {
+        // Closes the UI when the session ends by a signal, or when this
+        // task panics (the guard is dropped while unwinding).
+        let mut close = CloseUi {
+            tx: close_tx,
+            armed: true,
+        };
         let mut batch = Vec::new();
         let end = 'session: loop {
             let end = tokio::select! {
@@ -66,25 +90,39 @@ pub async fn tui(trace: TraceArgs, cmd: Vec<String>) -> CmdResult {
         for ev in batch.drain(..) {
             let _ = tx.try_send(ev);
         }
+        close.armed = end == End::Signal;
         (end, stats)
     });
-    let ui = tui::run(Feed {
+    let feed = Feed {
         events: rx,
         info,
         seeds,
-    })
-    .await;
+    };
+    // Leaving `run` early drops its terminal guard: the terminal is restored.
+    // Only a `true` closes the UI: the sender is dropped, without one, when
+    // the traced command exited, and the UI stays open on the data then.
+    let ui = tokio::select! {
+        ui = tui::run(feed) => ui,
+        Ok(_) = close_rx.wait_for(|close| *close) => Ok(()),
+    };
     let _ = stop_tx.send(true);
-    let (end, stats) = pump
-        .await
-        .map_err(|e| CmdError::runtime(format!("tracing task failed: {e}")))?;
+    let (end, stats) = match pump.await {
+        Ok(done) => done,
+        // The panic was reported by the hook; exit as a panic does.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => return Err(CmdError::runtime(format!("tracing task failed: {e}"))),
+    };
     ui.map_err(|e| CmdError::runtime(format!("terminal UI failed: {e:#}")))?;
-    eprintln!(
+    // Standard error may be a terminal that is gone (SIGHUP): no panic then.
+    let mut stderr = std::io::stderr();
+    let _ = writeln!(
+        stderr,
         "ipc-trace: {} events, {} dropped; probes detached",
         stats.events, stats.dropped
     );
     if let Some(log) = log {
-        eprintln!(
+        let _ = writeln!(
+            stderr,
             "ipc-trace: the traced command's output is in {}",
             log.display()
         );

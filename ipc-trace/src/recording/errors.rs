@@ -168,6 +168,16 @@ pub enum RecordingError {
         /// The output path.
         path: PathBuf,
     },
+    /// `NAME.partial` exists: a recording to the same name was killed
+    /// (it holds what that one wrote), or one is running now.
+    #[error(
+        "{} exists (a recording to the same name that was killed, or one still running): read it with `ipc-trace summary`, move it away or remove it",
+        partial.display()
+    )]
+    PartialExists {
+        /// The partial file.
+        partial: PathBuf,
+    },
     /// A record could not be encoded as JSON.
     #[error("cannot encode a record as JSON: {0}")]
     Encode(#[from] serde_json::Error),

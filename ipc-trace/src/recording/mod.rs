@@ -12,7 +12,7 @@ mod writer;
 
 pub(crate) use errors::os_message;
 pub use errors::{ReadError, RecordingError};
-pub use output::{DEFAULT_MODE, OutputFile};
+pub use output::{DEFAULT_MODE, OutputFile, partial_path};
 pub use parse::parse_record;
 pub use reader::{ReadOptions, RecordingReader};
 pub use writer::RecordingWriter;

@@ -3,6 +3,12 @@
 //! mode 0644) that is renamed over the target on [`OutputFile::commit`].
 //! A symlink planted at the target is replaced, never followed, and a crash
 //! leaves any previous file intact. `-` writes to standard output.
+//!
+//! Recordings use a visible temporary instead, `NAME.partial`
+//! ([`OutputFile::create_partial`]): once marked with
+//! [`OutputFile::keep_if_dropped`], a recording that never reaches its
+//! commit (a panic, a write error, SIGKILL) stays there for the reader,
+//! which reports it truncated, rather than vanishing.
 
 use super::errors::RecordingError;
 use std::fs::{File, OpenOptions};
@@ -27,6 +33,8 @@ enum Sink {
     File {
         writer: BufWriter<File>,
         temp: PathBuf,
+        /// Dropped without commit: flush and leave `temp` (else remove it).
+        keep: bool,
     },
     /// After commit (or a failed commit): nothing left to clean up.
     Done,
@@ -44,39 +52,72 @@ impl OutputFile {
     /// set exactly, whatever the umask).
     pub fn create_with_mode(path: &Path, mode: u32) -> Result<OutputFile, RecordingError> {
         if path == Path::new("-") {
-            return Ok(OutputFile {
-                path: path.to_path_buf(),
-                sink: Sink::Stdout(BufWriter::with_capacity(BUFFER_BYTES, std::io::stdout())),
-            });
+            return Ok(OutputFile::stdout());
         }
-        let Some(name) = path.file_name() else {
-            return Err(RecordingError::IsDirectory {
-                path: path.to_path_buf(),
-            });
-        };
-        if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
-            return Err(RecordingError::IsDirectory {
-                path: path.to_path_buf(),
-            });
-        }
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let (dir, name) = split_target(path)?;
         let (file, temp) =
-            create_temp(&dir, &name.to_string_lossy(), mode & 0o777).map_err(|source| {
-                RecordingError::Write {
-                    path: path.to_path_buf(),
-                    source,
-                }
+            create_temp(&dir, &name, mode & 0o777).map_err(|source| RecordingError::Write {
+                path: path.to_path_buf(),
+                source,
             })?;
-        Ok(OutputFile {
+        Ok(OutputFile::file(path, file, temp))
+    }
+
+    /// Like [`OutputFile::create_with_mode`], but the data goes to
+    /// `NAME.partial` beside `path` ([`partial_path`]), created new. An
+    /// existing `NAME.partial` is refused (a recording that was killed, or
+    /// one running now, to the same name), unless it is an empty regular
+    /// file: a recording killed before its header, nothing to keep.
+    pub fn create_partial(path: &Path, mode: u32) -> Result<OutputFile, RecordingError> {
+        if path == Path::new("-") {
+            return Ok(OutputFile::stdout());
+        }
+        split_target(path)?;
+        let partial = partial_path(path);
+        let write_err = |source| RecordingError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = match create_new(&partial, mode & 0o777) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let empty = std::fs::symlink_metadata(&partial)
+                    .is_ok_and(|m| m.file_type().is_file() && m.len() == 0);
+                if !empty {
+                    return Err(RecordingError::PartialExists { partial });
+                }
+                std::fs::remove_file(&partial).map_err(write_err)?;
+                create_new(&partial, mode & 0o777)
+            }
+            other => other,
+        }
+        .map_err(write_err)?;
+        Ok(OutputFile::file(path, file, partial))
+    }
+
+    fn stdout() -> OutputFile {
+        OutputFile {
+            path: PathBuf::from("-"),
+            sink: Sink::Stdout(BufWriter::with_capacity(BUFFER_BYTES, std::io::stdout())),
+        }
+    }
+
+    fn file(path: &Path, file: File, temp: PathBuf) -> OutputFile {
+        OutputFile {
             path: path.to_path_buf(),
             sink: Sink::File {
                 writer: BufWriter::with_capacity(BUFFER_BYTES, file),
                 temp,
+                keep: false,
             },
-        })
+        }
+    }
+
+    /// From now on, a drop without [`OutputFile::commit`] flushes and
+    /// leaves the temporary file where it is instead of removing it.
+    pub fn keep_if_dropped(&mut self) {
+        if let Sink::File { keep, .. } = &mut self.sink {
+            *keep = true;
+        }
     }
 
     /// The path given to [`OutputFile::create`].
@@ -94,9 +135,9 @@ impl OutputFile {
         };
         match std::mem::replace(&mut self.sink, Sink::Done) {
             Sink::Stdout(mut w) => w.flush().map_err(fail),
-            Sink::File { writer, temp } => {
+            Sink::File { writer, temp, keep } => {
                 let done = finish_file(writer, &temp, &path);
-                if done.is_err() {
+                if done.is_err() && !keep {
                     let _ = std::fs::remove_file(&temp);
                 }
                 done.map_err(fail)
@@ -127,6 +168,45 @@ fn finish_file(writer: BufWriter<File>, temp: &Path, path: &Path) -> std::io::Re
 /// `--mode` widens it (e.g. `0644` to share it with a class).
 pub const DEFAULT_MODE: u32 = 0o600;
 
+/// `path` with `.partial` appended to its file name: where a recording is
+/// written until it is complete.
+pub fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
+/// The directory and file name of an output path, refusing directories.
+fn split_target(path: &Path) -> Result<(PathBuf, String), RecordingError> {
+    let is_dir = || RecordingError::IsDirectory {
+        path: path.to_path_buf(),
+    };
+    let name = path.file_name().ok_or_else(is_dir)?;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(is_dir());
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok((dir, name.to_string_lossy().into_owned()))
+}
+
+/// Creates `path` new with exactly `mode`, never following or reusing an
+/// existing entry.
+fn create_new(path: &Path, mode: u32) -> std::io::Result<File> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    // The umask may have cleared bits the caller asked for.
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    Ok(file)
+}
+
 /// Creates a new file `.NAME.tmp-PID-N` in `dir`, never following or reusing
 /// an existing entry.
 fn create_temp(dir: &Path, name: &str, mode: u32) -> std::io::Result<(File, PathBuf)> {
@@ -139,19 +219,8 @@ fn create_temp(dir: &Path, name: &str, mode: u32) -> std::io::Result<(File, Path
     for _ in 0..TEMP_ATTEMPTS {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let temp = dir.join(format!(".{name}.tmp-{}-{salt:x}-{n}", std::process::id()));
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&temp)
-        {
-            Ok(file) => {
-                // The umask may have cleared bits the caller asked for.
-                use std::os::unix::fs::PermissionsExt;
-                file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-                return Ok((file, temp));
-            }
+        match create_new(&temp, mode) {
+            Ok(file) => return Ok((file, temp)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = e,
             Err(e) => return Err(e),
         }
@@ -188,9 +257,14 @@ impl Write for OutputFile {
 impl Drop for OutputFile {
     /// An output dropped without commit leaves no temporary file behind and
     /// the target untouched.
+    /// One marked with [`OutputFile::keep_if_dropped`] is flushed and left.
     fn drop(&mut self) {
-        if let Sink::File { temp, .. } = &self.sink {
-            let _ = std::fs::remove_file(temp);
+        if let Sink::File { writer, temp, keep } = &mut self.sink {
+            if *keep {
+                let _ = writer.flush();
+            } else {
+                let _ = std::fs::remove_file(temp);
+            }
         }
     }
 }
@@ -244,6 +318,42 @@ mod tests {
         }
         assert_eq!(std::fs::read_to_string(&target)?, "previous\n");
         assert_eq!(entries(&dir)?, vec!["out.ndjson".to_string()]);
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_partial_output_is_kept_once_marked_and_blocks_the_next_one()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = scratch("partial")?;
+        let target = dir.join("r.ndjson");
+        {
+            let mut out = OutputFile::create_partial(&target, DEFAULT_MODE)?;
+            out.write_all(b"not marked\n")?;
+        }
+        assert_eq!(entries(&dir)?, Vec::<String>::new());
+        {
+            let mut out = OutputFile::create_partial(&target, DEFAULT_MODE)?;
+            out.write_all(b"header\n")?;
+            out.keep_if_dropped();
+            out.write_all(b"event\n")?;
+        }
+        assert_eq!(entries(&dir)?, vec!["r.ndjson.partial".to_string()]);
+        assert_eq!(
+            std::fs::read_to_string(partial_path(&target))?,
+            "header\nevent\n"
+        );
+        let err = OutputFile::create_partial(&target, DEFAULT_MODE)
+            .err()
+            .ok_or("a second recording over a kept partial")?;
+        assert!(err.to_string().contains("r.ndjson.partial exists"), "{err}");
+        // An empty one (killed before its header) is replaced.
+        std::fs::write(partial_path(&target), "")?;
+        let mut out = OutputFile::create_partial(&target, DEFAULT_MODE)?;
+        out.write_all(b"whole\n")?;
+        out.commit()?;
+        assert_eq!(entries(&dir)?, vec!["r.ndjson".to_string()]);
+        assert_eq!(std::fs::read_to_string(&target)?, "whole\n");
         std::fs::remove_dir_all(&dir)?;
         Ok(())
     }

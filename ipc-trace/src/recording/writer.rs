@@ -1,4 +1,9 @@
 //! Writes a recording: header, events, stats, one JSON object per line.
+//! Until the stats line the file is `NAME.partial`
+//! ([`OutputFile::create_partial`]), flushed after the header and then at
+//! least every [`FLUSH_EVERY`] while events come, so a recording that is
+//! killed leaves what it had, which the reader reports truncated (no
+//! stats line).
 
 use super::Header;
 use super::errors::RecordingError;
@@ -7,28 +12,35 @@ use crate::event::{Event, Stats};
 use serde::Serialize;
 use std::io::Write;
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The longest time an event written waits in the buffer (while more
+/// events come; the stats line commits the rest).
+pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 /// Writes a recording to a file (safely, see [`OutputFile`]) or standard
 /// output. Call [`RecordingWriter::write_header`] first, then
 /// [`RecordingWriter::write_event`] per event, then
-/// [`RecordingWriter::finish`]; a writer dropped before `finish` leaves the
-/// target untouched.
+/// [`RecordingWriter::finish`]. A writer dropped before `finish` leaves the
+/// target untouched; what it wrote after the header stays in
+/// `NAME.partial`.
 pub struct RecordingWriter {
     out: OutputFile,
     header_written: bool,
     events: u64,
     line: Vec<u8>,
+    flushed_at: Instant,
 }
 
 impl RecordingWriter {
     /// Starts a recording at `path` (`-` = standard output).
     pub fn create(path: &Path) -> Result<RecordingWriter, RecordingError> {
-        Ok(RecordingWriter::to_output(OutputFile::create(path)?))
+        RecordingWriter::create_with_mode(path, super::output::DEFAULT_MODE)
     }
 
     /// [`RecordingWriter::create`] with permission bits `mode`.
     pub fn create_with_mode(path: &Path, mode: u32) -> Result<RecordingWriter, RecordingError> {
-        Ok(RecordingWriter::to_output(OutputFile::create_with_mode(
+        Ok(RecordingWriter::to_output(OutputFile::create_partial(
             path, mode,
         )?))
     }
@@ -40,6 +52,7 @@ impl RecordingWriter {
             header_written: false,
             events: 0,
             line: Vec::with_capacity(512),
+            flushed_at: Instant::now(),
         }
     }
 
@@ -50,7 +63,8 @@ impl RecordingWriter {
         }
         self.write_line(header)?;
         self.header_written = true;
-        Ok(())
+        self.out.keep_if_dropped();
+        self.flush()
     }
 
     /// Writes one event line.
@@ -60,7 +74,18 @@ impl RecordingWriter {
         }
         self.write_line(event)?;
         self.events += 1;
+        if self.flushed_at.elapsed() >= FLUSH_EVERY {
+            self.flush()?;
+        }
         Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), RecordingError> {
+        self.flushed_at = Instant::now();
+        self.out.flush().map_err(|source| RecordingError::Write {
+            path: self.out.path().to_path_buf(),
+            source,
+        })
     }
 
     /// Events written so far.

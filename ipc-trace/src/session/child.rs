@@ -2,6 +2,16 @@
 //! escape the trace, so the session puts the tracer's own tgid in the
 //! kernel's traced set around the spawn: the `sched_process_fork` hook adds
 //! the child when it is forked, before it can exec anything.
+//!
+//! The command ends with ipc-trace, however ipc-trace ends: on a signal or
+//! a stop the session sends it SIGTERM and reaps it; on a panic it is
+//! killed when its handle is dropped; and when ipc-trace dies without
+//! running any code (SIGKILL) the kernel sends it SIGTERM, asked for with
+//! `PR_SET_PDEATHSIG` before the exec. That request is tied to the thread
+//! that forked, so `spawn` must run on a thread that lives as long as the
+//! process (the runtime's `block_on` thread or a worker, never a
+//! `spawn_blocking` thread), and the kernel drops it when the command
+//! execs a set-user-ID program.
 
 use std::io;
 use std::os::unix::process::CommandExt;
@@ -70,6 +80,12 @@ impl TracedChild {
         };
         let mut cmd = std::process::Command::new(&path);
         cmd.arg0(program).args(args);
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: the closure runs in the forked child before exec and
+        // calls only async-signal-safe functions (prctl, getppid, _exit).
+        unsafe {
+            cmd.pre_exec(move || end_with_parent(parent));
+        }
         if let Some(path) = output {
             let file = std::fs::OpenOptions::new()
                 .create(true)
@@ -107,6 +123,25 @@ impl TracedChild {
             }
         }
     }
+}
+
+/// In the forked child: asks for SIGTERM when the parent dies. The parent
+/// may have died between the fork and the prctl (the classic race): then
+/// the child was already reparented and exits instead of running the
+/// command untraced and unowned.
+fn end_with_parent(parent: libc::pid_t) -> io::Result<()> {
+    // SAFETY: prctl with an integer argument; no memory is passed.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: getppid cannot fail.
+    if unsafe { libc::getppid() } != parent {
+        // SAFETY: _exit ends the forked child without running the parent's
+        // atexit handlers or destructors (the parent's signal handlers are
+        // still installed here, so no raise).
+        unsafe { libc::_exit(128 + libc::SIGTERM) };
+    }
+    Ok(())
 }
 
 /// The exit code a shell would report for `status` (128 + signal when killed).

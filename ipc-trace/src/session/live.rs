@@ -2,6 +2,10 @@
 //! seed what already exists, self-test, start the traced command, then
 //! hand out decoded events until the command exits, the duration is up or
 //! a signal arrives; finally drain the ring, count drops and detach.
+//!
+//! On every other way out the kernel objects go with their file
+//! descriptors: an error or a panic drops the [`Tracer`] (detach, close),
+//! and SIGKILL closes them in the kernel. Nothing is ever pinned.
 
 use super::child::TracedChild;
 pub use super::error::SessionError;
@@ -9,6 +13,7 @@ use super::filter::LiveFilter;
 use super::misses::{missed_runs, misses_now};
 use super::pipeline::Pipeline;
 use super::seed::seed_existing;
+use super::test_hook;
 use crate::decode::Decoder;
 use crate::event::{DropReason, Event, EventKind, ProbeName, Stats};
 use crate::probe::attach::{AttachOptions, Tracer};
@@ -29,7 +34,7 @@ pub enum End {
     ChildExited(i32),
     /// `--duration` elapsed.
     Duration,
-    /// SIGINT or SIGTERM.
+    /// SIGINT, SIGTERM or SIGHUP (the terminal was closed).
     Signal,
     /// The consumer asked to stop (e.g. `q` in the TUI).
     Stopped,
@@ -58,6 +63,7 @@ pub struct Live {
     drop_poll: tokio::time::Interval,
     sigint: tokio::signal::unix::Signal,
     sigterm: tokio::signal::unix::Signal,
+    sighup: tokio::signal::unix::Signal,
     raw_buf: Vec<RawEvent>,
 }
 
@@ -106,6 +112,7 @@ impl Live {
         let filter_tgids = !opts.cmd.is_empty() || !opts.trace.pids.is_empty();
         let attach = attach_options(&opts.trace, filter_tgids)?;
         let mut tracer = Tracer::load_and_attach(&attach)?;
+        test_hook::panic_if(test_hook::Point::AfterAttach);
         for pid in &opts.trace.pids {
             tracer.add_traced_tgid(*pid)?;
         }
@@ -148,6 +155,7 @@ impl Live {
             drop_poll: tokio::time::interval(Duration::from_millis(500)),
             sigint: signal(SignalKind::interrupt())?,
             sigterm: signal(SignalKind::terminate())?,
+            sighup: signal(SignalKind::hangup())?,
             raw_buf: Vec::new(),
         };
         if !opts.trace.no_selftest {
@@ -223,6 +231,9 @@ impl Live {
     /// `out`. Returns `Some(end)` when the session should end; call
     /// `finish` then.
     pub async fn next_batch(&mut self, out: &mut Vec<Event>) -> Option<End> {
+        if self.started.elapsed() >= test_hook::MID_SESSION_AFTER {
+            test_hook::panic_if(test_hook::Point::MidSession);
+        }
         let pending = std::mem::take(&mut self.raw_buf);
         for r in &pending {
             self.push(r, out);
@@ -263,6 +274,7 @@ impl Live {
             _ = self.drop_poll.tick() => { self.poll_drops(out); None }
             _ = self.sigint.recv() => Some(End::Signal),
             _ = self.sigterm.recv() => Some(End::Signal),
+            _ = self.sighup.recv() => Some(End::Signal),
         }
     }
 

@@ -10,3 +10,4 @@ pub mod options;
 mod pipeline;
 pub mod run;
 mod seed;
+mod test_hook;

@@ -43,7 +43,7 @@ pub async fn run(feed: Feed) -> anyhow::Result<()> {
                     app.clock_ns = crate::clock::try_monotonic_ns();
                     dirty = true;
                 }
-                if dirty {
+                if dirty && super::terminal::active() {
                     guard.terminal().draw(|f| draw(f, &app))?;
                     dirty = false;
                 }

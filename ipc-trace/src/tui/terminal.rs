@@ -10,15 +10,30 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use std::io::{self, Stdout};
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 static PANIC_HOOK: Once = Once::new();
 
-/// Puts the terminal back: cooked mode, main screen, cursor shown. Safe to
-/// call more than once.
+/// The UI owns the terminal (raw mode, maybe the alternate screen).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Puts the terminal back: cooked mode, main screen, cursor shown. Only
+/// the first call after [`TerminalGuard::enter`] does it: a second "leave
+/// the alternate screen" would move the cursor back over what was printed
+/// meanwhile (a panic's message).
 pub fn restore() -> io::Result<()> {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return Ok(());
+    }
     let raw = disable_raw_mode();
     let screen = execute!(io::stdout(), LeaveAlternateScreen, Show);
     raw.and(screen)
+}
+
+/// False once the terminal was restored (e.g. by the panic hook, from
+/// another thread): the UI must not draw on the main screen then.
+pub fn active() -> bool {
+    ACTIVE.load(Ordering::SeqCst)
 }
 
 fn install_panic_hook() {
@@ -46,6 +61,7 @@ impl TerminalGuard {
                 format!("cannot put the terminal in raw mode ({e}): run in an interactive terminal, or use `record`"),
             )
         })?;
+        ACTIVE.store(true, Ordering::SeqCst);
         if let Err(e) = execute!(io::stdout(), EnterAlternateScreen, Hide) {
             let _ = restore();
             return Err(e);

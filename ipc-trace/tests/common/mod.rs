@@ -1,6 +1,7 @@
 //! Shared by the integration tests: the JSON Schema validator.
 #![allow(dead_code)]
 
+pub mod exits;
 pub mod trace_event;
 
 use std::path::PathBuf;
