@@ -1,6 +1,6 @@
 //! `ipc-trace record`: a live session written as NDJSON.
 
-use super::{CmdError, CmdResult, warn_skipped};
+use super::{CmdError, CmdResult, warn_limits};
 use crate::cli::TraceArgs;
 use ipc_trace::event::Event;
 use ipc_trace::model::State;
@@ -60,7 +60,7 @@ pub async fn record(out: RecordOutputs<'_>, trace: TraceArgs, cmd: Vec<String>) 
         child_output: None,
     })
     .await?;
-    warn_skipped(live.probe_table());
+    warn_limits(&live);
     writer
         .write_header(live.header())
         .map_err(CmdError::runtime)?;
