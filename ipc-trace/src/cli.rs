@@ -48,7 +48,10 @@ pub enum Command {
     /// Record events as NDJSON (schema ipc-trace/1, see docs/SCHEMA.md).
     Record {
         /// Output file (`-` for standard output). Written to a temporary
-        /// file and renamed when complete.
+        /// file and renamed when complete; if writing fails (a full disk),
+        /// a traced command still runs to its end, what was written is kept
+        /// as FILE.partial (up to its last complete line) and the exit
+        /// status is 1.
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
         /// Stop after this many seconds.

@@ -7,6 +7,7 @@
 mod errors;
 mod output;
 mod parse;
+mod partial;
 mod reader;
 mod writer;
 

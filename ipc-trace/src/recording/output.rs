@@ -3,8 +3,15 @@
 //! mode 0644) that is renamed over the target on [`OutputFile::commit`].
 //! A symlink planted at the target is replaced, never followed, and a crash
 //! leaves any previous file intact. `-` writes to standard output.
+//!
+//! An output told to [`OutputFile::keep_partial_on_error`] (a recording)
+//! that fails part way (a full disk) keeps what reached the disk instead:
+//! cut after its last complete line and renamed to `PATH.partial`, so a
+//! previous file at `PATH` is still intact and the partial one reads line by
+//! line up to its end.
 
 use super::errors::RecordingError;
+use super::partial::{cut_after_last_line, keep_partial};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Stdout, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -20,6 +27,7 @@ const TEMP_ATTEMPTS: u32 = 64;
 pub struct OutputFile {
     path: PathBuf,
     sink: Sink,
+    keep_partial: bool,
 }
 
 enum Sink {
@@ -47,6 +55,7 @@ impl OutputFile {
             return Ok(OutputFile {
                 path: path.to_path_buf(),
                 sink: Sink::Stdout(BufWriter::with_capacity(BUFFER_BYTES, std::io::stdout())),
+                keep_partial: false,
             });
         }
         let Some(name) = path.file_name() else {
@@ -76,6 +85,7 @@ impl OutputFile {
                 writer: BufWriter::with_capacity(BUFFER_BYTES, file),
                 temp,
             },
+            keep_partial: false,
         })
     }
 
@@ -84,8 +94,53 @@ impl OutputFile {
         &self.path
     }
 
+    /// When writing or committing fails, keep what reached the disk as
+    /// [`OutputFile::partial_path`] (see the module doc) instead of removing it.
+    pub fn keep_partial_on_error(&mut self) {
+        self.keep_partial = true;
+    }
+
+    /// Where a partial file is kept: `PATH.partial` (None for standard output).
+    pub fn partial_path(&self) -> Option<PathBuf> {
+        match self.sink {
+            Sink::Stdout(_) => None,
+            _ => {
+                let mut name = self.path.clone().into_os_string();
+                name.push(".partial");
+                Some(PathBuf::from(name))
+            }
+        }
+    }
+
+    /// Gives up after a write error: keeps what reached the disk as
+    /// [`OutputFile::partial_path`], cut after its last complete line, and
+    /// returns that path (None for standard output, which is only flushed).
+    pub fn abandon(mut self) -> Result<Option<PathBuf>, RecordingError> {
+        let partial = self.partial_path();
+        match (std::mem::replace(&mut self.sink, Sink::Done), partial) {
+            (Sink::File { writer, temp }, Some(partial)) => {
+                let kept = keep_partial(writer, &temp, &partial);
+                if kept.is_err() {
+                    let _ = std::fs::remove_file(&temp);
+                }
+                kept.map(|()| Some(partial))
+                    .map_err(|source| RecordingError::Write {
+                        path: self.path.clone(),
+                        source,
+                    })
+            }
+            (Sink::Stdout(mut w), _) => {
+                let _ = w.flush();
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Flushes, syncs the file to disk and renames it over the target (for
-    /// standard output: flushes).
+    /// standard output: flushes). On failure the temporary file is removed,
+    /// or kept as [`OutputFile::partial_path`] after
+    /// [`OutputFile::keep_partial_on_error`].
     pub fn commit(mut self) -> Result<(), RecordingError> {
         let path = self.path.clone();
         let fail = |source| RecordingError::Write {
@@ -95,9 +150,17 @@ impl OutputFile {
         match std::mem::replace(&mut self.sink, Sink::Done) {
             Sink::Stdout(mut w) => w.flush().map_err(fail),
             Sink::File { writer, temp } => {
-                let done = finish_file(writer, &temp, &path);
+                let (file, done) = finish_file(writer, &temp, &path);
                 if done.is_err() {
-                    let _ = std::fs::remove_file(&temp);
+                    let partial = self.partial_path();
+                    let kept = match (self.keep_partial, file, partial) {
+                        (true, Some(file), Some(partial)) => cut_after_last_line(&file, &temp)
+                            .and_then(|()| std::fs::rename(&temp, &partial)),
+                        _ => Err(std::io::Error::other("not kept")),
+                    };
+                    if kept.is_err() {
+                        let _ = std::fs::remove_file(&temp);
+                    }
                 }
                 done.map_err(fail)
             }
@@ -106,10 +169,29 @@ impl OutputFile {
     }
 }
 
-fn finish_file(writer: BufWriter<File>, temp: &Path, path: &Path) -> std::io::Result<()> {
-    let file = writer.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
+/// Flush, sync, rename. On a failure before the rename, also hands back
+/// the file (when the flush got that far) so that its data can be kept.
+fn finish_file(
+    writer: BufWriter<File>,
+    temp: &Path,
+    path: &Path,
+) -> (Option<File>, std::io::Result<()>) {
+    let file = match writer.into_inner() {
+        Ok(file) => file,
+        Err(e) => {
+            let (error, writer) = e.into_parts();
+            return (Some(writer.into_parts().0), Err(error));
+        }
+    };
+    if let Err(e) = file.sync_all() {
+        return (Some(file), Err(e));
+    }
     drop(file);
+    (None, rename_durably(temp, path))
+}
+
+/// Renames `temp` over `path` and syncs the directory.
+fn rename_durably(temp: &Path, path: &Path) -> std::io::Result<()> {
     std::fs::rename(temp, path)?;
     // Make the rename itself durable; a failure here does not lose data.
     let dir = match path.parent() {
@@ -244,6 +326,29 @@ mod tests {
         }
         assert_eq!(std::fs::read_to_string(&target)?, "previous\n");
         assert_eq!(entries(&dir)?, vec!["out.ndjson".to_string()]);
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
+    #[test]
+    fn an_abandoned_output_keeps_its_complete_lines_as_partial()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = scratch("partial")?;
+        let target = dir.join("out.ndjson");
+        std::fs::write(&target, "previous\n")?;
+        let mut out = OutputFile::create(&target)?;
+        out.keep_partial_on_error();
+        out.write_all(b"{\"a\":1}\n{\"b\":2}\n{\"half")?;
+        let kept = out.abandon()?.ok_or("nothing kept")?;
+        assert_eq!(kept, dir.join("out.ndjson.partial"));
+        assert_eq!(std::fs::read_to_string(&kept)?, "{\"a\":1}\n{\"b\":2}\n");
+        assert_eq!(std::fs::read_to_string(&target)?, "previous\n");
+        assert_eq!(entries(&dir)?, ["out.ndjson", "out.ndjson.partial"]);
+        // Without a complete line nothing but an empty file is kept.
+        let mut out = OutputFile::create(&target)?;
+        out.write_all(b"no newline")?;
+        let kept = out.abandon()?.ok_or("nothing kept")?;
+        assert_eq!(std::fs::read(&kept)?, b"");
         std::fs::remove_dir_all(&dir)?;
         Ok(())
     }

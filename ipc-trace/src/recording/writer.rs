@@ -63,6 +63,24 @@ impl RecordingWriter {
         Ok(())
     }
 
+    /// On a write error (a full disk), keep what reached the disk as
+    /// `PATH.partial` instead of removing it (see [`OutputFile`]).
+    pub fn keep_partial_on_error(&mut self) {
+        self.out.keep_partial_on_error();
+    }
+
+    /// Where a partial recording is kept (None for standard output).
+    pub fn partial_path(&self) -> Option<std::path::PathBuf> {
+        self.out.partial_path()
+    }
+
+    /// Gives up after a write error: keeps what reached the disk, cut after
+    /// its last complete line, as [`RecordingWriter::partial_path`] (it has
+    /// no stats line: readers report it truncated) and returns that path.
+    pub fn abandon(self) -> Result<Option<std::path::PathBuf>, RecordingError> {
+        self.out.abandon()
+    }
+
     /// Events written so far.
     pub fn events_written(&self) -> u64 {
         self.events
