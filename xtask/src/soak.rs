@@ -2,12 +2,15 @@
 //! steady mix of segment churn (create, attach, fault every page, remove:
 //! `shm-bench`) and semops (`sem-bench`) for `--minutes`; every
 //! `--every` seconds the tracer's RSS and the entries of its hash maps are
-//! sampled. The run fails when RSS grows more than 5% over the second half,
-//! a map's entries keep growing, or the stats line counts a loss. Not part
-//! of CI (it takes minutes); its figures are in docs/KERNELS.md.
+//! sampled, and a live TUI beside it (tmux) is sent a key and timed until
+//! it redraws. The run fails when an RSS grows more than 5% over the second
+//! half, a map's entries keep growing, the stats line counts a loss, or the
+//! TUI takes over 2 s to redraw. Not part of CI (it takes minutes); its
+//! figures are in docs/KERNELS.md.
 
 mod judge;
 mod sample;
+mod tui;
 
 use crate::{build, cmd};
 use anyhow::{Context, Result, bail};
@@ -33,6 +36,9 @@ pub struct SoakArgs {
     /// --no-build; e.g. a copy, so that a rebuild during the run changes nothing).
     #[arg(long, value_name = "DIR")]
     pub bin_dir: Option<std::path::PathBuf>,
+    /// Do not run the TUI beside the recording.
+    #[arg(long)]
+    pub no_tui: bool,
 }
 
 /// Runs the soak; Ok(false) when a judgement failed.
@@ -55,7 +61,15 @@ pub fn run(args: &SoakArgs) -> Result<bool> {
     let mut tracer = start(&bin, &recording, secs)?;
     let pid = tracer.id();
     let started = Instant::now();
+    let ui = if args.no_tui {
+        None
+    } else {
+        Some(tui::Tui::start(&bin.join("ipc-trace"))?)
+    };
+    let ui_pid = ui.as_ref().map(tui::Tui::pid).transpose()?;
     let mut samples = Vec::new();
+    let mut ui_samples = Vec::new();
+    let mut redraws = Vec::new();
     // Let it attach and the workload start before the first sample.
     std::thread::sleep(Duration::from_secs(args.every.min(5)));
     while started.elapsed() < Duration::from_secs(secs) {
@@ -69,18 +83,46 @@ pub fn run(args: &SoakArgs) -> Result<bool> {
             }
             Err(e) => eprintln!("soak: sample failed: {e:#}"),
         }
+        if let (Some(ui), Some(ui_pid)) = (&ui, ui_pid) {
+            match (sample::rss_kib(ui_pid), ui.redraw_after_key()) {
+                (Ok(rss_kib), Ok(redraw)) => {
+                    println!(
+                        "{:>8} {:>10}  TUI, redrawn {:.0} ms after a key",
+                        "",
+                        rss_kib,
+                        redraw.as_secs_f64() * 1000.0
+                    );
+                    ui_samples.push(Sample {
+                        at_s: started.elapsed().as_secs_f64(),
+                        rss_kib,
+                        entries: Default::default(),
+                    });
+                    redraws.push(redraw);
+                }
+                (Err(e), _) | (_, Err(e)) => eprintln!("soak: TUI sample failed: {e:#}"),
+            }
+        }
         std::thread::sleep(Duration::from_secs(args.every));
+    }
+    if let Some(ui) = ui {
+        ui.quit();
     }
     let status = tracer.wait()?;
     if !status.success() {
         bail!("ipc-trace record exited with {status}; see its output above");
     }
     let stats = last_line(&recording)?;
-    let verdicts = [
+    let mut verdicts = vec![
         judge::rss_flat(&samples),
         judge::maps_bounded(&samples),
         judge::nothing_lost(&stats),
     ];
+    if !args.no_tui {
+        let mut tui_rss = judge::rss_flat(&ui_samples);
+        tui_rss.name = format!("TUI {}", tui_rss.name);
+        verdicts.push(tui_rss);
+        verdicts.push(judge::responsive(&redraws, tui::REDRAW_LIMIT));
+    }
     println!(
         "\nsoak: {} min, {} samples, recording {} MiB",
         args.minutes,

@@ -107,6 +107,24 @@ pub fn nothing_lost(stats: &serde_json::Value) -> Verdict {
     }
 }
 
+/// Every redraw after a key came within `limit`.
+pub fn responsive(redraws: &[std::time::Duration], limit: std::time::Duration) -> Verdict {
+    let ms = |d: &std::time::Duration| d.as_secs_f64() * 1000.0;
+    let mut sorted: Vec<f64> = redraws.iter().map(ms).collect();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN);
+    let worst = sorted.last().copied().unwrap_or(f64::NAN);
+    Verdict {
+        name: "TUI redraws after a key".into(),
+        ok: !redraws.is_empty() && redraws.iter().all(|d| *d < limit),
+        detail: format!(
+            "{} keys: median {median:.0} ms, worst {worst:.0} ms (limit {:.0} ms)",
+            redraws.len(),
+            ms(&limit)
+        ),
+    }
+}
+
 /// The samples from the half-way point on (None with fewer than 4).
 fn second_half(samples: &[Sample]) -> Option<&[Sample]> {
     (samples.len() >= 4).then(|| &samples[samples.len() / 2..])
@@ -151,6 +169,17 @@ mod tests {
         assert!(!maps.ok, "{maps:?}");
         assert!(maps.detail.contains("SHM_SIZES 10→120 GROWS"), "{maps:?}");
         assert!(!rss_flat(&s[..3]).ok);
+    }
+
+    #[test]
+    fn a_slow_or_missing_redraw_fails() {
+        use std::time::Duration;
+        let limit = Duration::from_secs(2);
+        let fast = [Duration::from_millis(30), Duration::from_millis(50)];
+        assert!(responsive(&fast, limit).ok);
+        let slow = [Duration::from_millis(30), Duration::from_secs(2)];
+        assert!(!responsive(&slow, limit).ok);
+        assert!(!responsive(&[], limit).ok);
     }
 
     #[test]
