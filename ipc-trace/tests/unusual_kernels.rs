@@ -264,14 +264,27 @@ fn the_banner_matches_the_kernels_facts() -> TestResult {
             "not on stderr: {line}\n{err}"
         );
     }
-    // Negative controls: the check catches a lie either way.
-    let mut other = facts.clone();
-    other.kprobe_pmu = !other.kprobe_pmu;
-    other.btf_present = !other.btf_present;
-    assert!(
-        !banner_problems(&other, &header, &banner).is_empty(),
-        "flipped facts pass"
-    );
+    // Negative controls: the check catches a lie either way. Where the
+    // banner says something, it is wrong for a kernel with the opposite
+    // facts; where it is empty, it is wrong for a table with nothing attached.
+    if banner.is_empty() {
+        let mut unattached = header.clone();
+        for row in unattached["probes"].as_array_mut().into_iter().flatten() {
+            row["attached"] = Value::Bool(false);
+        }
+        assert!(
+            !banner_problems(&facts, &unattached, &banner).is_empty(),
+            "no banner passes for a table with nothing attached"
+        );
+    } else {
+        let mut other = facts.clone();
+        other.kprobe_pmu = !other.kprobe_pmu;
+        other.btf_present = !other.btf_present;
+        assert!(
+            !banner_problems(&other, &header, &banner).is_empty(),
+            "flipped facts pass"
+        );
+    }
     let wrong: Vec<String> = if banner.is_empty() {
         vec![
             "limited: no kprobes on this kernel (no kprobe PMU)".into(),
