@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipc_trace::probe::attach::BackendChoice;
+use ipc_trace::probe::btf::BtfSource;
 use ipc_trace::probe::kernel_path::{ProbeSet, kernel_probe_named, kernel_probe_names};
 use ipc_trace::session::options::TraceOptions;
 use std::path::PathBuf;
@@ -51,7 +52,9 @@ pub enum Command {
         /// complete it too); if ipc-trace is killed, FILE.partial keeps
         /// what was written (flushed every second), which `summary` and
         /// `replay` report as truncated. An existing non-empty
-        /// FILE.partial is refused.
+        /// FILE.partial is refused. If writing fails (a full disk), a
+        /// traced command still runs to its end, FILE.partial is kept up
+        /// to its last complete line and the exit status is 1.
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
         /// Stop after this many seconds.
@@ -233,6 +236,13 @@ pub struct TraceArgs {
     /// shm_close, freeary (excluding shm_fault also keeps shmem_fault off).
     #[arg(long = "exclude-probe", value_name = "NAME", value_parser = parse_probe_name)]
     pub exclude_probes: Vec<u8>,
+    /// Read kernel struct offsets from this BTF file instead of
+    /// /sys/kernel/btf/vmlinux (e.g. one made for a kernel built without
+    /// BTF); `none` acts as on a kernel without BTF (no fentry, no probe
+    /// that reads kernel structs). fentry still loads against the running
+    /// kernel's own BTF, which the kernel checks it by.
+    #[arg(long, value_name = "PATH|none")]
+    pub btf: Option<PathBuf>,
 }
 
 /// `--backend`: the library's [`BackendChoice`] with its help text.
@@ -272,6 +282,10 @@ impl TraceArgs {
             ipc_ns: self.ipc_ns,
             no_selftest: self.no_selftest,
             excluded: self.excluded(),
+            btf: self
+                .btf
+                .as_deref()
+                .map_or(BtfSource::Kernel, BtfSource::from_arg),
         }
     }
 

@@ -64,6 +64,7 @@ async fn a_failed_sembuf_read_is_logged_once() -> TestResult {
         kernel_offsets,
         tracepoint_offsets: tracefs::tracepoint_offsets(&root),
         excluded: ProbeSet::EMPTY,
+        use_kernel_btf: true,
         ..AttachOptions::default()
     };
     let mut tracer = Tracer::load_and_attach(&opts)?;

@@ -329,6 +329,7 @@ async fn round_trip(choice: BackendChoice) -> TestResult {
         kernel_offsets,
         tracepoint_offsets: host_tracepoint_offsets()?,
         excluded: ProbeSet::EMPTY,
+        use_kernel_btf: true,
         ..AttachOptions::default()
     };
     let mut tracer = Tracer::load_and_attach(&opts)?;

@@ -5,6 +5,7 @@
 //! - `build`: build `ipc-trace` and the demo programs.
 //! - `vm-test`: run the tracer under real Debian kernels in QEMU.
 //! - `bench`: traced vs untraced overhead ratios, and the cargo benches.
+//! - `soak`: trace a steady workload for minutes; memory, maps and drops judged.
 //! - `fuzz`: run the fuzz targets for a while.
 //! - `fresh`: set up and build a fresh clone as on a new user's machine.
 //! - `ci`: the whole pipeline, as CI runs it.
@@ -17,6 +18,7 @@ mod demo;
 mod fresh;
 mod fuzz;
 mod setup;
+mod soak;
 mod vm;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +44,8 @@ enum Command {
     VmTest(vm::VmTestArgs),
     /// Measure what tracing costs the traced programs (target/bench/overhead.json).
     Bench(bench::BenchArgs),
+    /// Trace a steady mixed workload for minutes: RSS flat, map entries bounded, 0 drops (not in CI).
+    Soak(soak::SoakArgs),
     /// Run the fuzz targets for a while (cargo-fuzz, nightly).
     Fuzz(fuzz::FuzzArgs),
     /// Set up and build a fresh clone as on a new machine (hidden rust-src, bpf-linker, cache).
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
         Command::Fresh(args) => fresh::run(&args),
         Command::Ci(args) => ci::run(&args),
         Command::Fuzz(args) => fuzz::run(&args),
+        Command::Soak(args) => soak::run(&args),
         Command::Bench(args) => bench::run(args).map(|_| true),
     };
     match result {

@@ -59,33 +59,21 @@ impl From<SessionError> for CmdError {
 /// Result of a command: an exit status.
 pub type CmdResult = Result<u8, CmdError>;
 
-/// Warns on standard error about every kernel-path probe that was skipped,
-/// naming it and why (the probe table has the reasons).
-pub fn warn_skipped(table: &ipc_trace::probe::ProbeTable) {
-    use ipc_trace::probe::ProbeClass;
-    let mut skipped = 0;
-    for row in &table.probes {
-        if row.attached {
-            if row.fired == Some(false) {
-                eprintln!(
-                    "ipc-trace: warning: probe {} is attached but did not fire in the self-test",
-                    row.name
-                );
-            }
-            continue;
-        }
-        if row.class == ProbeClass::KernelPath {
-            skipped += 1;
+/// The start-up banner on standard error: a warning for every probe that
+/// is attached but did not fire in the self-test, then what this session
+/// cannot see and what that costs the user (`probe::banner`; the probe
+/// table of `ipc-trace doctor --attach` and of the recording header has
+/// each probe's own reason).
+pub fn warn_limits(live: &ipc_trace::session::live::Live) {
+    for row in &live.probe_table().probes {
+        if row.attached && row.fired == Some(false) {
             eprintln!(
-                "ipc-trace: warning: probe {} skipped: {}",
-                row.name,
-                row.reason.as_deref().unwrap_or("not attached")
+                "ipc-trace: warning: probe {} is attached but did not fire in the self-test",
+                row.name
             );
         }
     }
-    if skipped > 0 {
-        eprintln!(
-            "ipc-trace: {skipped} kernel-path probe(s) skipped; their events are derived from tracepoints and marked \"inferred\" (see `ipc-trace doctor`)"
-        );
+    for line in live.limits() {
+        eprintln!("ipc-trace: {line}");
     }
 }

@@ -1,13 +1,16 @@
 //! `ipc-trace record`: a live session written as NDJSON.
 
-use super::{CmdError, CmdResult, warn_skipped};
+use super::{CmdError, CmdResult, warn_limits};
 use crate::cli::TraceArgs;
 use ipc_trace::event::Event;
 use ipc_trace::model::State;
+use ipc_trace::recording::RecordingError;
 use ipc_trace::recording::RecordingWriter;
+use ipc_trace::session::live::End;
 use ipc_trace::session::live::{Live, LiveOptions};
-use ipc_trace::session::run::{exit_status, run_to_end};
+use ipc_trace::session::run::{exit_status, pump};
 use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// What `record` writes and when it stops (its own flags).
@@ -31,6 +34,12 @@ pub struct RecordOutputs<'a> {
 /// case. With a command, exits with the command's status. With
 /// `summary_out`, also writes the summary of the model built live (the same
 /// a replay of the file must give).
+///
+/// When the file cannot be written (a full disk), recording stops but a
+/// traced command is left to run to its end (never killed for it); then
+/// the session is finished, what reached the disk is kept as
+/// `FILE.partial` up to its last complete line, and the exit status is 1
+/// with one line naming the file and the OS error.
 pub async fn record(out: RecordOutputs<'_>, trace: TraceArgs, cmd: Vec<String>) -> CmdResult {
     let RecordOutputs {
         output,
@@ -53,30 +62,55 @@ pub async fn record(out: RecordOutputs<'_>, trace: TraceArgs, cmd: Vec<String>) 
         None => None,
     };
     let mut writer = RecordingWriter::create_with_mode(output, mode).map_err(CmdError::usage)?;
-    let live = Live::start(LiveOptions {
+    let has_command = !cmd.is_empty();
+    let mut live = Live::start(LiveOptions {
         trace: trace.options(),
         cmd,
         duration,
         child_output: None,
     })
     .await?;
-    warn_skipped(live.probe_table());
-    writer
-        .write_header(live.header())
-        .map_err(CmdError::runtime)?;
+    warn_limits(&live);
+    let mut failed = writer.write_header(live.header()).err();
     let mut model = summary_out.map(|_| State::new());
-    let mut write = |ev: &Event| -> Result<(), CmdError> {
+    let mut write = |ev: &Event| -> Result<(), StopRecording> {
+        if failed.is_some() {
+            // The command keeps running; its events are not kept.
+            return if has_command {
+                Ok(())
+            } else {
+                Err(StopRecording)
+            };
+        }
         if echo {
             eprintln!("{}", serde_json::to_string(ev).unwrap_or_default());
         }
         if let Some(m) = model.as_mut() {
             m.apply(ev);
         }
-        writer.write_event(ev).map_err(CmdError::runtime)
+        if let Err(e) = writer.write_event(ev) {
+            failed = Some(e);
+        }
+        Ok(())
     };
-    let (end, finished) = run_to_end(live, &mut write).await?;
+    let end = match pump(&mut live, &mut write).await {
+        Ok((end, _)) => end,
+        Err(StopRecording) => End::Stopped,
+    };
+    let mut rest = Vec::new();
+    let finished = live.finish(end, &mut rest).await;
+    for ev in &rest {
+        let _ = write(ev);
+    }
+    if let Some(e) = failed {
+        return Err(lost(&e, writer.abandon(), end));
+    }
     let stats = finished.stats;
-    writer.finish(&stats).map_err(CmdError::runtime)?;
+    let partial = writer.partial_path();
+    if let Err(e) = writer.finish(&stats) {
+        let kept = Ok(partial.filter(|p| p.exists()));
+        return Err(lost(&e, kept, end));
+    }
     if let Some(path) = program_stats {
         super::program_stats::write(path, &finished.programs, stats.events)
             .map_err(CmdError::runtime)?;
@@ -124,4 +158,27 @@ pub async fn record(out: RecordOutputs<'_>, trace: TraceArgs, cmd: Vec<String>) 
         output.display()
     );
     Ok(exit_status(end))
+}
+
+/// Ends a session without a command after a write error.
+struct StopRecording;
+
+/// The one line of a recording that could not be written: the error, where
+/// its partial data is, and that a traced command ran to its end.
+fn lost(e: &RecordingError, kept: Result<Option<PathBuf>, RecordingError>, end: End) -> CmdError {
+    let mut line = format!("{e}; recording stopped");
+    match kept {
+        Ok(Some(p)) => line.push_str(&format!(
+            ", what was written is kept in {} up to its last complete line (no stats line: readers report it truncated)",
+            p.display()
+        )),
+        Ok(None) => {}
+        Err(k) => line.push_str(&format!(", and its partial data is lost ({k})")),
+    }
+    if let End::ChildExited(code) = end {
+        line.push_str(&format!(
+            "; the traced command ran to its end (exit status {code})"
+        ));
+    }
+    CmdError::runtime(line)
 }

@@ -83,7 +83,7 @@ async fn live_summary(trace: TraceArgs, cmd: Vec<String>) -> Result<(Summary, u8
         child_output: None,
     })
     .await?;
-    super::warn_skipped(live.probe_table());
+    super::warn_limits(&live);
     let mut state = State::new();
     if let Ok(seeds) = ipc_trace::tui::Seeds::from_proc(own_ipc_ns(), monotonic_ns()) {
         state.seed(&seeds.shm, &seeds.sem, seeds.ipc_ns, seeds.now_ns);

@@ -54,6 +54,7 @@ pub async fn tui(trace: TraceArgs, cmd: Vec<String>) -> CmdResult {
         child_output: log.clone(),
     };
     let mut live = Live::start(opts).await?;
+    super::warn_limits(&live);
     let seeds = Seeds::from_proc(own_ipc_ns(), monotonic_ns()).unwrap_or_default();
     let info = FeedInfo {
         kernel: live.header().kernel.clone(),

@@ -4,6 +4,7 @@
 //! A probe that cannot be attached is skipped with the reason written to
 //! its `ProbeTable` row; it never stops the others.
 
+use std::collections::BTreeMap;
 use std::os::fd::AsFd;
 
 use aya::{
@@ -41,6 +42,9 @@ pub struct Tracer {
     drops: DropCounters,
     ebpf: Ebpf,
     table: ProbeTable,
+    /// Why each skipped kernel-path probe was skipped, in the banner's
+    /// words (`probe::banner::causes`).
+    causes: BTreeMap<u8, Vec<String>>,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -65,7 +69,11 @@ impl Tracer {
             _pad: 0,
         };
         let cpus = drop_counters::possible_cpu_slots().map_err(AttachError::DropCounters)?;
-        let ebpf = EbpfLoader::new()
+        let mut loader = EbpfLoader::new();
+        if !opts.use_kernel_btf {
+            loader.btf(None);
+        }
+        let ebpf = loader
             .override_global("TRACE_CONFIG", &config, true)
             .override_global("KERNEL_OFFSETS", &opts.kernel_offsets, true)
             .override_global("TRACEPOINT_OFFSETS", &opts.tracepoint_offsets, true)
@@ -88,12 +96,13 @@ impl Tracer {
             drops,
             ebpf,
             table: ProbeTable::unattached(),
+            causes: BTreeMap::new(),
         };
         super::ebpf_log::forward(&mut tracer.ebpf);
         tracer.attach_syscalls();
         tracer.attach_sched();
         tracer
-            .attach_kernel_path(opts.backend, opts.kernel_offsets, opts.excluded)
+            .attach_kernel_path(opts)
             .map_err(AttachError::ForcedBackend)?;
         tracer.attach_page_fault();
         Ok(tracer)
@@ -102,6 +111,12 @@ impl Tracer {
     /// The probe table: every probe, its backend, or why it is not attached.
     pub fn table(&self) -> &ProbeTable {
         &self.table
+    }
+
+    /// The start-up banner: what this session cannot see and what it costs
+    /// (empty when every fact is seen; see `probe::banner`).
+    pub fn limits(&self) -> Vec<String> {
+        super::banner::lines(&self.table, &self.causes)
     }
 
     /// The probe table, mutable (e.g. to record self-test results).

@@ -8,10 +8,12 @@
 
 mod kernel;
 mod records;
+mod source;
 
 use records::{Kind, Member, Reader, TypeRec, parse_types};
 
 pub use kernel::kernel_offsets;
+pub use source::{BtfFileError, BtfSource};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -95,6 +95,7 @@ impl ProbeTable {
 }
 
 pub mod attach;
+pub mod banner;
 pub mod drop_counters;
 pub mod ebpf_log;
 pub mod kallsyms;

@@ -15,6 +15,9 @@ pub enum BackendError {
     /// No kernel BTF: fentry/fexit cannot be loaded.
     #[error("no kernel BTF (/sys/kernel/btf/vmlinux): {0}")]
     NoBtf(#[source] Arc<aya::BtfError>),
+    /// `--btf none`: fentry/fexit are not tried.
+    #[error("no BTF (--btf none)")]
+    BtfDisabled,
     /// The kernel has no kprobe PMU.
     #[error("kprobes missing: no kprobe PMU (CONFIG_KPROBES off)")]
     NoKprobePmu,

@@ -7,6 +7,7 @@
 mod errors;
 mod output;
 mod parse;
+mod partial;
 mod reader;
 mod writer;
 
@@ -95,6 +96,10 @@ pub struct Header {
     pub system: serde_json::Value,
     /// The probe table: one row per probe, attached or why not.
     pub probes: Vec<ProbeStatus>,
+    /// The start-up banner: what the session could not see and what that
+    /// cost, one sentence per line (absent when everything was seen).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<String>,
 }
 
 impl Header {
@@ -111,6 +116,7 @@ impl Header {
             filters: serde_json::Map::new(),
             system: serde_json::Value::Object(serde_json::Map::new()),
             probes: Vec::new(),
+            limits: Vec::new(),
         }
     }
 

@@ -11,6 +11,7 @@
 //! which reports it truncated, rather than vanishing.
 
 use super::errors::RecordingError;
+use super::partial::cut_after_last_line;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Stdout, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -137,12 +138,54 @@ impl OutputFile {
             Sink::Stdout(mut w) => w.flush().map_err(fail),
             Sink::File { writer, temp, keep } => {
                 let done = finish_file(writer, &temp, &path);
-                if done.is_err() && !keep {
-                    let _ = std::fs::remove_file(&temp);
+                if done.is_err() {
+                    if keep {
+                        // What reached the disk stays, cut to whole lines.
+                        let _ = OpenOptions::new()
+                            .write(true)
+                            .open(&temp)
+                            .and_then(|f| cut_after_last_line(&f, &temp));
+                    } else {
+                        let _ = std::fs::remove_file(&temp);
+                    }
                 }
                 done.map_err(fail)
             }
             Sink::Done => Ok(()),
+        }
+    }
+
+    /// Where the data is while it is written (`PATH.partial` for a
+    /// recording); None for standard output.
+    pub fn partial_file(&self) -> Option<PathBuf> {
+        match &self.sink {
+            Sink::File { temp, .. } => Some(temp.clone()),
+            _ => None,
+        }
+    }
+
+    /// Gives up after a write error (a full disk): what reached the disk
+    /// is kept, cut after its last complete line, at
+    /// [`OutputFile::partial_file`], whose path is returned (None for
+    /// standard output, which is only flushed).
+    pub fn abandon(mut self) -> Result<Option<PathBuf>, RecordingError> {
+        match std::mem::replace(&mut self.sink, Sink::Done) {
+            Sink::File {
+                mut writer, temp, ..
+            } => {
+                let _ = writer.flush();
+                let (file, _unwritten) = writer.into_parts();
+                cut_after_last_line(&file, &temp).map_err(|source| RecordingError::Write {
+                    path: temp.clone(),
+                    source,
+                })?;
+                Ok(Some(temp))
+            }
+            Sink::Stdout(mut w) => {
+                let _ = w.flush();
+                Ok(None)
+            }
+            Sink::Done => Ok(None),
         }
     }
 }

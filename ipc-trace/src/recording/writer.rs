@@ -88,6 +88,19 @@ impl RecordingWriter {
         })
     }
 
+    /// Where the recording is while it is written (`PATH.partial`; None
+    /// for standard output).
+    pub fn partial_path(&self) -> Option<std::path::PathBuf> {
+        self.out.partial_file()
+    }
+
+    /// Gives up after a write error: keeps what reached the disk, cut after
+    /// its last complete line, at [`RecordingWriter::partial_path`] (it has
+    /// no stats line: readers report it truncated) and returns that path.
+    pub fn abandon(self) -> Result<Option<std::path::PathBuf>, RecordingError> {
+        self.out.abandon()
+    }
+
     /// Events written so far.
     pub fn events_written(&self) -> u64 {
         self.events

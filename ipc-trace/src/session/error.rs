@@ -26,6 +26,9 @@ pub enum SessionError {
     /// this kernel has: the user asked for what the kernel cannot give.
     #[error(transparent)]
     ForcedBackend(Box<ForcedBackendError>),
+    /// `--btf PATH` cannot be read or parsed.
+    #[error(transparent)]
+    Btf(#[from] crate::probe::btf::BtfFileError),
     /// The self-test could not run its IPC round trip.
     #[error("self-test failed: {0} (use --no-selftest to skip it)")]
     Selftest(#[source] std::io::Error),
@@ -42,7 +45,7 @@ impl SessionError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            SessionError::Child(_) | SessionError::ForcedBackend(_)
+            SessionError::Child(_) | SessionError::ForcedBackend(_) | SessionError::Btf(_)
         )
     }
 }

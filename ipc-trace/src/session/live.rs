@@ -85,7 +85,7 @@ pub fn attach_options(
     filter_tgids: bool,
 ) -> Result<AttachOptions, SessionError> {
     let root = tracefs::ensure_mounted()?;
-    let (kernel_offsets, _missing) = kernel_offsets();
+    let (kernel_offsets, _missing) = args.btf.offsets()?;
     Ok(AttachOptions {
         backend: args.backend,
         ringbuf_bytes: args.ringbuf_bytes,
@@ -94,6 +94,7 @@ pub fn attach_options(
         kernel_offsets,
         tracepoint_offsets: tracefs::tracepoint_offsets(&root),
         excluded: args.excluded,
+        use_kernel_btf: args.btf.uses_kernel_btf(),
     })
 }
 
@@ -177,6 +178,7 @@ impl Live {
         live.header.filters = opts.trace.filters_json();
         live.header.system = serde_json::to_value(&facts).unwrap_or_default();
         live.header.probes = live.tracer.table().probes.clone();
+        live.header.limits = live.tracer.limits();
         Ok(live)
     }
 
@@ -220,6 +222,12 @@ impl Live {
     /// The recording header (kernel, facts, probe table with self-test results).
     pub fn header(&self) -> &Header {
         &self.header
+    }
+
+    /// The start-up banner: what this session cannot see and what that
+    /// costs (empty when every fact is seen; see `probe::banner`).
+    pub fn limits(&self) -> &[String] {
+        &self.header.limits
     }
 
     /// The probe table.

@@ -3,6 +3,7 @@
 //! how they are written into a recording's header.
 
 use crate::probe::attach::BackendChoice;
+use crate::probe::btf::BtfSource;
 use crate::probe::kernel_path::ProbeSet;
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ pub struct TraceOptions {
     pub no_selftest: bool,
     /// Kernel-path probes not to attach.
     pub excluded: ProbeSet,
+    /// Where struct offsets come from (`--btf`).
+    pub btf: BtfSource,
 }
 
 impl Default for TraceOptions {
@@ -41,6 +44,7 @@ impl Default for TraceOptions {
             ipc_ns: None,
             no_selftest: false,
             excluded: ProbeSet::default(),
+            btf: BtfSource::Kernel,
         }
     }
 }
@@ -62,6 +66,9 @@ impl TraceOptions {
         }
         if let Some(ns) = self.ipc_ns {
             m.insert("ipc_ns".into(), Value::from(ns));
+        }
+        if let Some(btf) = self.btf.header_value() {
+            m.insert("btf".into(), Value::from(btf));
         }
         m
     }
@@ -99,5 +106,7 @@ mod tests {
             serde_json::Value::Object(t.filters_json()),
             serde_json::json!({"backend": "kprobe", "key": 0x1234, "pids": [7]})
         );
+        t.btf = BtfSource::Disabled;
+        assert_eq!(t.filters_json()["btf"], "none");
     }
 }

@@ -11,12 +11,13 @@ use aya::{
 };
 use ipc_trace_common::{KernelOffsets, probe as ids};
 
-use super::{BackendChoice, Tracer};
+use super::{AttachOptions, BackendChoice, Tracer};
 use crate::event::Backend;
 use crate::probe::{
+    banner,
     facts::KPROBE_PMU_TYPE,
     kallsyms::{Kallsyms, SymbolState},
-    kernel_path::{KERNEL_PROBES, KernelProbe, ProbeSet},
+    kernel_path::{KERNEL_PROBES, KernelProbe},
     skip::{BackendError, BackendFailure, ForcedBackendError, ProbeSkip, forced_backend_error},
 };
 
@@ -25,12 +26,19 @@ impl Tracer {
     /// one whose function this kernel has could not be attached.
     pub(super) fn attach_kernel_path(
         &mut self,
-        choice: BackendChoice,
-        offsets: KernelOffsets,
-        excluded: ProbeSet,
+        opts: &AttachOptions,
     ) -> Result<(), Box<ForcedBackendError>> {
-        let env =
-            (choice != BackendChoice::Tracepoint).then(|| KernelPathEnv::probe(choice, offsets));
+        let (choice, excluded) = (opts.backend, opts.excluded);
+        let env = (choice != BackendChoice::Tracepoint)
+            .then(|| KernelPathEnv::probe(choice, opts.kernel_offsets, opts.use_kernel_btf));
+        // Missing offsets are "no BTF" when there is none at all.
+        let no_btf = if !opts.use_kernel_btf {
+            Some(banner::NO_BTF_CHOSEN)
+        } else if opts.kernel_offsets == KernelOffsets::UNKNOWN {
+            Some("no BTF: no struct offsets for the probes that read kernel structs")
+        } else {
+            None
+        };
         let mut skips = Vec::new();
         for spec in KERNEL_PROBES {
             let result = if excluded.contains(spec.id) {
@@ -43,6 +51,7 @@ impl Tracer {
             match result {
                 Ok(backend) => self.set_attached(spec.id, backend),
                 Err(skip) => {
+                    self.causes.insert(spec.id, banner::causes(&skip, no_btf));
                     self.set_skipped(spec.id, skip.to_string());
                     skips.push((ids::name(spec.id), skip));
                 }
@@ -83,8 +92,9 @@ impl Tracer {
         // `env.btf` is read exactly when the choice allows fentry.
         if let Some(btf) = &env.btf {
             let result = match btf {
-                Ok(btf) => attach_fentry(&mut self.ebpf, spec, btf),
-                Err(e) => Err(BackendError::NoBtf(e.clone())),
+                FentryBtf::Loaded(btf) => attach_fentry(&mut self.ebpf, spec, btf),
+                FentryBtf::Missing(e) => Err(BackendError::NoBtf(e.clone())),
+                FentryBtf::Disabled => Err(BackendError::BtfDisabled),
             };
             match result {
                 Ok(()) => return Ok(Backend::Fentry),
@@ -114,18 +124,34 @@ impl Tracer {
 
 /// What the kernel offers the kernel-path backends, looked up once.
 struct KernelPathEnv {
-    /// The kernel's BTF, read only when the choice allows fentry (`Arc`:
-    /// every probe's failure keeps it as its source).
-    btf: Option<Result<Btf, Arc<aya::BtfError>>>,
+    /// The kernel's BTF, read only when the choice allows fentry.
+    btf: Option<FentryBtf>,
     kprobe_pmu: bool,
     kallsyms: Option<Kallsyms>,
     offsets: KernelOffsets,
 }
 
+/// What fentry/fexit programs are loaded against: always the running
+/// kernel's BTF (the kernel resolves their function ids in it).
+enum FentryBtf {
+    Loaded(Btf),
+    /// No kernel BTF (`Arc`: every probe's failure keeps it as its source).
+    Missing(Arc<aya::BtfError>),
+    /// `--btf none`.
+    Disabled,
+}
+
 impl KernelPathEnv {
-    fn probe(choice: BackendChoice, offsets: KernelOffsets) -> KernelPathEnv {
-        let btf = matches!(choice, BackendChoice::Auto | BackendChoice::Fentry)
-            .then(|| crate::probe::btf::Btf::aya_kernel().map_err(Arc::new));
+    fn probe(choice: BackendChoice, offsets: KernelOffsets, use_btf: bool) -> KernelPathEnv {
+        let btf = matches!(choice, BackendChoice::Auto | BackendChoice::Fentry).then(|| {
+            if !use_btf {
+                return FentryBtf::Disabled;
+            }
+            match crate::probe::btf::Btf::aya_kernel() {
+                Ok(btf) => FentryBtf::Loaded(btf),
+                Err(e) => FentryBtf::Missing(Arc::new(e)),
+            }
+        });
         let names: Vec<&str> = KERNEL_PROBES.iter().map(|p| p.function).collect();
         KernelPathEnv {
             btf,

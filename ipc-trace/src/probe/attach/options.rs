@@ -53,6 +53,9 @@ pub struct AttachOptions {
     /// Kernel-path probes not to attach (`--exclude-probe`): their rows say
     /// [`EXCLUDED_REASON`] and their events are inferred.
     pub excluded: ProbeSet,
+    /// False for `--btf none`: no fentry/fexit and no BTF relocations
+    /// (the offsets above are then all unknown too).
+    pub use_kernel_btf: bool,
 }
 
 /// The reason in the probe table of a probe the user excluded.
@@ -77,6 +80,7 @@ impl Default for AttachOptions {
             kernel_offsets: KernelOffsets::UNKNOWN,
             tracepoint_offsets: TracepointOffsets::DEFAULT,
             excluded: ProbeSet::EMPTY,
+            use_kernel_btf: true,
         }
     }
 }
