@@ -138,6 +138,10 @@ pub enum Command {
         /// Only events of this process (tgid) or thread.
         #[arg(long)]
         pid: Option<u32>,
+        /// Only this IPC namespace (inode number, as in /proc/PID/ns/ipc
+        /// and the events' `ipc_ns`).
+        #[arg(long, value_name = "INODE")]
+        ipc_ns: Option<u32>,
         /// Only these kinds (comma separated, e.g. sem_op,shm_fault).
         #[arg(long, value_delimiter = ',')]
         kind: Vec<String>,

@@ -3,6 +3,7 @@
 use super::{CmdError, CmdResult};
 use crate::cli::TraceArgs;
 use ipc_trace::probe::facts::KernelFacts;
+use ipc_trace::probe::privilege::Privileges;
 use ipc_trace::probe::{ProbeTable, doctor as report, system};
 use ipc_trace::session::live::{End, Live, LiveOptions};
 
@@ -10,20 +11,32 @@ use ipc_trace::session::live::{End, Live, LiveOptions};
 /// (`SystemFacts`), `kernel` (`KernelFacts`: `kprobe_pmu`,
 /// `fentry_allowed`, `fentry_detail`, `btf_present`,
 /// `btf_missing_offsets`, `functions[{probe, function, in_kallsyms}]`)
-/// and `probes` (the probe table rows, null when nothing was attached).
+/// `capabilities` (`has` and `lacks`: capability names; `lacks` only
+/// those tracing needs here, `error`: the line tracing would fail with or
+/// null, `rows[{name, held, needed, effect}]`) and `probes` (the probe
+/// table rows, null when nothing was attached).
 fn facts_report(table: Option<&ProbeTable>, json: bool) -> Result<String, CmdError> {
     let facts = system::gather();
+    let privileges = Privileges::gather();
     let kernel = KernelFacts::gather();
     if json {
+        let rows = privileges.rows();
+        let has: Vec<&str> = rows.iter().filter(|r| r.held).map(|r| r.name).collect();
         let doc = serde_json::json!({
             "system": facts,
+            "capabilities": {
+                "has": has,
+                "lacks": privileges.missing(),
+                "error": privileges.error_line(),
+                "rows": rows,
+            },
             "kernel": kernel,
             "probes": table.map(|t| &t.probes),
         });
         let text = serde_json::to_string_pretty(&doc).map_err(CmdError::runtime)?;
         return Ok(format!("{text}\n"));
     }
-    Ok(report::render(&facts, &kernel, table))
+    Ok(report::render(&facts, &privileges, &kernel, table))
 }
 
 /// `--dry-run`: the kernel facts and probe plan, without attaching.

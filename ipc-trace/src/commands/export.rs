@@ -26,7 +26,7 @@ pub fn export(
     (output, mode): (&Path, u32),
     key: Option<String>,
     id: Option<i32>,
-    pid: Option<u32>,
+    (pid, ipc_ns): (Option<u32>, Option<u32>),
     kind: Vec<String>,
     from: Option<f64>,
     to: Option<f64>,
@@ -40,6 +40,7 @@ pub fn export(
             .map_err(CmdError::usage)?,
         id,
         pid,
+        ipc_ns,
         kinds: if kind.is_empty() {
             Vec::new()
         } else {

@@ -15,6 +15,10 @@ pub struct Filter {
     /// and semops included, until the object is destroyed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<i32>,
+    /// IPC namespace inode (as in /proc/PID/ns/ipc): keeps only its
+    /// objects' events (and the counted losses, which concern all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc_ns: Option<u32>,
     /// Object id (shmid or semid; both namespaces).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i32>,
@@ -118,7 +122,9 @@ pub struct Matcher<'f> {
     filter: &'f Filter,
     from_ns: Option<u64>,
     to_ns: Option<u64>,
-    keyed: HashSet<(Space, i32)>,
+    /// Objects seen with the key: (namespace, space, id), since ids repeat
+    /// across IPC namespaces.
+    keyed: HashSet<(u32, Space, i32)>,
 }
 
 impl Matcher<'_> {
@@ -148,6 +154,9 @@ impl Matcher<'_> {
         if f.id.is_some_and(|id| event.id != Some(id)) {
             return false;
         }
+        if f.ipc_ns.is_some_and(|ns| event.ipc_ns != ns) {
+            return false;
+        }
         by_key
     }
 
@@ -157,7 +166,9 @@ impl Matcher<'_> {
         let Some(key) = self.filter.key else {
             return true;
         };
-        let object = space(event.kind).zip(event.id);
+        let object = space(event.kind)
+            .zip(event.id)
+            .map(|(space, id)| (event.ipc_ns, space, id));
         if event.key == Some(key) {
             if let Some(object) = object.filter(|_| !event.failed()) {
                 self.keyed.insert(object);
@@ -387,6 +398,36 @@ mod tests {
     }
 
     #[test]
+    fn ids_repeat_across_ipc_namespaces() {
+        let in_ns = |ns: u32, mut e: Event| {
+            e.ipc_ns = ns;
+            e
+        };
+        let events = [
+            in_ns(1, ev(1, EventKind::ShmGet, 1, Some(0), Some(77))),
+            in_ns(2, ev(2, EventKind::ShmGet, 2, Some(0), Some(99))),
+            in_ns(2, ev(3, EventKind::ShmAttach, 2, Some(0), None)),
+            in_ns(1, ev(4, EventKind::ShmAttach, 1, Some(0), None)),
+            in_ns(3, ev(5, EventKind::Drops, 0, None, None)),
+        ];
+        let keep = |filter: Filter| -> Vec<bool> {
+            let header = Header::new("k", 0, 0);
+            let mut m = filter.matcher(&header);
+            events.iter().map(|e| m.matches(e)).collect()
+        };
+        let by_key = keep(Filter {
+            key: Some(77),
+            ..Filter::default()
+        });
+        assert_eq!(by_key, [true, false, false, true, true]);
+        let by_ns = keep(Filter {
+            ipc_ns: Some(2),
+            ..Filter::default()
+        });
+        assert_eq!(by_ns, [false, true, true, false, true]);
+    }
+
+    #[test]
     fn pid_kind_id_and_time_combine() {
         let filter = Filter {
             pid: Some(2),
@@ -395,6 +436,7 @@ mod tests {
             to: Some(TimePoint::Monotonic(130)),
             id: Some(3),
             key: None,
+            ipc_ns: None,
         };
         let header = Header::new("k", 0, 100);
         let mut m = filter.matcher(&header);

@@ -2,19 +2,41 @@
 //! probe, as aligned plain text.
 
 use crate::probe::facts::KernelFacts;
-use crate::probe::system::{SystemFacts, privilege_error};
+use crate::probe::privilege::Privileges;
+use crate::probe::system::SystemFacts;
 use crate::probe::{ProbeClass, ProbeTable};
 use std::fmt::Write;
 
-/// Renders the report: the system, the kernel-path facts (BTF offsets,
-/// kprobe PMU, the fentry trial, functions in `/proc/kallsyms`) and `table`,
-/// the probe table after loading (None when probes were not loaded).
-pub fn render(facts: &SystemFacts, kernel: &KernelFacts, table: Option<&ProbeTable>) -> String {
+/// Renders the report: the system, the capabilities held and lacking
+/// (`privileges`), the kernel-path facts (BTF offsets, kprobe PMU, the
+/// fentry trial, functions in `/proc/kallsyms`) and `table`, the probe
+/// table after loading (None when probes were not loaded).
+pub fn render(
+    facts: &SystemFacts,
+    privileges: &Privileges,
+    kernel: &KernelFacts,
+    table: Option<&ProbeTable>,
+) -> String {
     let mut out = String::new();
     out.push_str("System\n");
-    let mut system = system_rows(facts, &kernel.btf_missing_offsets);
+    let mut system = system_rows(facts, privileges, &kernel.btf_missing_offsets);
     system.push(("fentry".to_string(), fentry_row(kernel)));
     push_pairs(&mut out, &system);
+
+    out.push_str("\nCapabilities\n");
+    let rows: Vec<(String, String)> = privileges
+        .rows()
+        .into_iter()
+        .map(|r| {
+            let state = match (r.held, r.needed) {
+                (true, _) => "has",
+                (false, true) => "LACKS",
+                (false, false) => "lacks",
+            };
+            (r.name.to_string(), format!("{state}  {}", r.effect))
+        })
+        .collect();
+    push_pairs(&mut out, &rows);
 
     if !kernel.functions.is_empty() {
         out.push_str("\nKernel functions in /proc/kallsyms\n");
@@ -34,16 +56,23 @@ pub fn render(facts: &SystemFacts, kernel: &KernelFacts, table: Option<&ProbeTab
     out
 }
 
-fn system_rows(facts: &SystemFacts, btf_missing: &[String]) -> Vec<(String, String)> {
-    let mut rows = vec![("kernel".to_string(), facts.kernel_release.clone())];
-    let btf = if !facts.btf_present {
+fn btf_row(facts: &SystemFacts, btf_missing: &[String]) -> String {
+    if !facts.btf_present {
         "missing (/sys/kernel/btf/vmlinux): no fentry, no kernel-path offsets".to_string()
     } else if btf_missing.is_empty() {
         "present, every offset resolved".to_string()
     } else {
         format!("present, lacks {}", btf_missing.join(", "))
-    };
-    rows.push(("BTF".to_string(), btf));
+    }
+}
+
+fn system_rows(
+    facts: &SystemFacts,
+    privileges: &Privileges,
+    btf_missing: &[String],
+) -> Vec<(String, String)> {
+    let mut rows = vec![("kernel".to_string(), facts.kernel_release.clone())];
+    rows.push(("BTF".to_string(), btf_row(facts, btf_missing)));
     rows.push((
         "lockdown".to_string(),
         match &facts.lockdown {
@@ -51,12 +80,13 @@ fn system_rows(facts: &SystemFacts, btf_missing: &[String]) -> Vec<(String, Stri
             None => "not available (no lockdown LSM)".to_string(),
         },
     ));
-    rows.push(("privileges".to_string(), privileges(facts)));
+    rows.push(("privileges".to_string(), privilege_row(facts, privileges)));
     rows.push((
         "tracefs".to_string(),
-        match &facts.tracefs {
-            Some(path) => path.display().to_string(),
-            None => "not mounted".to_string(),
+        match (&facts.tracefs, privileges.tracefs_readable) {
+            (Some(path), _) => path.display().to_string(),
+            (None, false) => "mounted, not readable by this user".to_string(),
+            (None, true) => "not mounted".to_string(),
         },
     ));
     rows.push((
@@ -84,7 +114,7 @@ fn fentry_row(kernel: &KernelFacts) -> String {
     format!("{verdict} ({})", kernel.fentry_detail)
 }
 
-fn privileges(facts: &SystemFacts) -> String {
+fn privilege_row(facts: &SystemFacts, privileges: &Privileges) -> String {
     let mut held: Vec<&str> = Vec::new();
     if facts.is_root {
         held.push("root");
@@ -103,7 +133,7 @@ fn privileges(facts: &SystemFacts) -> String {
     } else {
         held.join(", ")
     };
-    match privilege_error(facts) {
+    match privileges.error_line() {
         Some(error) => format!("{held}; {error}"),
         None => held,
     }
@@ -198,6 +228,14 @@ mod tests {
         }
     }
 
+    fn all_caps() -> Privileges {
+        Privileges {
+            caps: u64::MAX,
+            tracefs_readable: true,
+            memlock_charged: false,
+        }
+    }
+
     fn kernel(missing: &[&str], functions: &[(&str, bool)]) -> KernelFacts {
         KernelFacts {
             kernel_release: "6.18.44".into(),
@@ -226,7 +264,7 @@ mod tests {
 
     #[test]
     fn system_section_reports_every_fact() {
-        let report = render(&facts(), &kernel(&[], &[]), None);
+        let report = render(&facts(), &all_caps(), &kernel(&[], &[]), None);
         assert!(report.starts_with("System\n"));
         assert!(line_with(&report, "kernel").ends_with("6.18.44"));
         assert!(line_with(&report, "BTF").ends_with("present, every offset resolved"));
@@ -242,6 +280,8 @@ mod tests {
         );
         assert!(line_with(&report, "unprivileged_bpf_disabled").ends_with(" 2"));
         assert!(report.ends_with("Probes\n  not loaded\n"));
+        assert!(line_with(&report, "CAP_BPF").contains(" has  loads programs"));
+        assert!(line_with(&report, "CAP_SYS_RESOURCE").contains("has  not needed"));
         // Values start in one column.
         let kernel = line_with(&report, "kernel");
         let unpriv = line_with(&report, "unprivileged_bpf_disabled");
@@ -263,13 +303,21 @@ mod tests {
         );
         k.fentry_allowed = None;
         k.fentry_detail = "not tried: no privileges".into();
-        let report = render(&f, &k, None);
+        let none = Privileges {
+            caps: 0,
+            tracefs_readable: false,
+            memlock_charged: false,
+        };
+        let report = render(&f, &none, &k, None);
+        assert!(line_with(&report, "CAP_BPF").contains(" LACKS  loads programs"));
+        assert!(line_with(&report, "CAP_DAC_READ_SEARCH").contains("LACKS  reads tracefs"));
+        assert!(line_with(&report, "CAP_SYS_ADMIN").contains("lacks  optional"));
+        assert!(line_with(&report, "tracefs").ends_with("mounted, not readable by this user"));
         assert!(line_with(&report, "fentry").ends_with("unknown (not tried: no privileges)"));
         assert!(
             line_with(&report, "BTF").ends_with("present, lacks shm_file_data.id, vm_fault.vma")
         );
         assert!(line_with(&report, "privileges").contains("run it with sudo"));
-        assert!(line_with(&report, "tracefs").ends_with("not mounted"));
         assert!(line_with(&report, "lockdown").contains("not available"));
         assert!(line_with(&report, "newseg").ends_with("yes"));
         assert!(line_with(&report, "shm_fault").ends_with("no"));
@@ -287,7 +335,7 @@ mod tests {
             row.reason = Some("kprobe: not supported; fentry: not supported".into());
             row.fired = Some(false);
         }
-        let report = render(&facts(), &kernel(&[], &[]), Some(&table));
+        let report = render(&facts(), &all_caps(), &kernel(&[], &[]), Some(&table));
         let header = line_with(&report, "PROBE");
         let shmget = line_with(&report, "sys_shmget ");
         let newseg = line_with(&report, "newseg ");

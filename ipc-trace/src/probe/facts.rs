@@ -7,6 +7,7 @@
 use super::attach::ebpf_object;
 use super::kallsyms::{Kallsyms, SymbolState};
 use super::kernel_path::KERNEL_PROBES;
+use super::privilege::Privileges;
 use super::{btf, reason::describe, system};
 use aya::{EbpfLoader, programs::FEntry};
 use ipc_trace_common::probe as ids;
@@ -57,7 +58,7 @@ impl KernelFacts {
     pub fn gather() -> KernelFacts {
         let system = system::gather();
         let functions = function_facts();
-        let (fentry_allowed, fentry_detail) = if let Some(msg) = system::privilege_error(&system) {
+        let (fentry_allowed, fentry_detail) = if let Some(msg) = Privileges::gather().error_line() {
             (None, format!("not tried: {msg}"))
         } else {
             try_fentry(&functions)

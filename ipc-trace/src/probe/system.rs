@@ -18,10 +18,6 @@ pub use super::privilege::parse_cap_eff;
 /// Capability bit numbers (`linux/capability.h`).
 use super::privilege::{CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN};
 
-/// The one line shown when the process may not load BPF programs.
-pub const PRIVILEGE_MESSAGE: &str =
-    "ipc-trace needs CAP_BPF and CAP_PERFMON (or root) to load its probes: run it with sudo";
-
 /// What the system offers, gathered once at start-up.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SystemFacts {
@@ -116,20 +112,6 @@ pub fn parse_lockdown(text: &str) -> Option<String> {
     Some(text[start + 1..end].to_string())
 }
 
-/// `None` when the process may load BPF programs and attach them to
-/// tracepoints and kernel functions; otherwise the one line to show.
-/// Kernels accept `CAP_SYS_ADMIN` in place of either `CAP_BPF` or
-/// `CAP_PERFMON`.
-pub fn privilege_error(facts: &SystemFacts) -> Option<String> {
-    let bpf = facts.cap_bpf || facts.cap_sys_admin;
-    let perfmon = facts.cap_perfmon || facts.cap_sys_admin;
-    if bpf && perfmon {
-        None
-    } else {
-        Some(PRIVILEGE_MESSAGE.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,24 +150,6 @@ mod tests {
         assert_eq!(parse_lockdown("none integrity"), None);
     }
 
-    #[test]
-    fn privilege_needs_bpf_and_perfmon_or_sys_admin() {
-        let mut f = facts();
-        assert_eq!(privilege_error(&f).as_deref(), Some(PRIVILEGE_MESSAGE));
-        f.cap_bpf = true;
-        assert!(privilege_error(&f).is_some(), "CAP_BPF alone is not enough");
-        f.cap_perfmon = true;
-        assert_eq!(privilege_error(&f), None);
-        let mut admin = facts();
-        admin.cap_sys_admin = true;
-        assert_eq!(privilege_error(&admin), None);
-        // euid 0 with every capability dropped cannot load either.
-        let mut root = facts();
-        root.is_root = true;
-        assert!(privilege_error(&root).is_some());
-        assert!(!PRIVILEGE_MESSAGE.contains('\n'));
-    }
-
     /// On the host (root, 6.18, BTF): the facts must match what we know of
     /// the machine, and the IPC functions must be in kallsyms.
     #[test]
@@ -194,7 +158,10 @@ mod tests {
         assert!(f.kernel_release.starts_with(|c: char| c.is_ascii_digit()));
         assert!(f.btf_present);
         assert!(f.is_root);
-        assert_eq!(privilege_error(&f), None);
+        assert_eq!(
+            super::super::privilege::Privileges::gather().error_line(),
+            None
+        );
         assert!(f.tracefs.is_some());
         assert!(f.kptr_restrict.is_some());
         let names = ["newseg", "do_shmat", "no_such_function_here"];

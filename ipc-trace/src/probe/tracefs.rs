@@ -20,6 +20,18 @@ pub enum TracefsError {
          {DEBUGFS_TRACING_PATH}); mount it with `mount -t tracefs nodev {TRACEFS_PATH}`"
     )]
     NotMounted,
+    /// tracefs is mounted but this process may not look inside it (on most
+    /// systems it is mode 0700, owned by root).
+    #[error(
+        "cannot read tracefs at {path}: {source} (a user other than its owner needs \
+         CAP_DAC_READ_SEARCH)"
+    )]
+    Unreadable {
+        /// The tracefs root.
+        path: PathBuf,
+        /// What the kernel said (EACCES).
+        source: std::io::Error,
+    },
     /// Mounting tracefs failed.
     #[error("cannot mount tracefs at {path}: {source} (mounting needs root or CAP_SYS_ADMIN)")]
     Mount {
@@ -72,20 +84,84 @@ pub fn tracefs_root() -> Result<PathBuf, TracefsError> {
     root_among(&[Path::new(TRACEFS_PATH), Path::new(DEBUGFS_TRACING_PATH)])
 }
 
-/// The first candidate with an `events` directory.
+/// The first candidate with an `events` directory. A candidate this
+/// process may not search (EACCES) is [`TracefsError::Unreadable`] when no
+/// later one is found: it is there, and mounting again would not help.
 fn root_among(candidates: &[&Path]) -> Result<PathBuf, TracefsError> {
-    candidates
-        .iter()
-        .find(|c| c.join("events").is_dir())
-        .map(|c| c.to_path_buf())
-        .ok_or(TracefsError::NotMounted)
+    let mut unreadable = None;
+    for c in candidates {
+        match std::fs::metadata(c.join("events")) {
+            Ok(meta) if meta.is_dir() => return Ok(c.to_path_buf()),
+            Err(source) if source.kind() == std::io::ErrorKind::PermissionDenied => {
+                unreadable.get_or_insert(TracefsError::Unreadable {
+                    path: c.to_path_buf(),
+                    source,
+                });
+            }
+            _ => {}
+        }
+    }
+    Err(unreadable.unwrap_or(TracefsError::NotMounted))
+}
+
+/// True unless tracefs is mounted where this process could not read it
+/// by its uid and groups alone (no capability): each directory down to a
+/// syscall tracepoint's `id` file (what the loader opens) must be
+/// searchable and the file readable by mode bits. What cannot be found is
+/// not a permission matter and counts as readable.
+pub fn readable() -> bool {
+    let root = match tracefs_root() {
+        Ok(root) => root,
+        Err(TracefsError::Unreadable { .. }) => return false,
+        Err(_) => return true,
+    };
+    let mut path = root;
+    let mut steps = vec![(path.clone(), 0o1)];
+    for part in ["events", "syscalls", "sys_enter_semop"] {
+        path.push(part);
+        steps.push((path.clone(), 0o1));
+    }
+    steps.push((path.join("id"), 0o4));
+    steps
+        .into_iter()
+        .all(|(path, want)| match std::fs::metadata(&path) {
+            Ok(meta) => mode_allows(&meta, want),
+            Err(e) => e.kind() != std::io::ErrorKind::PermissionDenied,
+        })
+}
+
+/// True when the mode bits give this process `want` (4 read, 1 search)
+/// by owner, group or other, as the kernel decides without capabilities.
+fn mode_allows(meta: &std::fs::Metadata, want: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid and getegid have no preconditions and cannot fail.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let mode = meta.mode();
+    let class = if meta.uid() == uid {
+        mode >> 6
+    } else if meta.gid() == gid || in_groups(meta.gid()) {
+        mode >> 3
+    } else {
+        mode
+    };
+    class & want == want
+}
+
+/// True when `gid` is one of this process's supplementary groups.
+fn in_groups(gid: libc::gid_t) -> bool {
+    let mut groups = [0 as libc::gid_t; 256];
+    // SAFETY: the buffer holds 256 entries and its length is passed.
+    let n = unsafe { libc::getgroups(groups.len() as libc::c_int, groups.as_mut_ptr()) };
+    usize::try_from(n).is_ok_and(|n| groups[..n.min(groups.len())].contains(&gid))
 }
 
 /// The tracefs root, mounting tracefs at [`TRACEFS_PATH`] first when it is
 /// not mounted anywhere.
 pub fn ensure_mounted() -> Result<PathBuf, TracefsError> {
-    if let Ok(root) = tracefs_root() {
-        return Ok(root);
+    match tracefs_root() {
+        Ok(root) => return Ok(root),
+        Err(e @ TracefsError::Unreadable { .. }) => return Err(e),
+        Err(_) => {}
     }
     let target = PathBuf::from(TRACEFS_PATH);
     mount_tracefs(&target)?;

@@ -18,6 +18,7 @@ use crate::decode::Decoder;
 use crate::event::{DropReason, Event, EventKind, ProbeName, Stats};
 use crate::probe::attach::{AttachOptions, Tracer};
 use crate::probe::drop_counters::Losses;
+use crate::probe::privilege::Privileges;
 use crate::probe::{ProbeTable, system, tracefs};
 use crate::recording::Header;
 use crate::{selftest, source};
@@ -107,7 +108,7 @@ impl Live {
             super::child::resolve(program)?;
         }
         let facts = system::gather();
-        if let Some(msg) = system::privilege_error(&facts) {
+        if let Some(msg) = Privileges::gather().error_line() {
             return Err(SessionError::Privileges(msg));
         }
         let filter_tgids = !opts.cmd.is_empty() || !opts.trace.pids.is_empty();

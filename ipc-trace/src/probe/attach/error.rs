@@ -8,9 +8,10 @@ use crate::probe::{reason::describe, skip::ForcedBackendError};
 /// attach are not errors: see the probe table).
 #[derive(Debug, thiserror::Error)]
 pub enum AttachError {
-    /// The process lacks the capabilities to load eBPF programs.
-    #[error("ipc-trace needs CAP_BPF and CAP_PERFMON to load its probes: run it with sudo")]
-    NotPrivileged,
+    /// The process lacks capabilities tracing needs; the line names them
+    /// (`Privileges::error_line`).
+    #[error("{0}")]
+    NotPrivileged(String),
     /// The eBPF object could not be loaded (maps, BTF, relocation).
     #[error("cannot load the eBPF object: {0}")]
     Load(#[source] Box<aya::EbpfError>),
