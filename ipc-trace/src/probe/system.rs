@@ -116,22 +116,6 @@ pub fn parse_lockdown(text: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn facts() -> SystemFacts {
-        SystemFacts {
-            kernel_release: "6.18.0".into(),
-            btf_present: true,
-            lockdown: None,
-            is_root: false,
-            cap_bpf: false,
-            cap_perfmon: false,
-            cap_sys_admin: false,
-            kprobes_available: false,
-            tracefs: None,
-            kptr_restrict: Some(0),
-            unprivileged_bpf_disabled: Some(2),
-        }
-    }
-
     #[test]
     fn parses_capabilities_and_lockdown() {
         let status = "Name:\tcat\nCapInh:\t0000000000000000\nCapEff:\t000001fffeffffff\n";
