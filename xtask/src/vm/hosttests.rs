@@ -1,5 +1,7 @@
-//! ipc-trace's live host tests, run inside each VM: the `live_host` and
-//! `verifier_host` test binaries and the lib unit tests (`probe::btf` and
+//! ipc-trace's live host tests, run inside each VM: the `live_host`,
+//! `verifier_host` and `namespaces_host` (IPC and PID namespaces, recycled
+//! ids: unshare and fork done in-process, no tool needed) test binaries and
+//! the lib unit tests (`probe::btf` and
 //! the rest), so that they are seen passing on kernels where kprobes and
 //! fentry work.
 //!
@@ -22,6 +24,7 @@ pub const TARGETS: &[(&str, &str, &str)] = &[
     ("lib", "ipc_trace", "lib"),
     ("live_host", "live_host", "test"),
     ("verifier_host", "verifier_host", "test"),
+    ("namespaces_host", "namespaces_host", "test"),
 ];
 
 /// Files (relative to the workspace) that the tests read at run time: the
