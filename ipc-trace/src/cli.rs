@@ -222,7 +222,8 @@ pub struct TraceArgs {
     /// Only objects with this key (hex 0x… or decimal).
     #[arg(long, value_name = "KEY", value_parser = parse_key)]
     pub key: Option<i32>,
-    /// Only this IPC namespace (inode number, as in /proc/PID/ns/ipc).
+    /// Only this IPC namespace (inode number, as in /proc/PID/ns/ipc);
+    /// also applies to `summary FILE`.
     #[arg(long, value_name = "INODE")]
     pub ipc_ns: Option<u32>,
     /// Skip the start-up self-test (a tiny real IPC round trip that shows

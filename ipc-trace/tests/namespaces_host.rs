@@ -83,10 +83,11 @@ fn notes(dir: &Path) -> HashMap<String, i64> {
     map
 }
 
-fn summary_objects(file: &Path) -> Vec<Value> {
+fn summary_objects(file: &Path, args: &[&str]) -> Vec<Value> {
     let out = Command::new(BIN)
         .args(["summary", "--json"])
         .arg(file)
+        .args(args)
         .output()
         .expect("summary runs");
     assert!(
@@ -142,7 +143,7 @@ fn one_key_in_two_ipc_namespaces_is_two_objects() {
     let key = note(&n, "key");
     assert_ne!(host_ns, inner_ns, "unshare gave no new IPC namespace");
 
-    let objects = summary_objects(&file);
+    let objects = summary_objects(&file, &[]);
     let host = objects_at(&objects, "shm", host_ns, host_id);
     let inner = objects_at(&objects, "shm", inner_ns, inner_id);
     assert_eq!((host.len(), inner.len()), (1, 1), "objects: {objects:?}");
@@ -170,10 +171,21 @@ fn one_key_in_two_ipc_namespaces_is_two_objects() {
             .any(|e| e["kind"] == "shm_get" && e["id"] == inner_id)
     );
 
+    let ns_arg = inner_ns.to_string();
+    let summary_inner = summary_objects(&file, &["--ipc-ns", &ns_arg]);
+    assert_eq!(
+        objects_at(&summary_inner, "shm", inner_ns, inner_id).len(),
+        1
+    );
+    assert!(
+        summary_inner.iter().all(|o| o["ipc_ns"] == inner_ns),
+        "summary --ipc-ns {inner_ns} kept others: {summary_inner:?}"
+    );
+
     // Live: `record --ipc-ns` with the host namespace keeps only its object.
     let live = Scratch::new("ipcns-live");
     let (file, n) = record(&live.0, "ipcns", &["--ipc-ns", &host_ns.to_string()]);
-    let objects = summary_objects(&file);
+    let objects = summary_objects(&file, &[]);
     assert_eq!(
         objects_at(&objects, "shm", host_ns, note(&n, "host_id")).len(),
         1
@@ -222,7 +234,7 @@ fn a_recycled_shm_id_is_a_new_lifecycle() {
     let scratch = Scratch::new("recycle");
     let (file, n) = record(&scratch.0, "recycle", &[]);
     let (ns, id) = (note(&n, "ns"), note(&n, "id"));
-    let objects = summary_objects(&file);
+    let objects = summary_objects(&file, &[]);
     let lives = objects_at(&objects, "shm", ns, id);
     assert_eq!(lives.len(), 2, "shm {id} in {ns}: {objects:?}");
     let mut generations: Vec<i64> = lives

@@ -3,6 +3,7 @@
 
 use super::{CmdError, CmdResult};
 use crate::cli::TraceArgs;
+use ipc_trace::event::EventKind;
 use ipc_trace::model::State;
 use ipc_trace::recording::{ReadOptions, Record, RecordingReader};
 use ipc_trace::session::live::{Live, LiveOptions, monotonic_ns, own_ipc_ns};
@@ -11,8 +12,13 @@ use ipc_trace::summary::{Summary, render_text, summarize};
 use std::path::Path;
 
 /// Builds the model from a recording, streaming it (memory stays flat in
-/// the number of events).
-pub fn model_from_recording(file: &Path, skip_bad: bool) -> Result<(State, u64), CmdError> {
+/// the number of events). With `ipc_ns`, only that IPC namespace's events
+/// (and the counted losses, which concern all) are applied.
+pub fn model_from_recording(
+    file: &Path,
+    skip_bad: bool,
+    ipc_ns: Option<u32>,
+) -> Result<(State, u64), CmdError> {
     let options = if skip_bad {
         ReadOptions::skipping_bad()
     } else {
@@ -22,7 +28,11 @@ pub fn model_from_recording(file: &Path, skip_bad: bool) -> Result<(State, u64),
     let mut state = State::new();
     for record in reader.by_ref() {
         match record.map_err(CmdError::usage)? {
-            Record::Event(ev) => state.apply(&ev),
+            Record::Event(ev) => {
+                if ipc_ns.is_none_or(|ns| ev.ipc_ns == ns || ev.kind == EventKind::Drops) {
+                    state.apply(&ev);
+                }
+            }
             Record::Header(_) | Record::Stats(_) => {}
         }
     }
@@ -52,7 +62,7 @@ pub async fn summary(
             ));
         }
         (Some(file), true) => {
-            let (state, skipped) = model_from_recording(file, skip_bad)?;
+            let (state, skipped) = model_from_recording(file, skip_bad, trace.ipc_ns)?;
             if skipped > 0 {
                 eprintln!("ipc-trace: {skipped} bad line(s) skipped");
             }
