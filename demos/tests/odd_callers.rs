@@ -235,8 +235,23 @@ fn odd_and_hostile_calls_are_recorded_as_strace_sees_them() {
             assert_eq!((op.num as usize, op.op), (i, 1), "{e:?}");
         }
     }
-    // The rest of the tool reads it.
+    // The rest of the tool reads it, and sees the objects the run made and
+    // no others (no lifecycle for an INFO/STAT index or a refused id).
     let file = scratch.path("odd.ndjson");
+    let made = seen
+        .iter()
+        .filter(|c| (c.name == "shmget" || c.name == "semget") && c.result >= 0)
+        .count();
+    let out = Command::new(ipc_trace_bin())
+        .arg("summary")
+        .arg(&file)
+        .arg("--json")
+        .output()
+        .expect("run ipc-trace summary");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("summary --json is JSON");
+    let objects = summary["objects"].as_array().map_or(0, Vec::len);
+    assert_eq!(objects, made, "lifecycles in the summary: {summary:#}");
     for args in [
         vec!["summary".to_string(), file.display().to_string()],
         vec![

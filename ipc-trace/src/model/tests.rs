@@ -639,3 +639,39 @@ fn a_create_that_arrives_after_a_find_joins_that_lifecycle() {
     s.apply(&later);
     assert_eq!(s.objects().count(), 2);
 }
+
+#[test]
+fn calls_that_name_no_object_open_no_lifecycle() {
+    let mut s = State::new();
+    // IPC_INFO/SEM_STAT take no id (or an index), a semop on a removed or
+    // bad id fails with EINVAL/EIDRM, an attach of id -1 with EINVAL.
+    let mut info = ctl(1, EventKind::SemCtl, 5, 0, "IPC_INFO");
+    info.ret = Some(41);
+    s.apply(&info);
+    s.apply(&ctl(2, EventKind::ShmCtl, 5, 47, "SHM_STAT"));
+    s.apply(&semop(
+        3,
+        5,
+        99,
+        &[(0, 1, 0)],
+        false,
+        -(libc::EINVAL as i64),
+    ));
+    s.apply(&semop(4, 5, 98, &[(0, 1, 0)], false, -(libc::EIDRM as i64)));
+    let mut bad = attach(5, 5, -1, 0);
+    bad.addr = None;
+    bad.ret = Some(-(libc::EINVAL as i64));
+    bad.errno = Some(libc::EINVAL);
+    s.apply(&bad);
+    assert_eq!(s.objects().count(), 0, "phantom lifecycles");
+    // A failure that shows the set exists (EAGAIN) still opens one.
+    s.apply(&semop(
+        6,
+        5,
+        77,
+        &[(0, -1, 0o4000)],
+        false,
+        -(libc::EAGAIN as i64),
+    ));
+    assert!(s.live(sem_key(77)).is_some());
+}

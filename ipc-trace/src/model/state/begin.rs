@@ -70,6 +70,24 @@ impl State {
         }
     }
 
+    /// The lifecycle a call on `key` belongs to: the live one, or a new one
+    /// seen mid-life — unless the call failed in a way that does not show
+    /// the id names an object (EINVAL, EIDRM, EFAULT, E2BIG: a bad or
+    /// removed id, or arguments refused before the id was looked up); such
+    /// a call opens no lifecycle.
+    pub(super) fn lifecycle_of_call(&mut self, key: ObjectKey, ev: &Event) -> Option<ObjId> {
+        const NO_OBJECT: [i32; 4] = [libc::EINVAL, libc::EIDRM, libc::EFAULT, libc::E2BIG];
+        let errno = ev.errno.or_else(|| {
+            ev.ret
+                .filter(|r| (-4095..0).contains(r))
+                .map(|r| (-r) as i32)
+        });
+        if errno.is_some_and(|e| NO_OBJECT.contains(&e)) {
+            return self.live.get(&key).copied();
+        }
+        Some(self.live_or_mid_life(key, ev.ts_ns))
+    }
+
     /// Sets a lifecycle's IPC key once (the first one known wins) and
     /// indexes it by key, unless it is `IPC_PRIVATE`.
     pub(super) fn set_ipc_key(&mut self, h: ObjId, key: i32) {

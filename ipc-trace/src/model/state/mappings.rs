@@ -10,7 +10,7 @@ use crate::model::timeline::{TailRef, TimelineEntry};
 impl State {
     pub(super) fn on_attach(&mut self, ev: &Event) -> Option<ObjId> {
         let key = ObjectKey::of(ev, ev.id?);
-        let h = self.live_or_mid_life(key, ev.ts_ns);
+        let h = self.lifecycle_of_call(key, ev)?;
         if ev.failed() {
             return Some(h);
         }

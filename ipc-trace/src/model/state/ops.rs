@@ -9,7 +9,21 @@ use crate::model::sem::OpResult;
 impl State {
     /// A failed ctl is noted on the live lifecycle, if any, and changes
     /// nothing; a successful one on an unknown id opens a mid-life one.
+    /// `*_INFO` and `*_STAT*` take an index or nothing where the others
+    /// take an id: they belong to no lifecycle.
     pub(super) fn on_ctl(&mut self, ev: &Event) -> Option<ObjId> {
+        const NOT_AN_ID: [&str; 7] = [
+            "IPC_INFO",
+            "SHM_INFO",
+            "SEM_INFO",
+            "SHM_STAT",
+            "SEM_STAT",
+            "SHM_STAT_ANY",
+            "SEM_STAT_ANY",
+        ];
+        if ev.cmd.as_deref().is_some_and(|c| NOT_AN_ID.contains(&c)) {
+            return None;
+        }
         let key = ObjectKey::of(ev, ev.id?);
         if ev.failed() {
             return self.live.get(&key).copied();
@@ -41,7 +55,7 @@ impl State {
     /// deadlock hints are derived from.
     pub(super) fn on_semop(&mut self, ev: &Event) -> Option<ObjId> {
         let key = ObjectKey::of(ev, ev.id?);
-        let h = self.live_or_mid_life(key, ev.ts_ns);
+        let h = self.lifecycle_of_call(key, ev)?;
         let ops = ev.ops.as_deref().unwrap_or(&[]);
         let ok = !ev.failed();
         let blocked = ev.blocked == Some(true);
