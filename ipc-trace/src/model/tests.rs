@@ -675,3 +675,22 @@ fn calls_that_name_no_object_open_no_lifecycle() {
     ));
     assert!(s.live(sem_key(77)).is_some());
 }
+
+#[test]
+fn an_ipc_rmid_recorded_after_the_destroy_it_caused_is_that_lifecycle() {
+    let mut s = State::new();
+    s.apply(&shm_create(1, 100, 1, KEY, 10));
+    // Kernel-path probes see the free inside shmctl; the syscall's own
+    // record comes at its exit.
+    s.apply(&destroy(20, EventKind::ShmDestroy, 1));
+    let mut rmid = ctl(25, EventKind::ShmCtl, 100, 1, "IPC_RMID");
+    rmid.dur_ns = Some(10);
+    s.apply(&rmid);
+    assert_eq!(s.objects().count(), 1, "no second lifecycle");
+    assert!(s.live(shm_key(1)).is_none());
+    // An IPC_RMID on an id not freed during the call is still a mid-life one.
+    let mut later = ctl(100, EventKind::ShmCtl, 100, 1, "IPC_RMID");
+    later.dur_ns = Some(10);
+    s.apply(&later);
+    assert_eq!(s.objects().count(), 2);
+}

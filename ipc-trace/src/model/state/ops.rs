@@ -28,6 +28,11 @@ impl State {
         if ev.failed() {
             return self.live.get(&key).copied();
         }
+        if ev.cmd.as_deref() == Some("IPC_RMID")
+            && let Some(h) = self.removed_during(key, ev)
+        {
+            return Some(h);
+        }
         let h = self.live_or_mid_life(key, ev.ts_ns);
         let o = self.objects.get_mut(&h)?;
         match ev.cmd.as_deref() {
@@ -49,6 +54,25 @@ impl State {
             _ => {}
         }
         Some(h)
+    }
+
+    /// The lifecycle of `key` that a kernel-path probe saw freed while the
+    /// call `ev` ran (its record comes at the syscall's exit, after the
+    /// `shm_destroy`/`freeary` it caused): an `IPC_RMID` belongs to it, not
+    /// to a new lifecycle.
+    fn removed_during(&mut self, key: ObjectKey, ev: &Event) -> Option<ObjId> {
+        if self.live.contains_key(&key) {
+            return None;
+        }
+        let start = ev.ts_ns.saturating_sub(ev.dur_ns.unwrap_or(0));
+        let o = self
+            .objects
+            .values_mut()
+            .rev()
+            .find(|o| o.key == key)
+            .filter(|o| o.removed.is_some_and(|r| r >= start && r <= ev.ts_ns))?;
+        o.marked_for_removal = o.marked_for_removal.or(o.removed);
+        Some(o.handle)
     }
 
     /// A semop changes the set's values and counters and the holds the
