@@ -1,5 +1,5 @@
 //! ipc-trace's live host tests, run inside each VM: the `live_host`,
-//! `verifier_host` and `unusual_kernels` test binaries and the lib unit tests (`probe::btf` and
+//! `verifier_host`, `unusual_kernels` and `namespaces_host` test binaries and the lib unit tests (`probe::btf` and
 //! the rest), so that they are seen passing on kernels where kprobes and
 //! fentry work.
 //!
@@ -23,6 +23,7 @@ pub const TARGETS: &[(&str, &str, &str)] = &[
     ("live_host", "live_host", "test"),
     ("verifier_host", "verifier_host", "test"),
     ("unusual_kernels", "unusual_kernels", "test"),
+    ("namespaces_host", "namespaces_host", "test"),
 ];
 
 /// Files (relative to the workspace) that the tests read at run time: the

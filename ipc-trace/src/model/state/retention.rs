@@ -36,11 +36,21 @@ impl State {
         }
     }
 
-    /// Drops a lifecycle and its entry in the by-key index.
+    /// Drops a lifecycle, its entry in the by-key index and, when it was
+    /// the last lifecycle of its kernel identity, that identity's
+    /// generation counter (ids of `IPC_PRIVATE` churn are nearly all
+    /// distinct: kept, the counters grew without bound). An id seen again
+    /// after all its lifecycles were forgotten starts over at generation 0,
+    /// which no kept lifecycle has.
     fn forget(&mut self, h: ObjId) {
         let Some(gone) = self.objects.remove(&h) else {
             return;
         };
+        if !self.live.contains_key(&gone.key)
+            && self.generations.get(&gone.key) == Some(&(gone.generation + 1))
+        {
+            self.generations.remove(&gone.key);
+        }
         let Some(k) = gone.ipc_key else {
             return;
         };
