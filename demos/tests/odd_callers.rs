@@ -252,6 +252,7 @@ fn odd_and_hostile_calls_are_recorded_as_strace_sees_them() {
         serde_json::from_slice(&out.stdout).expect("summary --json is JSON");
     let objects = summary["objects"].as_array().map_or(0, Vec::len);
     assert_eq!(objects, made, "lifecycles in the summary: {summary:#}");
+    inherited_and_exec_mappings_are_accounted(&events, &seen, &summary);
     for args in [
         vec!["summary".to_string(), file.display().to_string()],
         vec![
@@ -274,4 +275,50 @@ fn odd_and_hostile_calls_are_recorded_as_strace_sees_them() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// The fork while attached is one `proc_fork` by the parent: the child's
+/// `shmdt` names the segment, and the exec while attached is one
+/// `proc_exec` whose detach is the last of its process. Every mapping made
+/// (by shmat or inherited) is detached once: the segment's attaches and
+/// detaches agree, and number the successful shmats plus one.
+fn inherited_and_exec_mappings_are_accounted(
+    events: &[&Event],
+    strace: &[Call],
+    summary: &serde_json::Value,
+) {
+    let of = |kind: EventKind| -> Vec<&Event> {
+        events.iter().copied().filter(|e| e.kind == kind).collect()
+    };
+    let forks = of(EventKind::ProcFork);
+    assert_eq!(forks.len(), 1, "one fork while attached: {forks:#?}");
+    let child = forks[0].ret.and_then(|r| u32::try_from(r).ok());
+    let child_detach = of(EventKind::ShmDetach)
+        .into_iter()
+        .find(|e| Some(e.tgid) == child);
+    let seg = child_detach.and_then(|d| d.id);
+    assert!(
+        seg.is_some(),
+        "the child's shmdt names no segment: {child_detach:?}"
+    );
+    let execs = of(EventKind::ProcExec);
+    assert_eq!(execs.len(), 1, "one exec while attached: {execs:#?}");
+    let exec_detach = of(EventKind::ShmDetach)
+        .into_iter()
+        .any(|d| d.tgid == execs[0].tgid && d.id == seg && d.ts_ns >= execs[0].ts_ns);
+    assert!(exec_detach, "the exec detached nothing");
+    let shmats = strace
+        .iter()
+        .filter(|c| c.name == "shmat" && c.result > 0)
+        .count() as u64;
+    let objects = summary["objects"].as_array().cloned().unwrap_or_default();
+    let segment = objects
+        .iter()
+        .find(|o| o["kind"] == "shm" && o["id"].as_i64() == seg.map(i64::from))
+        .unwrap_or_else(|| panic!("segment {seg:?} in {summary:#}"));
+    assert_eq!(
+        (segment["attaches"].as_u64(), segment["detaches"].as_u64()),
+        (Some(shmats + 1), Some(shmats + 1)),
+        "{segment:#}"
+    );
 }

@@ -77,6 +77,14 @@ pub mod raw_kind {
     /// A traced process exited (`sched:sched_process_exit`, group leader).
     /// No args.
     pub const PROC_EXIT: u8 = 11;
+    /// A process with segments attached forked a new process
+    /// (`task:task_newtask`, neither a thread nor a child sharing the
+    /// parent's memory): the child holds a copy of each mapping.
+    /// args = [child pid].
+    pub const PROC_FORK: u8 = 12;
+    /// A process with segments attached replaced its image
+    /// (`sched:sched_process_exec`): its mappings are gone. No args.
+    pub const PROC_EXEC: u8 = 13;
 }
 
 /// Bits of `RawEvent::flags`.
@@ -282,6 +290,10 @@ pub struct TracepointOffsets {
     pub fault_error_code: u32,
     /// `sched:sched_waking` `pid` (the task being woken).
     pub waking_pid: u32,
+    /// `task:task_newtask` `pid` (the new task).
+    pub newtask_pid: u32,
+    /// `task:task_newtask` `clone_flags` (8 bytes on every kernel here).
+    pub newtask_clone_flags: u32,
 }
 
 impl TracepointOffsets {
@@ -294,6 +306,8 @@ impl TracepointOffsets {
         fault_address: 8,
         fault_error_code: 24,
         waking_pid: 24,
+        newtask_pid: 8,
+        newtask_clone_flags: 32,
     };
 }
 
@@ -375,7 +389,7 @@ mod tests {
             8 * 3 + COMM_LEN + 4 + 4 + 8 * 6 + 8 + 8 + 4 + 4 + 6 * MAX_SOPS + 2 * MAX_SEMVALS
         );
         assert_eq!(size_of::<KernelOffsets>(), 4 * 20);
-        assert_eq!(size_of::<TracepointOffsets>(), 4 * 6);
+        assert_eq!(size_of::<TracepointOffsets>(), 4 * 8);
         assert_eq!(size_of::<TraceConfig>(), 8);
         assert_eq!(probe::NAMES.len(), probe::COUNT);
         assert_eq!(probe::by_name("freeary"), Some(probe::FREEARY));

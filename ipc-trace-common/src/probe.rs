@@ -25,28 +25,34 @@ pub const SCHED_SWITCH: u8 = 9;
 pub const SCHED_FORK: u8 = 10;
 /// `sched:sched_process_exit`.
 pub const SCHED_EXIT: u8 = 11;
+/// `sched:sched_process_exec` (a traced process that had segments attached
+/// replaced its image: the attachments are gone).
+pub const SCHED_EXEC: u8 = 12;
+/// `task:task_newtask` (a process with segments attached forked: the child
+/// has them too).
+pub const TASK_NEWTASK: u8 = 13;
 /// `newseg` (SHM-3/SHM-4).
-pub const NEWSEG: u8 = 12;
+pub const NEWSEG: u8 = 14;
 /// `do_shmat` (SHM-5…SHM-9).
-pub const DO_SHMAT: u8 = 13;
+pub const DO_SHMAT: u8 = 15;
 /// `shm_fault` (SHM-10/SHM-11).
-pub const SHM_FAULT: u8 = 14;
+pub const SHM_FAULT: u8 = 16;
 /// `shmem_fault` (SHM-12), attributed to the enclosing `shm_fault`.
-pub const SHMEM_FAULT: u8 = 15;
+pub const SHMEM_FAULT: u8 = 17;
 /// `newary` (SEM-3).
-pub const NEWARY: u8 = 16;
+pub const NEWARY: u8 = 18;
 /// `do_semtimedop` (SEM-7…SEM-9).
-pub const DO_SEMTIMEDOP: u8 = 17;
+pub const DO_SEMTIMEDOP: u8 = 19;
 /// `__do_semtimedop` (kernel-side sembufs; 6.1+).
-pub const DO_SEMTIMEDOP_INNER: u8 = 18;
+pub const DO_SEMTIMEDOP_INNER: u8 = 20;
 /// `shm_destroy` (segment freed).
-pub const SHM_DESTROY: u8 = 19;
+pub const SHM_DESTROY: u8 = 21;
 /// `shm_close` (a mapping of a segment closed: detach).
-pub const SHM_CLOSE: u8 = 20;
+pub const SHM_CLOSE: u8 = 22;
 /// `freeary` (semaphore set freed).
-pub const FREEARY: u8 = 21;
+pub const FREEARY: u8 = 23;
 /// Number of probe ids.
-pub const COUNT: usize = 22;
+pub const COUNT: usize = 24;
 
 /// Name of each probe id, as shown in the probe table and in recordings
 /// (the `probe` field of every event).
@@ -63,6 +69,8 @@ pub const NAMES: [&str; COUNT] = [
     "sched_switch",
     "sched_process_fork",
     "sched_process_exit",
+    "sched_process_exec",
+    "task_newtask",
     "newseg",
     "do_shmat",
     "shm_fault",

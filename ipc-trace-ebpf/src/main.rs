@@ -3,8 +3,9 @@
 //!
 //! Programs (names are the ELF symbols userspace loads by):
 //! - tracepoints: `sys_enter`, `sys_exit` (eight syscalls each),
-//!   `page_fault_user`, `sched_switch`, `sched_process_fork`,
-//!   `sched_process_exec`, `sched_process_exit`;
+//!   `page_fault_user`, `sched_switch`, `sched_waking`,
+//!   `sched_process_fork`, `task_newtask`, `sched_process_exec`,
+//!   `sched_process_exit`;
 //! - kernel functions, as `kprobe_F` + `kretprobe_F` and `fentry_F` +
 //!   `fexit_F`: newseg, do_shmat, shm_fault, shmem_fault, newary,
 //!   do_semtimedop, do_semtimedop_inner (`__do_semtimedop`); entry only

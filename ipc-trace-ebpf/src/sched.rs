@@ -1,7 +1,8 @@
 //! Scheduler tracepoints: `sched_switch` marks semops that slept,
 //! `sched_process_fork` follows children of traced processes,
-//! `sched_process_exec` forgets attached ranges of a replaced image, and
-//! `sched_process_exit` reports the end of a traced process.
+//! `task_newtask` reports a fork that copies shm attachments,
+//! `sched_process_exec` reports (and forgets) the attachments of a replaced
+//! image, and `sched_process_exit` reports the end of a traced process.
 
 use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
 use ipc_trace_common::{ShmRanges, backend, probe, raw_kind};
@@ -12,6 +13,7 @@ use crate::{
     maps::{
         INFLIGHT, InflightKey, SHM_RANGES, SLEEPS, SYSCALLS, TRACE_CONFIG, TRACED_TGIDS, tpoff,
     },
+    shm_ranges::has_ranges,
 };
 
 /// `sched:sched_waking`: a task inside a semop is woken (by a V, a
@@ -105,10 +107,55 @@ pub fn sched_process_fork(ctx: TracePointContext) -> u32 {
     0
 }
 
-/// `sched:sched_process_exec`: the old image and its attachments are gone.
+/// `CLONE_VM`: the new task shares the parent's memory (a thread, or a
+/// vfork child until it execs): no mapping is copied.
+const CLONE_VM: u64 = 0x100;
+/// `CLONE_THREAD`: the new task is a thread of the parent's process.
+const CLONE_THREAD: u64 = 0x10000;
+
+/// `task:task_newtask`; current is the parent, the new task is complete
+/// but has not run. A new process (own memory) of a parent with segments
+/// attached holds a copy of each of its mappings (the kernel's `shm_open`
+/// counted each one): reported, so that userspace knows who detaches them.
+#[tracepoint]
+pub fn task_newtask(ctx: TracePointContext) -> u32 {
+    if !has_ranges(tgid_of(pid_tgid())) {
+        return 0;
+    }
+    // SAFETY: `ctx` is the tracepoint record the kernel passes; the offset
+    // comes from tracefs's format file and `bpf_probe_read_kernel` (behind
+    // `read_at`) checks the read; any bytes are a u64.
+    let Ok(flags) = (unsafe { ctx.read_at::<u64>(tpoff!(newtask_clone_flags)) }) else {
+        return 0;
+    };
+    if flags & (CLONE_VM | CLONE_THREAD) != 0 {
+        return 0;
+    }
+    // SAFETY: as above; any bytes are an i32.
+    let Ok(child) = (unsafe { ctx.read_at::<i32>(tpoff!(newtask_pid)) }) else {
+        return 0;
+    };
+    if let Some(ev) = begin(
+        raw_kind::PROC_FORK,
+        probe::TASK_NEWTASK,
+        backend::TRACEPOINT,
+    ) {
+        ev.args[0] = child as u32 as u64;
+        submit(ev);
+    }
+    0
+}
+
+/// `sched:sched_process_exec`: the old image and its attachments are gone;
+/// reported when it had any.
 #[tracepoint]
 pub fn sched_process_exec(_ctx: TracePointContext) -> u32 {
     let tgid = tgid_of(pid_tgid());
+    if has_ranges(tgid)
+        && let Some(ev) = begin(raw_kind::PROC_EXEC, probe::SCHED_EXEC, backend::TRACEPOINT)
+    {
+        submit(ev);
+    }
     let _ = SHM_RANGES.remove(tgid);
     0
 }

@@ -140,3 +140,19 @@ pub(crate) fn remove_range(tgid: u32, start: u64) {
         }
     }
 }
+
+/// True when `tgid` has some attached range (an entry whose slots were all
+/// freed by shmdt stays in the map).
+#[inline(always)]
+pub(crate) fn has_ranges(tgid: u32) -> bool {
+    let Some(ranges) = SHM_RANGES.get_ptr(tgid) else {
+        return false;
+    };
+    for i in 0..MAX_RANGES {
+        // SAFETY: as in `add_range`; only read, through the raw pointer.
+        if unsafe { (*ranges).ranges[i].end } != 0 {
+            return true;
+        }
+    }
+    false
+}

@@ -107,7 +107,8 @@ pub enum Command {
         /// Skip malformed lines (counted and reported) instead of stopping.
         #[arg(long)]
         skip_bad: bool,
-        /// Tracing options (live summary with `-- CMD`).
+        /// Tracing options (live summary with `-- CMD`); the filters among
+        /// them also apply to FILE.
         #[command(flatten)]
         trace: TraceArgs,
         /// A command to trace live and summarize.
@@ -213,7 +214,9 @@ pub struct TraceArgs {
     /// lost silently. Raise it on hosts with more waiters.
     #[arg(long, value_name = "TASKS", default_value_t = 10240, value_parser = parse_max_inflight)]
     pub max_inflight: u32,
-    /// Only these processes (and their children). Repeatable.
+    /// Only these processes (and their children; in `summary FILE`, the
+    /// listed processes only: a recording does not say who forked whom).
+    /// Repeatable.
     #[arg(long = "pid", value_name = "PID")]
     pub pids: Vec<u32>,
     /// Only tasks with this name.
@@ -222,8 +225,8 @@ pub struct TraceArgs {
     /// Only objects with this key (hex 0x… or decimal).
     #[arg(long, value_name = "KEY", value_parser = parse_key)]
     pub key: Option<i32>,
-    /// Only this IPC namespace (inode number, as in /proc/PID/ns/ipc);
-    /// also applies to `summary FILE`.
+    /// Only this IPC namespace (inode number, as in /proc/PID/ns/ipc).
+    /// `--pid`, `--comm`, `--key` and `--ipc-ns` also filter `summary FILE`.
     #[arg(long, value_name = "INODE")]
     pub ipc_ns: Option<u32>,
     /// Skip the start-up self-test (a tiny real IPC round trip that shows

@@ -8,6 +8,7 @@
 //! Pure code: no I/O, no clock.
 
 pub mod names;
+mod process;
 mod sem;
 mod shm;
 mod state;
@@ -140,6 +141,11 @@ impl Decoder {
                     self.proc_exit(raw, out);
                     true
                 }
+                raw_kind::PROC_EXEC => {
+                    self.proc_exec(raw, out);
+                    true
+                }
+                raw_kind::PROC_FORK => self.proc_fork(raw, out),
                 _ => false,
             };
         if !decoded {

@@ -42,6 +42,12 @@ pub enum EventKind {
     SemDestroy,
     /// A traced process exited (its mappings are gone).
     ProcExit,
+    /// A process with segments attached forked a process (not a thread):
+    /// the child, `ret`, holds a copy of each of its mappings.
+    ProcFork,
+    /// A process with segments attached replaced its image (`execve`):
+    /// its mappings are gone, the process goes on.
+    ProcExec,
     /// The kernel could not hand over events of `probe`: `count` were lost
     /// since the previous `drops` event.
     Drops,
@@ -49,7 +55,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in schema order.
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::ShmGet,
         EventKind::ShmCreate,
         EventKind::ShmAttach,
@@ -63,6 +69,8 @@ impl EventKind {
         EventKind::SemOp,
         EventKind::SemDestroy,
         EventKind::ProcExit,
+        EventKind::ProcFork,
+        EventKind::ProcExec,
         EventKind::Drops,
     ];
 
@@ -82,6 +90,8 @@ impl EventKind {
             EventKind::SemOp => "sem_op",
             EventKind::SemDestroy => "sem_destroy",
             EventKind::ProcExit => "proc_exit",
+            EventKind::ProcFork => "proc_fork",
+            EventKind::ProcExec => "proc_exec",
             EventKind::Drops => "drops",
         }
     }
@@ -338,7 +348,8 @@ impl Event {
             }
             EventKind::ShmDestroy | EventKind::SemDestroy => &[("id", self.id.is_some())],
             EventKind::SemOp => &[("id", self.id.is_some()), ("ops", self.ops.is_some())],
-            EventKind::ProcExit => &[],
+            EventKind::ProcExit | EventKind::ProcExec => &[],
+            EventKind::ProcFork => &[("ret", self.ret.is_some())],
             EventKind::Drops => &[("count", self.count.is_some())],
         };
         need.iter()

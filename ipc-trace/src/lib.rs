@@ -6,6 +6,7 @@ pub mod clock;
 pub mod decode;
 pub mod event;
 pub mod export;
+pub mod heap;
 pub mod model;
 pub mod probe;
 pub mod recording;

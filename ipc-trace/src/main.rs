@@ -36,10 +36,30 @@ fn report_panics() {
     }));
 }
 
+/// Commands that only print a report end quietly when their reader goes
+/// away (`summary --json | head`), as other command-line tools do: the
+/// default action of SIGPIPE, instead of Rust's ignoring it and panicking
+/// in `print!`. Commands that trace while they write (`record`, the TUI)
+/// keep it ignored, so that a closed pipe never skips their clean-up.
+fn end_quietly_on_closed_pipe(command: Option<&Command>) {
+    let reports_only = matches!(
+        command,
+        Some(Command::Summary { .. } | Command::Doctor { .. } | Command::Lab { .. })
+    );
+    if reports_only {
+        // SAFETY: restores a signal's default action before any thread
+        // that could receive it exists; no handler is involved.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     report_panics();
     let cli = Cli::parse();
+    end_quietly_on_closed_pipe(cli.command.as_ref());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

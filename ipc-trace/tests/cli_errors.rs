@@ -144,3 +144,24 @@ fn the_load_detector_sees_a_real_load() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(loaded, "strace saw no BPF_PROG_LOAD in a real recording");
 }
+
+/// `summary --json FILE | head`: the reader is gone before the first
+/// write. The report ends quietly (killed by SIGPIPE, as `cat` would be),
+/// never with a panic or an error message.
+#[test]
+fn a_report_into_a_closed_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let recording = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/producer-consumer.ndjson"
+    );
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = ipc_trace()
+        .args(["summary", "--json", recording])
+        .stdout(writer)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{}", stderr(&out));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}

@@ -61,6 +61,7 @@ fn tracepoint_programs_exist() {
         "sched_process_exec",
         "sched_waking",
         "sched_process_exit",
+        "task_newtask",
     ] {
         assert_eq!(kind(&obj, name), Some("tracepoint"), "program {name}");
     }

@@ -70,6 +70,8 @@ fn host_tracepoint_offsets() -> Result<TracepointOffsets, Box<dyn Error + Send +
         fault_address: field_offset("exceptions/page_fault_user", "address")?,
         fault_error_code: field_offset("exceptions/page_fault_user", "error_code")?,
         waking_pid: field_offset("sched/sched_waking", "pid")?,
+        newtask_pid: field_offset("task/task_newtask", "pid")?,
+        newtask_clone_flags: field_offset("task/task_newtask", "clone_flags")?,
     })
 }
 

@@ -4,7 +4,7 @@
 use ipc_trace::event::{Backend, Event, EventKind, SemOpSpec, Stats};
 use ipc_trace::probe::ProbeTable;
 use ipc_trace::recording::{
-    Header, ReadError, ReadOptions, Record, RecordingReader, RecordingWriter,
+    Header, ReadError, ReadOptions, Record, RecordingReader, RecordingWriter, SCHEMA,
 };
 use std::io::Cursor;
 use std::path::PathBuf;
@@ -190,7 +190,7 @@ fn bad_inputs_give_exact_errors() -> TestResult {
             "line 3: truncated (the input ends inside this line)".into(),
         ),
         (
-            recording(&[&good])?.replace("ipc-trace/1", "ipc-trace/2").into_bytes(),
+            recording(&[&good])?.replace(SCHEMA, "ipc-trace/2").into_bytes(),
             "line 1: schema ipc-trace/2 is not supported by this ipc-trace (reads ipc-trace/1)".into(),
         ),
         (
@@ -241,7 +241,8 @@ fn a_newer_minor_version_is_read_and_its_unknown_kinds_are_skipped() -> TestResu
     let newer = good
         .replace("shm_create", "shm_lock")
         .replace("\"ts_ns\"", "\"future\":[1],\"ts_ns\"");
-    let text = recording(&[&good, &newer, &good])?.replace("ipc-trace/1", "ipc-trace/1.1");
+    // A minor version past this build's.
+    let text = recording(&[&good, &newer, &good])?.replace(SCHEMA, "ipc-trace/1.99");
     let mut r = RecordingReader::new(Cursor::new(text), ReadOptions::default())?;
     let records = r.by_ref().collect::<Result<Vec<_>, _>>()?;
     assert_eq!(records.len(), 3);

@@ -5,8 +5,19 @@
 use ipc_trace::event::{Event, EventKind, Stats};
 use ipc_trace::probe::ProbeStatus;
 
-/// The schema a recording must declare.
-pub const SCHEMA: &str = "ipc-trace/1";
+/// The schema this build writes (a recording may declare any `ipc-trace/1.N`).
+pub const SCHEMA: &str = ipc_trace::recording::SCHEMA;
+
+/// True for `ipc-trace/1` and `ipc-trace/1.N`: the versions this checker
+/// reads (a minor version only adds kinds).
+fn is_schema_1(v: &str) -> bool {
+    v.strip_prefix("ipc-trace/1").is_some_and(|rest| {
+        rest.is_empty()
+            || rest
+                .strip_prefix('.')
+                .is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
 
 /// One event and the line it came from (1-based).
 #[derive(Clone, Debug)]
@@ -71,7 +82,7 @@ impl Recording {
             }
         };
         match value.get("schema").and_then(|s| s.as_str()) {
-            Some(SCHEMA) => {}
+            Some(v) if is_schema_1(v) => {}
             other => self.problems.push(format!(
                 "line {n}: header schema is {other:?}, expected \"{SCHEMA}\""
             )),

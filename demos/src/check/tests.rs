@@ -627,6 +627,19 @@ fn a_cut_short_or_malformed_recording_fails() {
         &check_text(&wrong_schema, &reports()),
         "header schema is Some(\"ipc-trace/9\")",
     );
+    let not_a_minor = text.replacen("ipc-trace/1", "ipc-trace/10", 1);
+    assert_fails_with(
+        &check_text(&not_a_minor, &reports()),
+        "header schema is Some(\"ipc-trace/10\")",
+    );
+    let newer_minor = text.replacen("ipc-trace/1", "ipc-trace/1.7", 1);
+    assert!(
+        !check_text(&newer_minor, &reports())
+            .failures
+            .iter()
+            .any(|f| f.contains("schema")),
+        "a minor version is read"
+    );
 }
 
 #[test]

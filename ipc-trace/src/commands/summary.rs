@@ -3,21 +3,49 @@
 
 use super::{CmdError, CmdResult};
 use crate::cli::TraceArgs;
-use ipc_trace::event::EventKind;
+use ipc_trace::event::{Event, EventKind};
 use ipc_trace::model::State;
 use ipc_trace::recording::{ReadOptions, Record, RecordingReader};
+use ipc_trace::session::filter::LiveFilter;
 use ipc_trace::session::live::{Live, LiveOptions, monotonic_ns, own_ipc_ns};
 use ipc_trace::session::run::{exit_status, run_to_end};
 use ipc_trace::summary::{Summary, render_text, summarize};
 use std::path::Path;
 
+/// Which events of a recording `summary FILE` applies: those passing
+/// `--comm`, `--key` and `--ipc-ns` as a live session would filter them,
+/// and with `--pid` those of the listed processes (a recording does not
+/// say which processes they forked); counted losses always, since they
+/// concern every lifecycle alive when they happened.
+pub struct RecordingFilter {
+    pids: Vec<u32>,
+    live: LiveFilter,
+}
+
+impl RecordingFilter {
+    /// The filter the trace arguments ask for.
+    pub fn from_args(trace: &TraceArgs) -> RecordingFilter {
+        RecordingFilter {
+            pids: trace.pids.clone(),
+            live: LiveFilter::new(trace.comm.clone(), trace.key, trace.ipc_ns),
+        }
+    }
+
+    fn pass(&mut self, ev: &Event) -> bool {
+        // Always asked, so that it learns the key of every id it sees.
+        let by_rest = self.live.pass(ev);
+        let by_pid =
+            ev.kind == EventKind::Drops || self.pids.is_empty() || self.pids.contains(&ev.tgid);
+        by_pid && by_rest
+    }
+}
+
 /// Builds the model from a recording, streaming it (memory stays flat in
-/// the number of events). With `ipc_ns`, only that IPC namespace's events
-/// (and the counted losses, which concern all) are applied.
+/// the number of events), applying only the events `filter` passes.
 pub fn model_from_recording(
     file: &Path,
     skip_bad: bool,
-    ipc_ns: Option<u32>,
+    filter: &mut RecordingFilter,
 ) -> Result<(State, u64), CmdError> {
     let options = if skip_bad {
         ReadOptions::skipping_bad()
@@ -29,7 +57,7 @@ pub fn model_from_recording(
     for record in reader.by_ref() {
         match record.map_err(CmdError::usage)? {
             Record::Event(ev) => {
-                if ipc_ns.is_none_or(|ns| ev.ipc_ns == ns || ev.kind == EventKind::Drops) {
+                if filter.pass(&ev) {
                     state.apply(&ev);
                 }
             }
@@ -62,7 +90,8 @@ pub async fn summary(
             ));
         }
         (Some(file), true) => {
-            let (state, skipped) = model_from_recording(file, skip_bad, trace.ipc_ns)?;
+            let mut filter = RecordingFilter::from_args(&trace);
+            let (state, skipped) = model_from_recording(file, skip_bad, &mut filter)?;
             if skipped > 0 {
                 eprintln!("ipc-trace: {skipped} bad line(s) skipped");
             }

@@ -1,5 +1,5 @@
 //! Shared-memory records: shmget/newseg, shmat/do_shmat, faults,
-//! shmdt/shm_close, shmctl, shm_destroy, and what a process exit unmaps.
+//! shmdt/shm_close, shmctl, shm_destroy.
 
 use super::names;
 use super::state::{Attach, ObjKey, Segment};
@@ -314,32 +314,10 @@ impl Decoder {
         out.push(destroy);
     }
 
-    /// A process exited: its mappings are gone. Unless `shm_close` reports
-    /// them, each tracked attach gets an inferred detach, then each removed
-    /// segment left without attaches an inferred destroy.
-    pub(super) fn proc_exit(&mut self, raw: &RawEvent, out: &mut Vec<Event>) {
-        out.push(seen(raw, EventKind::ProcExit));
-        if self.attached.shm_close {
-            return;
-        }
-        let tgid = tgid_of(raw);
-        let gone = self.objects.untrack_all(|a| a.tgid == tgid);
-        out.extend(gone.iter().map(|a| inferred_detach(raw, a)));
-        let mut segments: Vec<ObjKey> = Vec::new();
-        for a in &gone {
-            if !segments.contains(&a.seg) {
-                segments.push(a.seg);
-            }
-        }
-        for seg in segments {
-            self.destroy_if_unused(raw, seg, out);
-        }
-    }
-
     /// Infers the destroy of a removed segment once no attach is left,
     /// unless `shm_destroy` reports it. Not when attaches made by unseen
     /// processes may remain: then its moment cannot be told.
-    fn destroy_if_unused(&mut self, raw: &RawEvent, seg: ObjKey, out: &mut Vec<Event>) {
+    pub(super) fn destroy_if_unused(&mut self, raw: &RawEvent, seg: ObjKey, out: &mut Vec<Event>) {
         if self.attached.shm_destroy {
             return;
         }
@@ -373,7 +351,7 @@ impl Decoder {
 
 /// An inferred detach of a tracked attach, at the time of `raw`, in the
 /// name of the process that held the mapping.
-fn inferred_detach(raw: &RawEvent, attach: &Attach) -> Event {
+pub(super) fn inferred_detach(raw: &RawEvent, attach: &Attach) -> Event {
     let mut detach = inferred(raw, EventKind::ShmDetach);
     if attach.tgid != tgid_of(raw) {
         detach.pid = attach.tgid;

@@ -106,6 +106,15 @@ impl Objects {
         gone
     }
 
+    /// The tracked attaches of process `tgid`, in order.
+    pub fn attaches_of(&self, tgid: u32) -> Vec<Attach> {
+        self.attaches
+            .iter()
+            .filter(|a| a.tgid == tgid)
+            .copied()
+            .collect()
+    }
+
     /// True when some tracked attach maps `seg`.
     pub fn is_attached(&self, seg: ObjKey) -> bool {
         self.attaches.iter().any(|a| a.seg == seg)

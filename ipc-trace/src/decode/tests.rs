@@ -2,6 +2,8 @@
 //! only (every kernel-path event inferred) and every kernel-path probe
 //! attached (nothing inferred).
 
+mod process;
+
 use super::Decoder;
 use crate::event::{Backend, Event, EventKind as K, SemOpSpec};
 use crate::probe::{ProbeClass, ProbeTable};

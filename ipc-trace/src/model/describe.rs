@@ -121,6 +121,8 @@ pub fn event_text(ev: &Event) -> String {
         }
         EventKind::SemDestroy => format!("set {id} freed"),
         EventKind::ProcExit => "process exited".to_string(),
+        EventKind::ProcFork => format!("forked pid {}", ev.ret.unwrap_or(0)),
+        EventKind::ProcExec => "exec'd a new image".to_string(),
         EventKind::Drops => format!("{} events lost ({})", ev.count.unwrap_or(0), ev.probe),
     }
 }

@@ -72,9 +72,9 @@ pub struct Object {
     /// Every kernel step seen on it.
     pub steps_seen: StepSet,
     /// Segment state (shm only).
-    pub shm: Option<ShmState>,
+    pub shm: Option<Box<ShmState>>,
     /// Set state (sem only).
-    pub sem: Option<SemState>,
+    pub sem: Option<Box<SemState>>,
     /// A create was seen and the creating `*_get` has not returned yet (its
     /// tgid): that get "created", not "found".
     pub(crate) awaiting_get: Option<u32>,
@@ -105,8 +105,8 @@ impl Object {
             activity: RateWindow::default(),
             timeline: Timeline::default(),
             steps_seen: StepSet::EMPTY,
-            shm: (key.kind == ObjKind::Shm).then(ShmState::default),
-            sem: (key.kind == ObjKind::Sem).then(SemState::default),
+            shm: (key.kind == ObjKind::Shm).then(Box::default),
+            sem: (key.kind == ObjKind::Sem).then(Box::default),
             awaiting_get: None,
         }
     }
@@ -118,7 +118,7 @@ impl Object {
 
     /// Current attaches (shm; 0 for sets).
     pub fn nattch(&self) -> u64 {
-        self.shm.as_ref().map_or(0, ShmState::nattch)
+        self.shm.as_ref().map_or(0, |s| s.nattch())
     }
 
     /// The key as `ipcs` prints it: `0x00016988`.
@@ -130,7 +130,7 @@ impl Object {
     }
 
     /// Drops the details of a long-removed lifecycle (page records, value
-    /// samples, timeline tail, attach history), keeping its counters.
+    /// samples, all of the timeline but its first entry, attach history), keeping its counters.
     pub fn compact(&mut self) {
         self.timeline.compact();
         if let Some(s) = self.shm.as_mut() {
@@ -168,6 +168,10 @@ pub enum AttachOp {
     Detach,
     /// The process exited with the mapping in place.
     Exit,
+    /// A forked child got a copy of its parent's mapping.
+    Inherit,
+    /// The process replaced its image (`execve`) with the mapping in place.
+    Exec,
 }
 
 /// One attach or detach in a segment's history.
@@ -223,9 +227,15 @@ impl ShmState {
 
     /// `actor` mapped the segment at `addr` (again, if it already had).
     pub fn map(&mut self, actor: Actor, addr: u64, ts_ns: u64) {
+        self.map_by(AttachOp::Attach, actor, addr, ts_ns);
+    }
+
+    /// A new mapping of `actor`'s process at `addr`, made by `op` (an
+    /// attach, or a fork that copied the parent's).
+    pub fn map_by(&mut self, op: AttachOp, actor: Actor, addr: u64, ts_ns: u64) {
         self.attaches += 1;
         self.history.push(AttachRecord {
-            op: AttachOp::Attach,
+            op,
             actor: actor.clone(),
             addr,
             ts_ns,
@@ -234,8 +244,8 @@ impl ShmState {
         self.mappings.push(Mapping { actor, addr, ts_ns });
     }
 
-    /// The mapping of `actor`'s process at `addr` went (`op`: detach or
-    /// exit). False when it was not seen attached.
+    /// The mapping of `actor`'s process at `addr` went (`op`: detach,
+    /// exit or exec). False when it was not seen attached.
     pub fn unmap(&mut self, op: AttachOp, actor: Actor, addr: u64, ts_ns: u64) -> bool {
         let found = self.unmap_only(actor.tgid, addr);
         self.detaches += 1;

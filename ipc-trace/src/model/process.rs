@@ -2,8 +2,10 @@
 
 use std::collections::HashMap;
 
-/// Processes remembered; beyond this, the longest-exited are forgotten.
-pub const PROCESSES_CAP: usize = 20_000;
+/// Exited processes remembered; beyond this, the longest-exited are
+/// forgotten (a host that starts a few processes a second would otherwise
+/// keep one row per process for hours). Live ones are never forgotten.
+pub const EXITED_CAP: usize = 4096;
 
 /// One process (thread group).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,11 +34,13 @@ impl Process {
     }
 }
 
-/// Processes by tgid. Past [`PROCESSES_CAP`] the longest-exited are
-/// forgotten; live ones never are.
+/// Processes by tgid. Past [`EXITED_CAP`] exited ones the longest-exited
+/// are forgotten; live ones never are.
 #[derive(Clone, Debug, Default)]
 pub struct ProcessTable {
     procs: HashMap<u32, Process>,
+    /// How many of `procs` have `exited` set.
+    exited: usize,
 }
 
 impl ProcessTable {
@@ -65,8 +69,11 @@ impl ProcessTable {
 
     /// Marks `tgid` exited at `ts_ns`.
     pub fn exited(&mut self, tgid: u32, ts_ns: u64) {
-        if let Some(p) = self.procs.get_mut(&tgid) {
-            p.exited.get_or_insert(ts_ns);
+        if let Some(p) = self.procs.get_mut(&tgid)
+            && p.exited.is_none()
+        {
+            p.exited = Some(ts_ns);
+            self.exited += 1;
         }
         self.trim();
     }
@@ -105,7 +112,7 @@ impl ProcessTable {
     }
 
     fn trim(&mut self) {
-        if self.procs.len() <= PROCESSES_CAP {
+        if self.exited <= EXITED_CAP {
             return;
         }
         let mut exited: Vec<(u64, u32)> = self
@@ -114,9 +121,39 @@ impl ProcessTable {
             .filter_map(|p| p.exited.map(|t| (t, p.tgid)))
             .collect();
         exited.sort_unstable();
-        let excess = self.procs.len() - PROCESSES_CAP + PROCESSES_CAP / 10;
+        // A tenth more than needed, so that the sort runs once per
+        // EXITED_CAP / 10 exits, not at every one.
+        let excess = self.exited - EXITED_CAP + EXITED_CAP / 10;
         for (_, tgid) in exited.into_iter().take(excess) {
             self.procs.remove(&tgid);
+            self.exited -= 1;
         }
+        // Rebuilt without the removed rows' tombstones: otherwise the
+        // table doubles once more some thousands of exits later.
+        self.procs.shrink_to_fit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EXITED_CAP, ProcessTable};
+
+    #[test]
+    fn exited_processes_are_bounded_and_live_ones_kept() {
+        let mut t = ProcessTable::default();
+        t.touch(1, "init", 0);
+        for tgid in 2..(2 + 3 * EXITED_CAP as u32) {
+            t.touch(tgid, "worker", u64::from(tgid));
+            t.exited(tgid, u64::from(tgid));
+        }
+        assert!(t.len() <= EXITED_CAP + 1, "{} rows", t.len());
+        assert!(t.get(1).is_some_and(|p| p.alive()), "the live one stays");
+        // The longest-exited went first; the last to exit is there.
+        assert!(t.get(2).is_none());
+        assert!(t.get(1 + 3 * EXITED_CAP as u32).is_some());
+        // An exit seen twice counts once.
+        let before = t.len();
+        t.exited(1 + 3 * EXITED_CAP as u32, 1);
+        assert_eq!(t.len(), before);
     }
 }

@@ -256,6 +256,8 @@ pub fn steps_of(ev: &Event, get: Option<GetOutcome>) -> StepSet {
         | EventKind::ShmDestroy
         | EventKind::SemDestroy
         | EventKind::ProcExit
+        | EventKind::ProcFork
+        | EventKind::ProcExec
         | EventKind::Drops => StepSet::EMPTY,
     }
 }

@@ -1,5 +1,7 @@
 //! Model tests from hand-written event sequences.
 
+mod process;
+
 use super::object::{AttachOp, ObjKind, ObjectKey, Origin};
 use super::state::{Limits, State};
 use super::steps::Step::{self, *};
@@ -615,6 +617,46 @@ fn long_timelines_keep_their_start_and_their_recent_past() {
     assert_eq!(tl.gap_at, Some(16));
     assert_eq!(tl.entries.last().map(|e| e.ts_ns), Some(509));
     assert!(tl.entries.last().is_some_and(|e| e.steps.contains(SHM10)));
+}
+
+/// A lifecycle pushed out of the detailed window keeps its first timeline
+/// entry and its counters only (thousands of whole heads were most of a
+/// long session's memory).
+#[test]
+fn a_compacted_lifecycle_keeps_its_first_entry_and_its_counters() {
+    let mut s = State::with_limits(Limits {
+        removed_detailed: 1,
+        ..Limits::default()
+    });
+    for i in 0..2 {
+        s.apply(&shm_create(
+            i * 100 + 1,
+            100,
+            i as i32,
+            KEY + i as i32,
+            4096,
+        ));
+        s.apply(&attach(i * 100 + 2, 100, i as i32, 0x1000));
+        for p in 0..5 {
+            s.apply(&fault(i * 100 + 10 + p, 100, i as i32, p, false));
+        }
+        s.apply(&destroy(i * 100 + 50, EventKind::ShmDestroy, i as i32));
+    }
+    let objs: Vec<_> = s.objects().collect();
+    assert_eq!(objs.len(), 2);
+    let (old, recent) = (objs[0], objs[1]);
+    let old_tl = s.timeline(old);
+    assert_eq!(old_tl.entries.len(), 1, "only how it began");
+    assert_eq!(old_tl.entries[0].kind, EventKind::ShmCreate);
+    assert_eq!(old_tl.skipped, 7);
+    assert_eq!(old_tl.gap_at, Some(1));
+    assert_eq!(old.timeline.total(), 8, "the count stays");
+    assert_eq!(
+        s.timeline(recent).entries.len(),
+        8,
+        "the recent one is whole"
+    );
+    assert_eq!(old.shm.as_ref().map(|m| m.attaches), Some(1));
 }
 
 /// A finder's get can complete before the creator's record arrives; the

@@ -20,9 +20,9 @@ pub const TIMELINE_TAIL: usize = 64;
 pub struct TailRef {
     /// Log sequence number.
     pub seq: u64,
-    /// Set when the entry is "exited with the segment attached at this
-    /// address" (derived from a `proc_exit`).
-    pub exit_addr: Option<u64>,
+    /// Set when the entry is what a process event (`proc_exit`,
+    /// `proc_exec`, `proc_fork`) did to the mapping at this address.
+    pub mapping_addr: Option<u64>,
 }
 
 /// The timeline of one lifecycle.
@@ -91,18 +91,29 @@ impl TimelineEntry {
         }
     }
 
-    /// The entry a `proc_exit` adds to each segment the process still had
-    /// attached at `addr`: the kernel detached it (no `shmdt` is traced).
-    pub fn exit(ev: &Event, addr: u64) -> TimelineEntry {
+    /// The entry a process event adds to each segment the process had
+    /// attached at `addr`: a `proc_exit` or `proc_exec` detached it (no
+    /// `shmdt` is traced), a `proc_fork` gave the child a copy.
+    pub fn mapping(ev: &Event, addr: u64) -> TimelineEntry {
+        let text = match ev.kind {
+            EventKind::ProcFork => format!(
+                "forked pid {}: the child has the segment attached at 0x{addr:x} too",
+                ev.ret.unwrap_or(0)
+            ),
+            EventKind::ProcExec => {
+                format!("exec'd with the segment attached at 0x{addr:x}: detached")
+            }
+            _ => format!("exited with the segment attached at 0x{addr:x}: detached"),
+        };
         TimelineEntry {
             ts_ns: ev.ts_ns,
-            kind: EventKind::ProcExit,
+            kind: ev.kind,
             actor: Actor::of(ev),
             steps: StepSet::EMPTY,
             inferred: true,
             probe: ev.probe.clone(),
             backend: ev.backend,
-            text: format!("exited with the segment attached at 0x{addr:x}: detached"),
+            text,
         }
     }
 }
@@ -143,8 +154,12 @@ impl Timeline {
         self.pushed
     }
 
-    /// Forgets the tail (for lifecycles long removed).
+    /// Keeps only the first entry (how the lifecycle began) and forgets the
+    /// rest, for lifecycles long removed: the whole head of thousands of
+    /// them was most of a long session's memory (about 3 KiB each).
     pub fn compact(&mut self) {
+        self.head.truncate(1);
+        self.head.shrink_to_fit();
         self.tail = Ring::new(1);
     }
 
@@ -154,8 +169,8 @@ impl Timeline {
         let mut entries = self.head.clone();
         let mut skipped = self.tail.dropped();
         for r in self.tail.iter() {
-            match (find(r.seq), r.exit_addr) {
-                (Some(l), Some(addr)) => entries.push(TimelineEntry::exit(&l.event, addr)),
+            match (find(r.seq), r.mapping_addr) {
+                (Some(l), Some(addr)) => entries.push(TimelineEntry::mapping(&l.event, addr)),
                 (Some(l), None) => entries.push(TimelineEntry::of(&l.event, l.steps)),
                 (None, _) => skipped += 1,
             }

@@ -243,7 +243,8 @@ mod tests {
             btf_missing_offsets: missing.iter().map(|m| (*m).to_string()).collect(),
             kprobe_pmu: false,
             fentry_allowed: Some(false),
-            fentry_detail: "fentry on do_shmat: load failed: EPERM (lockdown?)".into(),
+            fentry_detail: "fentry on do_shmat: load failed: EPERM (kernel lockdown: integrity)"
+                .into(),
             functions: functions
                 .iter()
                 .map(|(name, found)| crate::probe::facts::FunctionFact {
@@ -274,10 +275,9 @@ mod tests {
         );
         assert!(line_with(&report, "tracefs").ends_with("/sys/kernel/tracing"));
         assert!(line_with(&report, "kprobes").contains("not available"));
-        assert!(
-            line_with(&report, "fentry")
-                .ends_with("refused (fentry on do_shmat: load failed: EPERM (lockdown?))")
-        );
+        assert!(line_with(&report, "fentry").ends_with(
+            "refused (fentry on do_shmat: load failed: EPERM (kernel lockdown: integrity))"
+        ));
         assert!(line_with(&report, "unprivileged_bpf_disabled").ends_with(" 2"));
         assert!(report.ends_with("Probes\n  not loaded\n"));
         assert!(line_with(&report, "CAP_BPF").contains(" has  loads programs"));

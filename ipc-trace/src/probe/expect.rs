@@ -262,8 +262,7 @@ mod tests {
     fn a_locked_down_kprobeless_kernel_must_say_why() {
         let o = known_offsets();
         let f = facts(false, Some(false), &[]);
-        let reason =
-            "fentry: load failed: EPERM (lockdown?); kprobe: kprobes missing: no kprobe PMU";
+        let reason = "fentry: load failed: EPERM (kernel lockdown: integrity); kprobe: kprobes missing: no kprobe PMU";
         let mut table = table_with(None, &[], reason);
         if let Some(row) = table.get_mut(ids::SHMEM_FAULT) {
             row.reason =

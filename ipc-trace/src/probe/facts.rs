@@ -46,7 +46,7 @@ pub struct KernelFacts {
     /// tried (no privileges, no function to try it on).
     pub fentry_allowed: Option<bool>,
     /// What the fentry trial did, e.g. `fentry on do_shmat: load failed:
-    /// EPERM (lockdown?)`.
+    /// EPERM (kernel lockdown: integrity)`.
     pub fentry_detail: String,
     /// One row per kernel-path probe, in probe-id order.
     pub functions: Vec<FunctionFact>,

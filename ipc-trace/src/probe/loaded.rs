@@ -5,7 +5,7 @@
 use super::kernel_path::KERNEL_PROBES;
 
 /// Tracepoint programs of the object.
-const TRACEPOINT_PROGRAMS: [&str; 8] = [
+const TRACEPOINT_PROGRAMS: [&str; 9] = [
     "sys_enter",
     "sys_exit",
     "page_fault_user",
@@ -14,6 +14,7 @@ const TRACEPOINT_PROGRAMS: [&str; 8] = [
     "sched_process_exit",
     "sched_process_exec",
     "sched_waking",
+    "task_newtask",
 ];
 
 /// The kernel keeps at most 15 characters of a program's name.

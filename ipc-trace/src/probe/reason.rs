@@ -1,5 +1,5 @@
 //! Short, human reasons for failed loads and attaches, as shown in the
-//! probe table ("load failed: EPERM (lockdown?)").
+//! probe table ("load failed: EPERM (kernel lockdown: integrity)").
 
 use std::error::Error;
 use std::io;
@@ -29,10 +29,31 @@ pub fn errno_name(errno: i32) -> String {
     name.to_string()
 }
 
+/// Why root gets EPERM from `bpf()`: the kernel's lockdown when it says
+/// one is selected, else some other policy (a BPF LSM, a sandbox); which
+/// one the kernel does not say.
+fn eperm_hint(lockdown: Option<&str>) -> String {
+    match lockdown {
+        Some("none") => " (refused by the kernel's policy; lockdown is off)".to_string(),
+        Some(mode) => format!(" (kernel lockdown: {mode})"),
+        None => " (refused by the kernel's policy: lockdown or a security module)".to_string(),
+    }
+}
+
 /// A hint for errnos whose cause is usually the same.
-fn errno_hint(errno: i32) -> &'static str {
+fn errno_hint(errno: i32) -> String {
+    static EPERM_HINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     match errno {
-        libc::EPERM => " (lockdown?)",
+        libc::EPERM => EPERM_HINT
+            .get_or_init(|| eperm_hint(super::system::read_lockdown().as_deref()))
+            .clone(),
+        _ => errno_hint_static(errno).to_string(),
+    }
+}
+
+/// The hints that need no look at the system.
+fn errno_hint_static(errno: i32) -> &'static str {
+    match errno {
         libc::EACCES => " (rejected by the verifier)",
         libc::ENOENT => " (function not found)",
         524 | libc::EOPNOTSUPP => " (not supported by this kernel)",
@@ -102,8 +123,17 @@ mod tests {
         let err = aya::programs::ProgramError::IOError(io::Error::from_raw_os_error(libc::EPERM));
         assert_eq!(
             describe("load failed", &err),
-            "load failed: EPERM (lockdown?)"
+            format!(
+                "load failed: EPERM{}",
+                eperm_hint(super::super::system::read_lockdown().as_deref())
+            )
         );
+        assert_eq!(
+            eperm_hint(Some("integrity")),
+            " (kernel lockdown: integrity)"
+        );
+        assert!(eperm_hint(Some("none")).contains("lockdown is off"));
+        assert!(eperm_hint(None).contains("lockdown or a security module"));
         let err = aya::programs::ProgramError::SyscallError(aya::sys::SyscallError {
             call: "perf_event_open",
             io_error: io::Error::from_raw_os_error(libc::ENOENT),

@@ -204,6 +204,15 @@ mod tests {
         }
     }
 
+    /// What the EPERM load failure reads as on this machine (its hint
+    /// depends on the lockdown mode the kernel shows).
+    fn eperm_text() -> String {
+        crate::probe::reason::describe(
+            "load failed",
+            &ProgramError::IOError(std::io::Error::from_raw_os_error(libc::EPERM)),
+        )
+    }
+
     #[test]
     fn reasons_read_as_before_and_keep_the_kernel_error() {
         let skip = ProbeSkip::failed(vec![
@@ -216,7 +225,10 @@ mod tests {
         let skip = skip.expect("two failures");
         assert_eq!(
             skip.to_string(),
-            "fentry: load failed: EPERM (lockdown?); kprobe: kprobes missing: no kprobe PMU (CONFIG_KPROBES off)"
+            format!(
+                "fentry: {}; kprobe: kprobes missing: no kprobe PMU (CONFIG_KPROBES off)",
+                eperm_text()
+            )
         );
         let io = skip
             .source()
@@ -254,9 +266,12 @@ mod tests {
         let err = forced_backend_error(BackendChoice::Fentry, skips(), false).expect("fails");
         assert_eq!(
             err.to_string(),
-            "--backend fentry: cannot attach newseg (fentry: load failed: EPERM (lockdown?)), \
-             shmem_fault (not attached: shmem_fault is only reported beneath shm_fault), \
-             shm_close (kernel BTF lacks file.private_data)"
+            format!(
+                "--backend fentry: cannot attach newseg (fentry: {}), \
+                 shmem_fault (not attached: shmem_fault is only reported beneath shm_fault), \
+                 shm_close (kernel BTF lacks file.private_data)",
+                eperm_text()
+            )
         );
         assert_eq!(err.failures().count(), 3);
         // shm_fault excluded by the user: shmem_fault follows, not a failure.

@@ -71,9 +71,7 @@ pub fn gather() -> SystemFacts {
     SystemFacts {
         kernel_release: kernel_release(),
         btf_present: Path::new(btf::VMLINUX_BTF).exists(),
-        lockdown: std::fs::read_to_string(LOCKDOWN_PATH)
-            .ok()
-            .and_then(|text| parse_lockdown(&text)),
+        lockdown: read_lockdown(),
         // SAFETY: geteuid has no preconditions and cannot fail.
         is_root: unsafe { libc::geteuid() } == 0,
         cap_bpf: has_cap(CAP_BPF),
@@ -102,6 +100,14 @@ fn kernel_release() -> String {
 
 fn read_number(path: &str) -> Option<u32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// The selected lockdown mode, None when the kernel shows none (no
+/// lockdown LSM, or securityfs not mounted).
+pub fn read_lockdown() -> Option<String> {
+    std::fs::read_to_string(LOCKDOWN_PATH)
+        .ok()
+        .and_then(|text| parse_lockdown(&text))
 }
 
 /// The selected mode in `/sys/kernel/security/lockdown`

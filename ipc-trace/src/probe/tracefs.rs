@@ -321,6 +321,13 @@ pub fn tracepoint_offsets_checked(root: &Path) -> (TracepointOffsets, Vec<String
         defaults.fault_error_code,
     );
     let waking_pid = read("sched", "sched_waking", "pid", defaults.waking_pid);
+    let newtask_pid = read("task", "task_newtask", "pid", defaults.newtask_pid);
+    let newtask_clone_flags = read(
+        "task",
+        "task_newtask",
+        "clone_flags",
+        defaults.newtask_clone_flags,
+    );
     let exit_group_dead = match field_offset(root, "sched", "sched_process_exit", "group_dead") {
         Ok(offset) => offset,
         Err(TracefsError::NoField { .. }) => 0,
@@ -336,6 +343,8 @@ pub fn tracepoint_offsets_checked(root: &Path) -> (TracepointOffsets, Vec<String
         fault_address,
         fault_error_code,
         waking_pid,
+        newtask_pid,
+        newtask_clone_flags,
     };
     (offsets, warnings)
 }

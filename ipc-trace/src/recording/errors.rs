@@ -36,8 +36,9 @@ pub enum ReadError {
     },
     /// The header names a major version this build does not read.
     #[error(
-        "line {line}: schema {found} is not supported by this ipc-trace (reads {})",
-        super::SCHEMA
+        "line {line}: schema {found} is not supported by this ipc-trace (reads {}/{})",
+        super::SCHEMA_NAME,
+        super::SCHEMA_MAJOR
     )]
     UnsupportedSchema {
         /// The header line (1 unless blank lines come first).

@@ -2,16 +2,18 @@
 //! (`--pid` and `-- CMD` are filtered in the kernel, children included.)
 
 use crate::event::{Event, EventKind};
-use std::collections::HashMap;
+use std::collections::HashSet;
 
-/// The filters, with the id → key knowledge `--key` needs (most events
-/// carry only the id).
+/// The filters, with what `--key` needs to know of ids (most events carry
+/// only the id): the ids whose key is the wanted one. Ids of other keys
+/// are never stored, so that the set stays as small as the wanted objects
+/// whatever the churn of others.
 #[derive(Debug, Default)]
 pub struct LiveFilter {
     comm: Option<String>,
     key: Option<i32>,
     ipc_ns: Option<u32>,
-    keys: HashMap<(u32, bool, i32), i32>,
+    wanted_ids: HashSet<(u32, bool, i32)>,
 }
 
 impl LiveFilter {
@@ -21,38 +23,51 @@ impl LiveFilter {
             comm,
             key,
             ipc_ns,
-            keys: HashMap::new(),
+            wanted_ids: HashSet::new(),
         }
     }
 
     /// Remembers the key of a pre-existing object.
     pub fn learn(&mut self, ipc_ns: u32, is_shm: bool, id: i32, key: i32) {
-        self.keys.insert((ipc_ns, is_shm, id), key);
+        let Some(want) = self.key else { return };
+        if key == want {
+            self.wanted_ids.insert((ipc_ns, is_shm, id));
+        } else {
+            // The id came back with another key.
+            self.wanted_ids.remove(&(ipc_ns, is_shm, id));
+        }
     }
 
     /// True when `ev` passes every filter.
     pub fn pass(&mut self, ev: &Event) -> bool {
         if let (Some(id), Some(key)) = (ev.id, ev.key) {
-            self.keys.insert((ev.ipc_ns, ev.kind.is_shm(), id), key);
+            self.learn(ev.ipc_ns, ev.kind.is_shm(), id, key);
+        }
+        // Counted losses concern every lifecycle alive when they happened,
+        // whoever's process or namespace: never filtered away.
+        if ev.kind == EventKind::Drops {
+            return true;
         }
         if self.comm.as_deref().is_some_and(|c| c != ev.comm) {
             return false;
         }
-        if self
-            .ipc_ns
-            .is_some_and(|ns| ns != ev.ipc_ns && ev.kind != EventKind::Drops)
-        {
+        if self.ipc_ns.is_some_and(|ns| ns != ev.ipc_ns) {
             return false;
         }
         let Some(want) = self.key else { return true };
         if !(ev.kind.is_shm() || ev.kind.is_sem()) {
             return true;
         }
-        let key = ev.key.or_else(|| {
-            ev.id
-                .and_then(|id| self.keys.get(&(ev.ipc_ns, ev.kind.is_shm(), id)).copied())
-        });
-        key == Some(want)
+        match (ev.key, ev.id) {
+            (Some(key), _) => key == want,
+            (None, Some(id)) => self.wanted_ids.contains(&(ev.ipc_ns, ev.kind.is_shm(), id)),
+            (None, None) => false,
+        }
+    }
+
+    /// Ids remembered for `--key` (bounded by the wanted objects).
+    pub fn remembered_ids(&self) -> usize {
+        self.wanted_ids.len()
     }
 }
 
@@ -77,6 +92,32 @@ mod tests {
         // A semaphore set with the same id is another object.
         assert!(!f.pass(&ev(EventKind::SemOp, 3, None)));
         assert!(f.pass(&Event::new(1, EventKind::ProcExit, 5, 5, "prod")));
+    }
+
+    #[test]
+    fn only_ids_of_the_wanted_key_are_remembered() {
+        let mut f = LiveFilter::new(None, Some(0x16988), None);
+        for id in 0..1000 {
+            assert!(!f.pass(&ev(EventKind::ShmGet, id, Some(7))));
+        }
+        assert_eq!(f.remembered_ids(), 0);
+        assert!(f.pass(&ev(EventKind::ShmGet, 5, Some(0x16988))));
+        assert_eq!(f.remembered_ids(), 1);
+        // The id comes back with another key: forgotten.
+        assert!(!f.pass(&ev(EventKind::ShmGet, 5, Some(7))));
+        assert!(!f.pass(&ev(EventKind::ShmFault, 5, None)));
+        assert_eq!(f.remembered_ids(), 0);
+        // Without a key filter nothing is remembered at all.
+        let mut f = LiveFilter::new(None, None, None);
+        assert!(f.pass(&ev(EventKind::ShmGet, 5, Some(7))));
+        assert_eq!(f.remembered_ids(), 0);
+    }
+
+    #[test]
+    fn counted_losses_pass_every_filter() {
+        let mut f = LiveFilter::new(Some("prod".into()), Some(9), Some(4));
+        assert!(f.pass(&Event::new(1, EventKind::Drops, 0, 0, "")));
+        assert!(!f.pass(&Event::new(1, EventKind::ProcExit, 5, 5, "other")));
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub const HELP: &[&str] = &[
     "  not seen by the kernel-path probe",
     "Steps SHM-1..12, SEM-1..9 are the kernel steps of docs/STEPS.md",
     "Swimlane marks: C create  G get  A attach  D detach  f fault  P V Z semop",
-    "  B blocked semop  R ctl  X destroy  E exit  ! drops",
+    "  B blocked semop  R ctl  X destroy  E exit  F fork  e exec  ! drops",
     "Deadlock hint: processes that each waited (blocked, then timed out or",
     "  succeeded) for a semaphore another one still holds (P without V).",
 ];

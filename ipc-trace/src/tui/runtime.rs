@@ -16,6 +16,8 @@ use tokio::sync::mpsc::error::TryRecvError;
 pub const FPS: u64 = 10;
 /// Events applied at most before input and ticks get a turn.
 const DRAIN_BATCH: usize = 50_000;
+/// Ticks between two returns of freed heap to the system (10 s).
+const TRIM_EVERY_TICKS: u64 = 10 * FPS;
 
 /// Runs the TUI until `q` (or Ctrl-C). Returns `Ok` on quit so the caller
 /// can detach probes; the terminal is restored on every exit path. When the
@@ -35,10 +37,15 @@ pub async fn run(feed: Feed) -> anyhow::Result<()> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut source_open = true;
     let mut dirty = true;
+    let mut ticks: u64 = 0;
 
     loop {
         tokio::select! {
             _ = tick.tick() => {
+                ticks += 1;
+                if ticks.is_multiple_of(TRIM_EVERY_TICKS) {
+                    crate::heap::release_free_memory();
+                }
                 if live_clock {
                     app.clock_ns = crate::clock::try_monotonic_ns();
                     dirty = true;

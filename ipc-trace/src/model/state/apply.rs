@@ -79,6 +79,14 @@ impl State {
                 self.on_exit(ev);
                 None
             }
+            EventKind::ProcExec => {
+                self.on_exec(ev);
+                None
+            }
+            EventKind::ProcFork => {
+                self.on_fork(ev);
+                None
+            }
             EventKind::Drops => {
                 self.mark_incomplete(probe_kind(&ev.probe), ev.since_ns, ev.ts_ns);
                 None
@@ -126,7 +134,7 @@ impl State {
         o.timeline.add(
             TailRef {
                 seq,
-                exit_addr: None,
+                mapping_addr: None,
             },
             || TimelineEntry::of(ev, steps),
         );

@@ -83,6 +83,11 @@ pub struct State {
     /// Segment mappings in place, by (tgid, address): how a `shmdt`, which
     /// names only the address, finds its segment.
     mappings: HashMap<(u32, u64), ObjId>,
+    /// Mappings a process exit or exec already detached, until the
+    /// `shm_detach` reporting the same unmapping arrives (inferred right
+    /// after it, or from `shm_close` on kernels that run the exit
+    /// tracepoint before unmapping): that one is not a second detach.
+    ended_mappings: HashMap<(u32, u64), ObjId>,
     /// Removed lifecycles, oldest removal first (see `retention.rs`).
     removed_order: VecDeque<ObjId>,
     next_handle: u64,
@@ -119,6 +124,7 @@ impl State {
             by_key: HashMap::new(),
             generations: HashMap::new(),
             mappings: HashMap::new(),
+            ended_mappings: HashMap::new(),
             removed_order: VecDeque::new(),
             next_handle: 0,
             processes: ProcessTable::default(),

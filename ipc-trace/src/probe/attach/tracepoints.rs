@@ -16,7 +16,7 @@ use crate::probe::kernel_path::SYSCALLS;
 
 /// The tracepoint programs and where each is attached: (program, category,
 /// event, probe id or None for a helper without its own row).
-const SCHED_TRACEPOINTS: [(&str, &str, &str, Option<u8>); 5] = [
+const SCHED_TRACEPOINTS: [(&str, &str, &str, Option<u8>); 6] = [
     (
         "sched_switch",
         "sched",
@@ -35,7 +35,18 @@ const SCHED_TRACEPOINTS: [(&str, &str, &str, Option<u8>); 5] = [
         "sched_process_exit",
         Some(ids::SCHED_EXIT),
     ),
-    ("sched_process_exec", "sched", "sched_process_exec", None),
+    (
+        "sched_process_exec",
+        "sched",
+        "sched_process_exec",
+        Some(ids::SCHED_EXEC),
+    ),
+    (
+        "task_newtask",
+        "task",
+        "task_newtask",
+        Some(ids::TASK_NEWTASK),
+    ),
     ("sched_waking", "sched", "sched_waking", None),
 ];
 

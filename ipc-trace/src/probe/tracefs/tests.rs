@@ -139,6 +139,23 @@ impl Drop for FakeTracefs {
     }
 }
 
+/// `task:task_newtask` as 5.10–6.18 print it.
+const NEWTASK: &str = "name: task_newtask
+ID: 205
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
+\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+
+\tfield:pid_t pid;\toffset:8;\tsize:4;\tsigned:1;
+\tfield:char comm[16];\toffset:12;\tsize:16;\tsigned:0;
+\tfield:u64 clone_flags;\toffset:32;\tsize:8;\tsigned:0;
+\tfield:short oom_score_adj;\toffset:40;\tsize:2;\tsigned:1;
+
+print fmt: \"pid=%d comm=%s clone_flags=%llx oom_score_adj=%hd\", REC->pid, REC->comm, REC->clone_flags, REC->oom_score_adj
+";
+
 /// `sched:sched_waking` as 5.10–6.18 print it.
 const WAKING: &str = "name: sched_waking
 ID: 371
@@ -163,6 +180,7 @@ fn reads_offsets_from_an_old_kernel_layout() -> Result<(), Box<dyn std::error::E
     fake.event("sched", "sched_process_exit", EXIT_OLD)?;
     fake.event("sched", "sched_switch", SWITCH_MOVED)?;
     fake.event("sched", "sched_waking", WAKING)?;
+    fake.event("task", "task_newtask", NEWTASK)?;
     assert!(has_event(&fake.0, "sched", "sched_switch"));
     assert!(!has_event(&fake.0, "exceptions", "page_fault_user"));
     assert_eq!(
@@ -176,6 +194,7 @@ fn reads_offsets_from_an_old_kernel_layout() -> Result<(), Box<dyn std::error::E
 
     let (offsets, warnings) = tracepoint_offsets_checked(&fake.0);
     assert_eq!(offsets.switch_prev_state, 40);
+    assert_eq!((offsets.newtask_pid, offsets.newtask_clone_flags), (8, 32));
     assert_eq!(offsets.fork_child_pid, 44);
     assert_eq!(offsets.exit_group_dead, 0);
     // page_fault_user is missing: defaults, with one warning per field.
@@ -200,10 +219,12 @@ fn reads_offsets_from_the_6_18_layout() -> Result<(), Box<dyn std::error::Error>
     fake.event("sched", "sched_waking", WAKING)?;
     let (offsets, warnings) = tracepoint_offsets_checked(&fake.0);
     assert_eq!(offsets.waking_pid, 24);
+    // task_newtask is missing here: its defaults, one warning per field.
+    assert_eq!(offsets.newtask_pid, TracepointOffsets::DEFAULT.newtask_pid);
     assert_eq!(offsets.fork_child_pid, 20);
     assert_eq!(offsets.exit_group_dead, 32);
-    // sched_switch and page_fault_user are missing here.
-    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    // sched_switch, page_fault_user and task_newtask are missing here.
+    assert_eq!(warnings.len(), 5, "{warnings:?}");
     assert_eq!(root_among(&[Path::new("/nonexistent"), &fake.0])?, fake.0);
     assert!(matches!(
         root_among(&[Path::new("/nonexistent")]),
@@ -228,6 +249,7 @@ fn host_tracefs_has_every_field() -> Result<(), Box<dyn std::error::Error>> {
         ("syscalls", "sys_enter_shmget"),
         ("syscalls", "sys_exit_semtimedop"),
         ("sched", "sched_switch"),
+        ("task", "task_newtask"),
     ] {
         assert!(has_event(&root, category, event), "{category}:{event}");
     }

@@ -27,6 +27,8 @@ pub fn mark(ev: &Event) -> (char, u8) {
         EventKind::ShmCreate | EventKind::SemCreate => ('C', 8),
         EventKind::SemOp if ev.blocked == Some(true) => ('B', 7),
         EventKind::ProcExit => ('E', 7),
+        EventKind::ProcFork => ('F', 6),
+        EventKind::ProcExec => ('e', 6),
         EventKind::ShmAttach => ('A', 6),
         EventKind::ShmDetach => ('D', 6),
         EventKind::ShmGet | EventKind::SemGet => ('G', 5),
@@ -141,7 +143,7 @@ impl Widget for SwimlaneView<'_> {
         Paragraph::new(vec![
             Line::from(objs),
             Line::styled(
-                "C create G get A attach D detach f fault P V Z semop B blocked R ctl X destroy E exit † exited",
+                "C create G get A attach D detach f fault P V Z semop B blocked R ctl X destroy E exit F fork e exec † exited",
                 theme::dim(),
             ),
         ])
