@@ -83,7 +83,10 @@ pub fn run_kernel(
         boot_failures.push(format!("{e:#}"));
     }
     if outcome.timed_out {
-        boot_failures.push(format!("VM timed out after {} s (boot and its cells; --boot-timeout)", args.boot_timeout));
+        boot_failures.push(format!(
+            "VM timed out after {} s (boot and its cells; --boot-timeout)",
+            args.boot_timeout
+        ));
     } else if !outcome.status.is_some_and(|s| s.success()) {
         boot_failures.push(format!(
             "QEMU failed ({:?}): {}",
