@@ -13,7 +13,7 @@ use tracer::{Scratch, ipc_trace_bin, require_root};
 /// `ipc-trace lab NAME`'s output; panics unless it succeeded.
 fn run_lab(name: &str) -> String {
     let out = Command::new(ipc_trace_bin())
-        .args(["lab", name])
+        .args(["lab", name, "--auto", "--plain"])
         .output()
         .expect("run ipc-trace lab");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -47,7 +47,7 @@ fn labs_count_every_step_and_claim_kernel_sight_only_where_the_kernel_allows_it(
     require_root();
     let facts = KernelFacts::gather();
     let kernel_path = facts.kprobe_pmu || facts.fentry_allowed == Some(true);
-    for lab in ["shm", "sem"] {
+    for lab in ["shm", "sem", "leak"] {
         let text = run_lab(lab);
         let [total, in_kernel, boundary, implied, missing] = closing_counts(&text);
         assert_eq!(
@@ -120,7 +120,7 @@ fn a_lab_replays_from_a_shared_recording_as_an_unprivileged_user() {
         Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
             .arg(ipc_trace_bin())
-            .args(["lab", "shm", "--replay"])
+            .args(["lab", "shm", "--auto", "--replay"])
             .arg(file)
             .output()
             .expect("setpriv (util-linux) runs")
@@ -134,7 +134,8 @@ fn a_lab_replays_from_a_shared_recording_as_an_unprivileged_user() {
         String::from_utf8_lossy(&out.stderr)
     );
     let [total, ..] = closing_counts(&text);
-    assert_eq!(total, 21, "{text}");
+    // The shm lab's 15 moments: SHM-1…12, detach, RMID, freed.
+    assert_eq!(total, 15, "{text}");
     assert!(text.contains("SHM-1"), "{text}");
     // The control: the private recording is not readable by that user.
     let out = as_nobody(&private);

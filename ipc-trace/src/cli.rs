@@ -187,6 +187,21 @@ pub enum Command {
         /// (no root needed: a class can share one recording).
         #[arg(long, value_name = "FILE")]
         replay: Option<PathBuf>,
+        /// Run through every stage without pausing and show the questions
+        /// with their answers (the default when standard input is not a terminal).
+        #[arg(long)]
+        auto: bool,
+        /// No colour (also when NO_COLOR is set or the output is not a terminal).
+        #[arg(long)]
+        plain: bool,
+        /// Grade the answers in this file (one per line, in question order;
+        /// `N:` before an answer names its question) instead of asking.
+        #[arg(long, value_name = "FILE")]
+        answers: Option<PathBuf>,
+        /// Leave the segments the `leak` lab makes in place (default: the
+        /// lab removes them at the end, as `ipcrm -m ID` would).
+        #[arg(long)]
+        keep: bool,
     },
 }
 

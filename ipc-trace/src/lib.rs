@@ -7,6 +7,7 @@ pub mod decode;
 pub mod event;
 pub mod export;
 pub mod heap;
+pub mod lab;
 pub mod model;
 pub mod probe;
 pub mod recording;

@@ -138,7 +138,22 @@ fn main() -> ExitCode {
                 name,
                 exclude_probes,
                 replay,
-            }) => commands::lab(name.as_deref(), exclude_probes, replay.as_deref()).await,
+                auto,
+                plain,
+                answers,
+                keep,
+            }) => {
+                commands::lab(commands::LabArgs {
+                    name,
+                    exclude_probes,
+                    replay,
+                    auto,
+                    plain,
+                    answers,
+                    keep,
+                })
+                .await
+            }
         }
     });
     match result {

@@ -11,6 +11,7 @@ pub const BINARIES: &[&str] = &[
     "shm-producer",
     "shm-consumer",
     "sem-pingpong",
+    "shm-leak",
 ];
 
 /// The checker the VM matrix runs on the host over each recording

@@ -1,53 +1,39 @@
-//! `ipc-trace lab [NAME]`: teaching labs. Each lab runs a demo under a live
-//! session and walks through the kernel steps (SHM-1…12, SEM-1…9) as they
-//! happen: the first event that proves each step is printed with the step's
-//! meaning, who did it, and how well it is proven (`model::evidence`: seen
-//! in the kernel, at the syscall boundary, implied); the closing line counts
-//! each level, and steps not visible are named with why.
+//! `ipc-trace lab [NAME]`: teaching labs (`ipc_trace::lab`). A lab runs its
+//! demo under a live session (or reads a recording: no privileges needed),
+//! then walks through the run stage by stage in the kernel's order —
+//! pausing between stages on a terminal unless `--auto` — and asks its
+//! questions, graded against the run (typed in, or from `--answers FILE`).
 
 use super::{CmdError, CmdResult};
-use ipc_trace::event::Event;
-use ipc_trace::model::describe::event_text;
-use ipc_trace::model::evidence::{Evidence, evidence};
-use ipc_trace::model::{State, Step};
+use ipc_trace::lab::catalog::{self, LABS, Lab};
+use ipc_trace::lab::quiz::{Grade, read_answers};
+use ipc_trace::lab::render::{Ink, closing_text, question_text, stage_text};
+use ipc_trace::lab::walk::Walk;
+use ipc_trace::probe::ProbeTable;
 use ipc_trace::session::live::{Live, LiveOptions, TraceOptions};
 use ipc_trace::session::run::{exit_status, run_to_end};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
-/// One lab: a demo program and the steps it is meant to show.
-struct Lab {
-    name: &'static str,
-    title: &'static str,
-    program: &'static str,
-    args: &'static [&'static str],
-    steps: &'static [Step],
+/// What `ipc-trace lab` was asked.
+#[derive(Debug, Default)]
+pub struct LabArgs {
+    /// The lab; `None` lists them.
+    pub name: Option<String>,
+    /// Kernel-path probes kept off (live runs).
+    pub exclude_probes: Vec<u8>,
+    /// Walk through this recording instead of running the demo.
+    pub replay: Option<PathBuf>,
+    /// No pauses, no questions asked: answers shown (or graded from `answers`).
+    pub auto: bool,
+    /// No colour.
+    pub plain: bool,
+    /// Grade the answers in this file.
+    pub answers: Option<PathBuf>,
+    /// Leave the segments a leak lab made behind.
+    pub keep: bool,
 }
-
-const LABS: [Lab; 2] = [
-    Lab {
-        name: "shm",
-        title: "The demo producer/consumer: a 516-byte segment guarded by one semaphore",
-        program: "demo-run",
-        args: &["--messages", "3"],
-        // Every step; SEM-8 (a P that waits) shows when the timing makes one.
-        steps: &Step::ALL,
-    },
-    Lab {
-        name: "sem",
-        title: "Semaphore ping-pong: P operations that really wait, with and without SEM_UNDO",
-        program: "sem-pingpong",
-        args: &["--rounds", "3"],
-        steps: &[
-            Step::SEM1,
-            Step::SEM3,
-            Step::SEM4,
-            Step::SEM7,
-            Step::SEM8,
-            Step::SEM9,
-        ],
-    },
-];
 
 /// Finds a demo program: beside this executable (a cargo build puts them
 /// together), then on PATH.
@@ -69,61 +55,93 @@ fn find_demo(program: &str) -> Result<PathBuf, CmdError> {
 }
 
 fn list() -> CmdResult {
-    println!("Labs (run one with `sudo ipc-trace lab NAME`):");
-    for lab in &LABS {
-        let steps: Vec<&str> = lab.steps.iter().map(|s| s.label()).collect();
-        println!(
-            "  {:<5} {}\n        steps: {}",
-            lab.name,
-            lab.title,
-            steps.join(" ")
-        );
+    println!(
+        "Labs (run one with `sudo ipc-trace lab NAME`, or `ipc-trace lab NAME --replay FILE`):"
+    );
+    for lab in LABS {
+        println!("  {:<5} {}", lab.name, lab.title);
+        for (i, stage) in lab.stages.iter().enumerate() {
+            let labels: Vec<&str> = stage.moments.iter().map(|m| m.label()).collect();
+            println!("        {}. {} ({})", i + 1, stage.title, labels.join(" "));
+        }
+        println!("        then {} questions on the run", lab.questions.len());
     }
     Ok(0)
 }
 
-fn who(ev: &Event) -> String {
-    format!("{}[{}]", ev.comm, ev.tgid)
-}
-
-fn how(level: Evidence, ev: &Event) -> String {
-    match level {
-        Evidence::Implied if ev.inferred => {
-            format!("implied (inferred from tracepoints: {})", ev.probe)
-        }
-        _ => format!(
-            "{} by {} ({})",
-            level.words(),
-            ev.probe,
-            ev.backend.as_str()
-        ),
-    }
-}
-
-/// Runs lab `name` live, or over the recording `replay` (no privileges
-/// needed), or lists the labs.
-pub async fn lab(
-    name: Option<&str>,
-    exclude_probes: Vec<u8>,
-    replay: Option<&std::path::Path>,
-) -> CmdResult {
-    let Some(name) = name else { return list() };
-    let lab = LABS.iter().find(|l| l.name == name).ok_or_else(|| {
+/// Runs lab `args.name` live or over a recording, or lists the labs.
+pub async fn lab(args: LabArgs) -> CmdResult {
+    let Some(name) = args.name.as_deref() else {
+        return list();
+    };
+    let lab = catalog::find(name).ok_or_else(|| {
         CmdError::usage(format!(
             "no lab `{name}` (run `ipc-trace lab` to list them)"
         ))
     })?;
-    if let Some(file) = replay {
-        return lab_replay(lab, file);
+    // Read the answers first: a bad path should not cost a run.
+    let answers = match &args.answers {
+        Some(path) => Some(read_answers(&std::fs::read_to_string(path).map_err(
+            |e| CmdError::usage(format!("cannot read answers {}: {e}", path.display())),
+        )?)),
+        None => None,
+    };
+    let ink =
+        if args.plain || std::env::var_os("NO_COLOR").is_some() || !std::io::stdout().is_terminal()
+        {
+            Ink::plain()
+        } else {
+            Ink::colour()
+        };
+    let interactive = !args.auto && std::io::stdin().is_terminal();
+    println!("{}", ink.bold(&format!("Lab {}: {}", lab.name, lab.title)));
+    let (walk, table, status) = match &args.replay {
+        Some(file) => {
+            let (walk, table) = replay(file)?;
+            (walk, table, 0)
+        }
+        None => run_live(lab, &args).await?,
+    };
+    println!();
+    for i in 0..lab.stages.len() {
+        print!("{}", stage_text(ink, lab, i, &walk, &table));
+        if interactive
+            && i + 1 < lab.stages.len()
+            && !pause("[Enter] next stage, q: skip to the end")
+        {
+            break;
+        }
+        println!();
     }
+    print!("{}", closing_text(lab, &walk));
+    quiz(ink, lab, &walk, answers.as_ref(), interactive);
+    if args.replay.is_none() && lab.leaves_orphans {
+        clean_up(&walk, args.keep);
+    }
+    if args.replay.is_none() {
+        println!(
+            "\nSee it live: sudo ipc-trace -- {} {}",
+            lab.program,
+            lab.args.join(" ")
+        );
+    }
+    Ok(status)
+}
+
+/// The demo under a live session; the walk, the probe table and the exit status.
+async fn run_live(lab: &Lab, args: &LabArgs) -> Result<(Walk, ProbeTable, u8), CmdError> {
     let program = find_demo(lab.program)?;
     let mut cmd = vec![program.to_string_lossy().into_owned()];
     cmd.extend(lab.args.iter().map(|a| (*a).to_string()));
     let trace = TraceOptions {
-        excluded: exclude_probes.iter().copied().collect(),
+        excluded: args.exclude_probes.iter().copied().collect(),
         ..TraceOptions::default()
     };
-    println!("Lab {}: {}\n", lab.name, lab.title);
+    println!(
+        "Running `{} {}` under the tracer…",
+        lab.program,
+        lab.args.join(" ")
+    );
     let live = Live::start(LiveOptions {
         trace,
         cmd,
@@ -132,126 +150,107 @@ pub async fn lab(
     })
     .await?;
     let table = live.probe_table().clone();
-    let mut state = State::new();
-    let mut seen: BTreeMap<Step, Evidence> = BTreeMap::new();
+    let mut walk = Walk::new();
     let (end, _) = run_to_end(live, |ev| {
-        walk(&mut state, &mut seen, ev);
+        walk.apply(ev);
         Ok::<(), CmdError>(())
     })
     .await?;
-    conclude(lab, &seen, &table);
-    println!(
-        "\nSee it live: sudo ipc-trace -- {} {}",
-        lab.program,
-        lab.args.join(" ")
-    );
-    Ok(exit_status(end))
+    walk.finish();
+    println!("done: {} events.", walk.facts().events);
+    Ok((walk, table, exit_status(end)))
 }
 
-/// The lab over a recording: the same walk, from the file's events and
-/// probe table.
-fn lab_replay(lab: &Lab, file: &std::path::Path) -> CmdResult {
+/// The walk over a recording, with the probe table it was made with.
+fn replay(file: &Path) -> Result<(Walk, ProbeTable), CmdError> {
     use ipc_trace::recording::{ReadOptions, Record, RecordingReader};
     let mut reader =
         RecordingReader::open(file, ReadOptions::default()).map_err(CmdError::usage)?;
-    let table = ipc_trace::probe::ProbeTable {
+    let table = ProbeTable {
         probes: reader.header().probes.clone(),
     };
     println!(
-        "Lab {}: {} (replaying {}, recorded on {})\n",
-        lab.name,
-        lab.title,
+        "Replaying {}, recorded on {}.",
         file.display(),
         reader.header().kernel
     );
-    let mut state = State::new();
-    let mut seen: BTreeMap<Step, Evidence> = BTreeMap::new();
+    let mut walk = Walk::new();
     for record in reader.by_ref() {
         match record.map_err(CmdError::usage)? {
-            Record::Event(ev) => walk(&mut state, &mut seen, &ev),
+            Record::Event(ev) => walk.apply(&ev),
             Record::Header(_) | Record::Stats(_) => {}
         }
     }
-    conclude(lab, &seen, &table);
-    Ok(0)
+    walk.finish();
+    Ok((walk, table))
 }
 
-/// The closing lines: how many steps were shown at each level, and why
-/// the others were not.
-fn conclude(lab: &Lab, seen: &BTreeMap<Step, Evidence>, table: &ipc_trace::probe::ProbeTable) {
-    let missing: Vec<Step> = lab
-        .steps
-        .iter()
-        .copied()
-        .filter(|s| !seen.contains_key(s))
-        .collect();
-    let count = |level: Evidence| {
-        lab.steps
-            .iter()
-            .filter(|s| seen.get(s) == Some(&level))
-            .count()
-    };
-    println!(
-        "\nOf {} steps: {} seen in the kernel, {} seen at the syscall boundary, {} implied, {} not visible.",
-        lab.steps.len(),
-        count(Evidence::InKernel),
-        count(Evidence::SyscallBoundary),
-        count(Evidence::Implied),
-        missing.len()
-    );
-    if !missing.is_empty() {
-        println!("\nNot visible in this run:");
-        for s in missing {
+/// Shows `prompt` and waits for a line; false when the reader typed `q`
+/// (or standard input ended).
+fn pause(prompt: &str) -> bool {
+    print!("\n{prompt} ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) | Err(_) => false,
+        Ok(_) => !line.trim().eq_ignore_ascii_case("q"),
+    }
+}
+
+/// The questions: graded from `answers`, asked on a terminal, or shown
+/// with their answers; then the score.
+fn quiz(ink: Ink, lab: &Lab, walk: &Walk, answers: Option<&BTreeMap<usize, String>>, ask: bool) {
+    println!("\n{}", ink.bold("Questions on this run"));
+    let (mut right, mut graded) = (0, 0);
+    for (i, q) in lab.questions.iter().enumerate() {
+        let given = match answers {
+            Some(a) => Some(a.get(&i).cloned().unwrap_or_default()),
+            None if ask => {
+                print!("\nQ{}. {}\n> ", i + 1, q.text);
+                let _ = std::io::stdout().flush();
+                let mut line = String::new();
+                let _ = std::io::stdin().lock().read_line(&mut line);
+                Some(line)
+            }
+            None => None,
+        };
+        let (text, grade) = question_text(ink, i + 1, q, walk.facts(), given.as_deref());
+        print!("\n{text}");
+        if let Some(g) = grade {
+            graded += 1;
+            right += usize::from(g == Grade::Right);
+        }
+    }
+    if answers.is_some() || ask {
+        println!("\nScore: {right} of {graded} right.");
+    }
+}
+
+/// Removes the segments a leak lab left behind (what `ipcrm -m ID` does),
+/// or says how to.
+fn clean_up(walk: &Walk, keep: bool) {
+    for o in &walk.facts().orphans {
+        if keep {
             println!(
-                "  {:<6} {} — {}",
-                s.label(),
-                s.describe(),
-                why_not(s, table)
+                "\nLeft in place (--keep): remove it with `ipcrm -m {}`.",
+                o.id
+            );
+            continue;
+        }
+        // SAFETY: shmctl with IPC_RMID reads no buffer; a null pointer is allowed.
+        let rc = unsafe { libc::shmctl(o.id, libc::IPC_RMID, std::ptr::null_mut()) };
+        if rc == 0 {
+            println!(
+                "\nThe lab removed segment {} as `ipcrm -m {}` does (shmctl IPC_RMID); `--keep` leaves it for `ipcs -m`.",
+                o.id, o.id
+            );
+        } else {
+            println!(
+                "\nCould not remove segment {} ({}): run `ipcrm -m {}`.",
+                o.id,
+                std::io::Error::last_os_error(),
+                o.id
             );
         }
-    }
-}
-
-/// Applies `ev` and prints each step it proves for the first time, with
-/// how well it proves it; keeps each step's strongest evidence.
-fn walk(state: &mut State, seen: &mut BTreeMap<Step, Evidence>, ev: &Event) {
-    let steps = state.steps_for(ev);
-    state.apply(ev);
-    for step in steps {
-        let level = evidence(step, ev);
-        match seen.get(&step) {
-            Some(best) if *best <= level => continue,
-            Some(_) => {
-                println!("{:<6} now {}", step.label(), level.words());
-            }
-            None => println!("{:<6} {}", step.label(), step.describe()),
-        }
-        seen.insert(step, level);
-        println!(
-            "       {} — {}: {}",
-            who(ev),
-            how(level, ev),
-            event_text(ev)
-        );
-    }
-}
-
-/// Why a step may be missing on this kernel.
-fn why_not(step: Step, table: &ipc_trace::probe::ProbeTable) -> String {
-    let probe = match step {
-        Step::SHM3 | Step::SHM4 => "newseg",
-        Step::SHM5 | Step::SHM6 | Step::SHM7 | Step::SHM8 | Step::SHM9 => "do_shmat",
-        Step::SHM10 | Step::SHM11 => "shm_fault",
-        Step::SHM12 => "shmem_fault",
-        Step::SEM3 => "newary",
-        Step::SEM7 | Step::SEM8 | Step::SEM9 => "do_semtimedop",
-        _ => return "the demo did not do it in this run".to_string(),
-    };
-    match table.probes.iter().find(|p| p.name == probe) {
-        Some(p) if !p.attached => format!(
-            "probe {probe} is not attached here: {}",
-            p.reason.as_deref().unwrap_or("unknown reason")
-        ),
-        _ => "the demo did not do it in this run".to_string(),
     }
 }

@@ -11,7 +11,7 @@ mod tui;
 
 pub use doctor::doctor;
 pub use export::export;
-pub use lab::lab;
+pub use lab::{LabArgs, lab};
 pub use record::{RecordOutputs, record};
 pub use summary::summary;
 pub use tui::{replay, tui};

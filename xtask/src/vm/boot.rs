@@ -2,7 +2,7 @@
 //! what came back on the channel and turn every column into a cell.
 
 use super::matrix::{BootRecord, Cell};
-use super::{Column, VmTestArgs, cells, channel, facts, hosttests, kernels, qemu};
+use super::{Column, VmTestArgs, cells, channel, facts, hosttests, kernels, labs, qemu};
 use crate::build;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -130,6 +130,7 @@ pub fn run_kernel(
                     cells::record_cell(spec.series, run, &boot.facts, &ch, &dir, &bin_dir)
                 }
                 Column::HostTests => hosttests::cell(spec.series, host_tests, &ch),
+                Column::Labs => labs::cell(spec.series, &boot.facts, &ch),
             };
             cell.failures.splice(0..0, boot_failures.iter().cloned());
             cell
@@ -144,5 +145,6 @@ fn column_name(column: &Column) -> String {
         Column::Smoke => "smoke".to_string(),
         Column::Record(run) => run.label.clone(),
         Column::HostTests => "hosttests".to_string(),
+        Column::Labs => "labs".to_string(),
     }
 }

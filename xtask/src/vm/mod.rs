@@ -16,6 +16,7 @@ pub mod hosttests;
 pub mod initramfs;
 pub mod kernel_deb;
 pub mod kernels;
+pub mod labs;
 pub mod matrix;
 pub mod qemu;
 pub mod script;
@@ -105,6 +106,8 @@ pub enum Column {
     Record(script::Run),
     /// ipc-trace's test binaries.
     HostTests,
+    /// The teaching labs, straight through.
+    Labs,
 }
 
 impl VmTestArgs {
@@ -159,6 +162,7 @@ impl VmTestArgs {
             .filter(|r| r.only_series.as_deref().is_none_or(|s| s == series))
             .map(Column::Record)
             .collect();
+        out.push(Column::Labs);
         if !self.no_host_tests {
             out.push(Column::HostTests);
         }
@@ -175,6 +179,7 @@ impl VmTestArgs {
                 runs: self.runs(),
                 demo_args: self.demo_args.clone(),
                 timeout_secs: self.run_timeout,
+                labs: labs::LABS.iter().map(|l| l.to_string()).collect(),
                 host_tests: script::HostTests {
                     binaries: host_tests
                         .iter()

@@ -51,7 +51,9 @@ pub enum Plan {
         demo_args: String,
         /// Seconds before one run is killed.
         timeout_secs: u64,
-        /// Test binaries run after the recordings.
+        /// Labs run after the recordings (`ipc-trace lab NAME --auto --plain`).
+        labs: Vec<String>,
+        /// Test binaries run after the labs.
         host_tests: HostTests,
     },
 }
@@ -207,6 +209,20 @@ SERIES=$(sed -n 's/.*ipct.series=\([^ ]*\).*/\1/p' /proc/cmdline)
 @@RUNS
 "#;
 
+const LABS: &str = r#"
+# lab_run NAME: the lab straight through, plain; its transcript as labs/NAME.txt.
+lab_run() {
+    t0=$(up)
+    timeout @@TIMEOUT ipc-trace lab $1 --auto --plain > /tmp/lab-$1.txt 2>&1
+    code=$?
+    t1=$(up)
+    { echo "rc=$code"; echo "seconds_start=$t0"; echo "seconds_end=$t1"; } > /tmp/lab-$1.rc
+    send labs/$1.txt /tmp/lab-$1.txt
+    send labs/$1.rc /tmp/lab-$1.rc
+}
+@@LABS
+"#;
+
 const HOSTTESTS: &str = r#"
 # host_test NAME BINARY: a libtest binary, one test at a time, from its crate dir.
 mkdir -p @@CRATE_DIR
@@ -237,12 +253,19 @@ pub fn init_script(plan: &Plan) -> String {
             runs,
             demo_args,
             timeout_secs,
+            labs,
             host_tests,
         } => {
-            let record = RECORD
+            let mut record = RECORD
                 .replace("@@RUNS", &run_lines(runs))
                 .replace("@@DEMO_ARGS", demo_args)
                 .replace("@@TIMEOUT", &timeout_secs.to_string());
+            if !labs.is_empty() {
+                let calls: Vec<String> = labs.iter().map(|l| format!("lab_run {l}")).collect();
+                record += &LABS
+                    .replace("@@LABS", &calls.join("\n"))
+                    .replace("@@TIMEOUT", &timeout_secs.to_string());
+            }
             if host_tests.binaries.is_empty() {
                 record
             } else {
@@ -314,6 +337,7 @@ mod tests {
             "@@CRATE_DIR",
             "@@TEST_TIMEOUT",
             "@@TEST_ENV",
+            "@@LABS",
         ] {
             assert!(!script.contains(p), "{p} was left in:\n{script}");
         }
@@ -339,6 +363,7 @@ mod tests {
             runs: vec![run("kprobe", "kprobe"), run("fentry", "fentry"), control],
             demo_args: "--pingpong".into(),
             timeout_secs: 90,
+            labs: vec!["shm".into(), "leak".into()],
             host_tests: HostTests {
                 binaries: vec![("live_host".into(), "/w/t/release/deps/live_host-1".into())],
                 crate_dir: "/w/ipc-trace".into(),
@@ -357,6 +382,12 @@ mod tests {
             s.contains("cd /w/ipc-trace && INSTA_UPDATE=no timeout 300 \"$2\" --test-threads=1 --skip model::layering")
         );
         assert!(s.contains("\nhost_test live_host /w/t/release/deps/live_host-1\n"));
+        assert!(s.contains("\nlab_run shm\nlab_run leak\n"));
+        assert!(s.contains("timeout 90 ipc-trace lab $1 --auto --plain"));
+        assert!(
+            s.find("lab_run leak").unwrap_or(usize::MAX)
+                < s.find("host_test live_host /").unwrap_or(0)
+        );
         assert!(
             s.find("record_run fentry").unwrap_or(usize::MAX)
                 < s.find("host_test live_host /").unwrap_or(0)

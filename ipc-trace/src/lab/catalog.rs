@@ -1,0 +1,155 @@
+//! The labs: which demo each runs, its stages in the kernel's order, what
+//! to look at after each stage, and its questions.
+
+use super::moment::Moment;
+use super::questions;
+use super::quiz::Question;
+use crate::model::Step;
+
+/// A stage of a lab: a few moments that belong together, in the kernel's order.
+pub struct Stage {
+    /// Its title.
+    pub title: &'static str,
+    /// Its moments, in the order the kernel does them.
+    pub moments: &'static [Moment],
+    /// Where to look next, on the machine or in the TUI.
+    pub look: &'static str,
+}
+
+/// One lab.
+pub struct Lab {
+    /// Its name (`ipc-trace lab NAME`).
+    pub name: &'static str,
+    /// What it shows, in one line.
+    pub title: &'static str,
+    /// The demo program it runs (found beside ipc-trace or on PATH).
+    pub program: &'static str,
+    /// The demo's arguments.
+    pub args: &'static [&'static str],
+    /// Its stages.
+    pub stages: &'static [Stage],
+    /// Its questions.
+    pub questions: &'static [Question],
+    /// The demo leaves segments behind on purpose: a live lab removes them
+    /// at the end (unless told to keep them).
+    pub leaves_orphans: bool,
+}
+
+impl Lab {
+    /// Every moment of every stage.
+    pub fn moments(&self) -> impl Iterator<Item = Moment> + '_ {
+        self.stages.iter().flat_map(|s| s.moments.iter().copied())
+    }
+}
+
+use Moment::Step as S;
+
+/// Every lab, in the order `ipc-trace lab` lists them.
+pub const LABS: &[Lab] = &[
+    Lab {
+        name: "shm",
+        title: "Shared memory: a producer and a consumer share a 516-byte segment",
+        program: "demo-run",
+        args: &["--messages", "3"],
+        stages: &[
+            Stage {
+                title: "Create or find the segment",
+                moments: &[S(Step::SHM1), S(Step::SHM2), S(Step::SHM3), S(Step::SHM4)],
+                look: "While a demo runs, `ipcs -m` lists the segment by key with its size and \
+                       nattch; in the TUI (`sudo ipc-trace -- demo-run`) it is a row of the \
+                       objects view.",
+            },
+            Stage {
+                title: "Attach: map the segment",
+                moments: &[
+                    S(Step::SHM5),
+                    S(Step::SHM6),
+                    S(Step::SHM7),
+                    S(Step::SHM8),
+                    S(Step::SHM9),
+                ],
+                look: "`grep SYSV /proc/PID/maps` shows the mapping of an attached process; \
+                       its RSS has not grown: no page exists yet.",
+            },
+            Stage {
+                title: "First touch: memory arrives",
+                moments: &[S(Step::SHM10), S(Step::SHM11), S(Step::SHM12)],
+                look: "The TUI's pages view (key 3) shows which process faulted each page \
+                       first, and in what order.",
+            },
+            Stage {
+                title: "Detach and removal",
+                moments: &[
+                    Moment::Detach,
+                    Moment::RemovalRequested,
+                    Moment::SegmentFreed,
+                ],
+                look: "Compare the times: a segment removed while attached is only freed at \
+                       its last detach. The detail view (Enter on the row) shows the whole \
+                       lifecycle.",
+            },
+        ],
+        questions: questions::SHM,
+        leaves_orphans: false,
+    },
+    Lab {
+        name: "sem",
+        title: "Semaphores: a parent and its child take turns, every P waits",
+        program: "sem-pingpong",
+        args: &["--rounds", "3"],
+        stages: &[
+            Stage {
+                title: "Create and initialise the set",
+                moments: &[
+                    S(Step::SEM1),
+                    S(Step::SEM3),
+                    S(Step::SEM4),
+                    S(Step::SEM5),
+                    S(Step::SEM6),
+                ],
+                look: "`ipcs -s -i ID` prints each semaphore's value, ncount (waiting for \
+                       it to rise) and zcount.",
+            },
+            Stage {
+                title: "P and V: operations that wait",
+                moments: &[S(Step::SEM7), S(Step::SEM8)],
+                look: "The TUI's semaphores view (key 4) shows the values and the waits; \
+                       the swimlane (key 5) shows the two processes taking turns.",
+            },
+            Stage {
+                title: "SEM_UNDO and the end of the set",
+                moments: &[S(Step::SEM9), Moment::SetRemoved, Moment::UndoAtExit],
+                look: "Kill a process that holds a SEM_UNDO semaphore and watch the value \
+                       come back: exit_sem gives it back.",
+            },
+        ],
+        questions: questions::SEM,
+        leaves_orphans: false,
+    },
+    Lab {
+        name: "leak",
+        title: "A leak: a process creates a segment and exits without IPC_RMID",
+        program: "shm-leak",
+        args: &["--pages", "4", "--touch", "2"],
+        stages: &[
+            Stage {
+                title: "The segment is made and used",
+                moments: &[S(Step::SHM1), S(Step::SHM3), S(Step::SHM5), S(Step::SHM10)],
+                look: "The demo writes to 2 of its 4 pages: only those 2 are faulted in.",
+            },
+            Stage {
+                title: "The creator exits; the segment stays",
+                moments: &[Moment::Detach, Moment::Orphaned],
+                look: "`ipcs -m -p` names the creator (cpid) and the last process to attach \
+                       (lpid); `ipcs -m` shows nattch 0. The TUI marks such rows `orphan`.",
+            },
+        ],
+        questions: questions::LEAK,
+        leaves_orphans: true,
+    },
+];
+
+/// The lab called `name`.
+pub fn find(name: &str) -> Option<&'static Lab> {
+    LABS.iter().find(|l| l.name == name)
+}

@@ -1,0 +1,131 @@
+//! A lab's pass over the events of a run: the model applied in order, the
+//! strongest proof of each moment kept (the first event at that level), and
+//! the run's facts counted for the questions.
+
+use super::facts::{Orphan, RunFacts, Who};
+use super::moment::Moment;
+use crate::event::{Backend, Event};
+use crate::model::State;
+use crate::model::describe::event_text;
+use crate::model::evidence::Evidence;
+use std::collections::BTreeMap;
+
+/// The event that proves a moment, as a lab shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proof {
+    /// How well it proves the moment.
+    pub level: Evidence,
+    /// When it happened (the events' clock).
+    pub ts_ns: u64,
+    /// Who did it.
+    pub who: Who,
+    /// The probe that reported it (`newseg`, `sys_shmat`, …); empty for a
+    /// moment the model derived at the end (an orphan).
+    pub probe: String,
+    /// The probe's backend.
+    pub backend: Backend,
+    /// The event was derived by the decoder rather than reported.
+    pub inferred: bool,
+    /// The event in one line.
+    pub text: String,
+}
+
+/// The walk over one run.
+#[derive(Debug, Default)]
+pub struct Walk {
+    state: State,
+    proofs: BTreeMap<Moment, Proof>,
+    facts: RunFacts,
+}
+
+impl Walk {
+    /// An empty walk.
+    pub fn new() -> Walk {
+        Walk::default()
+    }
+
+    /// Applies the next event of the run.
+    pub fn apply(&mut self, ev: &Event) {
+        let steps = self.state.steps_for(ev);
+        self.state.apply(ev);
+        self.facts.note(ev, &steps);
+        let used_undo = self.facts.undo_users.contains(&ev.tgid);
+        let moments = steps
+            .into_iter()
+            .map(Moment::Step)
+            .chain(Moment::unnumbered_of(ev, used_undo));
+        for m in moments {
+            let level = m.evidence(ev);
+            if self.proofs.get(&m).is_some_and(|p| p.level <= level) {
+                continue;
+            }
+            self.proofs.insert(
+                m,
+                Proof {
+                    level,
+                    ts_ns: ev.ts_ns,
+                    who: Who::of(ev),
+                    probe: ev.probe.to_string(),
+                    backend: ev.backend,
+                    inferred: ev.inferred,
+                    text: event_text(ev),
+                },
+            );
+        }
+    }
+
+    /// Ends the run: finds the segments left behind.
+    pub fn finish(&mut self) {
+        let now = self.state.now_ns();
+        for o in self.state.orphans() {
+            let orphan = Orphan {
+                id: o.key.id,
+                key: o.ipc_key,
+                size: o.size,
+                creator: o.creator.as_ref().map(|c| Who {
+                    tgid: c.tgid,
+                    comm: c.comm.to_string(),
+                }),
+                nattch: o.nattch(),
+            };
+            if let std::collections::btree_map::Entry::Vacant(slot) =
+                self.proofs.entry(Moment::Orphaned)
+            {
+                let who = orphan.creator.clone().unwrap_or(Who {
+                    tgid: 0,
+                    comm: "?".into(),
+                });
+                slot.insert(Proof {
+                    level: Evidence::Implied,
+                    ts_ns: now,
+                    text: format!(
+                        "segment id {} ({} bytes) at the end of the run: attached by nobody, creator {} gone, no IPC_RMID",
+                        orphan.id,
+                        orphan.size.map_or_else(|| "?".into(), |s| s.to_string()),
+                        who
+                    ),
+                    who,
+                    probe: String::new(),
+                    backend: Backend::Tracepoint,
+                    inferred: true,
+                });
+            }
+            self.facts.orphans.push(orphan);
+        }
+    }
+
+    /// The proof of `m`, if the run showed it.
+    pub fn proof(&self, m: Moment) -> Option<&Proof> {
+        self.proofs.get(&m)
+    }
+
+    /// The run's facts.
+    pub fn facts(&self) -> &RunFacts {
+        &self.facts
+    }
+
+    /// The model at the end of the walk.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+}

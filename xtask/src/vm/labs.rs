@@ -1,0 +1,189 @@
+//! The `labs` cell of each VM: `ipc-trace lab NAME --auto --plain` for every
+//! lab, run in the VM after the recordings. Each must exit 0 with its
+//! closing line, and the steps the mission probes do must be *seen in the
+//! kernel* wherever the kernel offers kprobes and has the function (every
+//! kernel of the matrix does); on a kernel without a kprobe PMU none may be.
+//! The transcripts stay in `target/vm-test/<kernel>/labs/`.
+
+use super::cells::{key_values, last_lines, seconds};
+use super::channel::Channel;
+use super::matrix::Cell;
+use std::collections::BTreeMap;
+
+/// The labs run in the VM.
+pub const LABS: &[&str] = &["shm", "sem", "leak"];
+
+/// Per lab, the steps a mission probe does, with that probe's function.
+fn mission_steps(lab: &str) -> &'static [(&'static str, &'static str)] {
+    match lab {
+        "shm" => &[
+            ("SHM-3", "newseg"),
+            ("SHM-5", "do_shmat"),
+            ("SHM-10", "shm_fault"),
+            ("SHM-11", "shm_fault"),
+            ("SHM-12", "shmem_fault"),
+        ],
+        "sem" => &[("SEM-3", "newary"), ("SEM-7", "do_semtimedop")],
+        "leak" => &[
+            ("SHM-3", "newseg"),
+            ("SHM-5", "do_shmat"),
+            ("SHM-10", "shm_fault"),
+        ],
+        _ => &[],
+    }
+}
+
+/// The evidence printed under step `label` in a transcript (the text
+/// after ` — ` on the line below the step's own line).
+fn evidence_of<'a>(transcript: &'a str, label: &str) -> Option<&'a str> {
+    let mut lines = transcript.lines();
+    while let Some(line) = lines.next() {
+        if line.split_whitespace().next() == Some(label) && !line.starts_with(' ') {
+            return lines
+                .next()
+                .and_then(|l| l.split_once(" — "))
+                .map(|(_, e)| e);
+        }
+    }
+    None
+}
+
+/// The first number of the closing line (`Of N steps: A seen in the kernel, …`).
+fn seen_in_kernel(transcript: &str) -> Option<u64> {
+    let line = transcript
+        .lines()
+        .find(|l| l.starts_with("Of ") && l.contains(" steps: "))?;
+    line.split(" steps: ")
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// What one lab's transcript fails, given the kernel's facts.
+pub fn check(lab: &str, transcript: &str, facts: &BTreeMap<String, String>) -> Vec<String> {
+    let mut failures = Vec::new();
+    let Some(in_kernel) = seen_in_kernel(transcript) else {
+        return vec![format!(
+            "lab {lab}: no closing line: {}",
+            last_lines(transcript, 4)
+        )];
+    };
+    let kprobes = facts.get("kprobe_pmu").map(String::as_str) == Some("yes");
+    if !kprobes {
+        if in_kernel != 0 {
+            failures.push(format!(
+                "lab {lab}: {in_kernel} steps claimed seen in the kernel on a kernel without kprobes"
+            ));
+        }
+        return failures;
+    }
+    for (step, function) in mission_steps(lab) {
+        let present = facts
+            .get(&format!("kallsyms.{function}"))
+            .is_some_and(|n| n != "0");
+        if !present {
+            continue;
+        }
+        match evidence_of(transcript, step) {
+            Some(e) if e.starts_with("seen in the kernel by ") => {}
+            Some(e) => failures.push(format!(
+                "lab {lab}: {step} ({function} is in this kernel) is only: {}",
+                e.split(':').next().unwrap_or(e)
+            )),
+            None => failures.push(format!("lab {lab}: {step} is missing from the transcript")),
+        }
+    }
+    failures
+}
+
+/// The `labs` cell of a kernel.
+pub fn cell(kernel: &str, facts: &BTreeMap<String, String>, ch: &Channel) -> Cell {
+    let mut cell = Cell {
+        kernel: kernel.to_string(),
+        backend: "labs".to_string(),
+        ..Cell::default()
+    };
+    let mut total = 0.0;
+    for lab in LABS {
+        let (Some(text), Some(rc)) = (
+            ch.text(&format!("labs/{lab}.txt")),
+            ch.text(&format!("labs/{lab}.rc")),
+        ) else {
+            cell.failures
+                .push(format!("lab {lab}: its transcript did not arrive"));
+            continue;
+        };
+        let kv = key_values(&rc);
+        total += seconds(&kv).unwrap_or(0.0);
+        match kv.get("rc").map(String::as_str) {
+            Some("0") => {}
+            other => {
+                cell.failures.push(format!(
+                    "lab {lab} exited {}: {}",
+                    other.unwrap_or("?"),
+                    last_lines(&text, 4)
+                ));
+                continue;
+            }
+        }
+        let failures = check(lab, &text, facts);
+        if failures.is_empty() {
+            cell.facts.push(format!(
+                "lab {lab}: {} seen in the kernel",
+                seen_in_kernel(&text).unwrap_or(0)
+            ));
+        }
+        cell.failures.extend(failures);
+    }
+    cell.seconds = Some(total);
+    cell
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEEN: &str = "\
+SHM-3   newseg created the shmid_kernel
+        +1.0ms shm-producer[9] — seen in the kernel by newseg (fentry): shm_create id 1
+        The key was new.
+
+SHM-5   shmat maps the segment
+        +2.0ms shm-producer[9] — seen at the syscall boundary by sys_shmat (tracepoint): shm_attach
+Of 15 steps: 1 seen in the kernel, 1 seen at the syscall boundary, 0 implied, 13 not visible.
+";
+
+    fn facts(kprobes: bool) -> BTreeMap<String, String> {
+        let mut f = BTreeMap::new();
+        f.insert(
+            "kprobe_pmu".into(),
+            if kprobes { "yes" } else { "no" }.into(),
+        );
+        for s in ["newseg", "do_shmat"] {
+            f.insert(format!("kallsyms.{s}"), "1".into());
+        }
+        f
+    }
+
+    #[test]
+    fn a_mission_step_only_at_the_boundary_fails_where_kprobes_work() {
+        assert_eq!(
+            evidence_of(SEEN, "SHM-3").map(|e| &e[..18]),
+            Some("seen in the kernel")
+        );
+        let failures = check("leak", SEEN, &facts(true));
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(failures[0].contains("SHM-5 (do_shmat"), "{failures:?}");
+    }
+
+    #[test]
+    fn kernel_sight_without_kprobes_fails_and_none_passes() {
+        let failures = check("shm", SEEN, &facts(false));
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        let none = SEEN.replace("Of 15 steps: 1 seen", "Of 15 steps: 0 seen");
+        assert!(check("shm", &none, &facts(false)).is_empty());
+        assert!(!check("shm", "no closing line", &facts(false)).is_empty());
+    }
+}
