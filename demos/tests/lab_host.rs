@@ -47,7 +47,7 @@ fn labs_count_every_step_and_claim_kernel_sight_only_where_the_kernel_allows_it(
     require_root();
     let facts = KernelFacts::gather();
     let kernel_path = facts.kprobe_pmu || facts.fentry_allowed == Some(true);
-    for lab in ["shm", "sem", "leak"] {
+    for lab in ["shm", "sem", "leak", "deadlock"] {
         let text = run_lab(lab);
         let [total, in_kernel, boundary, implied, missing] = closing_counts(&text);
         assert_eq!(

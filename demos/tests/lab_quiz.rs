@@ -41,18 +41,29 @@ fn verdict(text: &str, n: usize) -> &str {
         .unwrap_or_else(|| panic!("Q{n} was not graded:\n{text}"))
 }
 
-/// Grades `answers` (line i answers question i+1) over `recording`.
-fn graded(lab_name: &str, recording: &Path, scratch: &Scratch, answers: &[String]) -> String {
-    let file = scratch.path(&format!("{lab_name}-answers.txt"));
+/// Writes `answers` (line i answers question i+1) into the scratch directory.
+fn answers_file(scratch: &Scratch, name: &str, answers: &[String]) -> String {
+    let file = scratch.path(&format!("{name}-answers.txt"));
     let body: String = answers
         .iter()
         .enumerate()
         .map(|(i, a)| format!("{}: {a}\n", i + 1))
         .collect();
     std::fs::write(&file, body).expect("write the answers");
+    file.to_string_lossy().into_owned()
+}
+
+/// Grades `answers` over `recording`.
+fn graded(lab_name: &str, recording: &Path, scratch: &Scratch, answers: &[String]) -> String {
+    let file = answers_file(scratch, lab_name, answers);
     let replay = recording.to_string_lossy().into_owned();
-    let answers = file.to_string_lossy().into_owned();
-    lab(lab_name, &["--replay", &replay, "--answers", &answers])
+    lab(lab_name, &["--replay", &replay, "--answers", &file])
+}
+
+/// Grades `answers` over a fresh live run of lab `name`.
+fn graded_live(name: &str, scratch: &Scratch, answers: &[String]) -> String {
+    let file = answers_file(scratch, name, answers);
+    lab(name, &["--answers", &file])
 }
 
 fn all_verdicts(text: &str, n: usize) -> Vec<&str> {
@@ -169,6 +180,26 @@ fn the_sem_lab_grades_answers_known_from_the_demos_own_reports() {
         (undo + 1).to_string(),
     ];
     let text = graded("sem", &file, &scratch, &wrong);
+    assert_eq!(all_verdicts(&text, 4), ["wrong"; 4], "{text}");
+}
+
+#[test]
+fn the_deadlock_lab_finds_the_cycle_the_demo_made() {
+    require_root();
+    let scratch = Scratch::new("lab-quiz-deadlock");
+    // What sem-deadlock does by construction: two processes, the creator
+    // waits for semaphore 1, both waits end with EAGAIN.
+    let right = ["2".to_string(), "1".into(), String::new(), "2".into()];
+    let text = graded_live("deadlock", &scratch, &right);
+    assert_eq!(
+        all_verdicts(&text, 4),
+        ["right", "right", "no answer read", "right"],
+        "{text}"
+    );
+    assert!(text.contains("waited for semaphore 1, held by"), "{text}");
+    // The control: the other semaphore, and one timeout, are wrong.
+    let wrong = ["3".to_string(), "0".into(), "0.001".into(), "1".into()];
+    let text = graded_live("deadlock", &scratch, &wrong);
     assert_eq!(all_verdicts(&text, 4), ["wrong"; 4], "{text}");
 }
 

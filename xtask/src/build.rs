@@ -12,6 +12,7 @@ pub const BINARIES: &[&str] = &[
     "shm-consumer",
     "sem-pingpong",
     "shm-leak",
+    "sem-deadlock",
 ];
 
 /// The checker the VM matrix runs on the host over each recording

@@ -147,6 +147,33 @@ pub const LABS: &[Lab] = &[
         questions: questions::LEAK,
         leaves_orphans: true,
     },
+    Lab {
+        name: "deadlock",
+        title: "A deadlock: two processes take two semaphores in opposite order",
+        program: "sem-deadlock",
+        args: &["--wait-ms", "300"],
+        stages: &[
+            Stage {
+                title: "Each takes its own semaphore",
+                moments: &[S(Step::SEM1), S(Step::SEM3), S(Step::SEM4), S(Step::SEM7)],
+                look: "`ipcs -s -i ID` while it runs: both values are 0, both taken.",
+            },
+            Stage {
+                title: "Each waits for the other's",
+                moments: &[S(Step::SEM8), Moment::Deadlock],
+                look: "The TUI's semaphores view (key 4) lists the cycle as a deadlock hint. A \
+                       wait is only reported when it returns, so the hint appears once both \
+                       waits have ended and lasts until the semaphores are given back.",
+            },
+            Stage {
+                title: "The timeout breaks the cycle",
+                moments: &[Moment::TimedOut, Moment::SetRemoved],
+                look: "Without a timeout both would sleep for ever: `ipcs -s -i ID` would                        show ncount 1 on each semaphore until one process is killed.",
+            },
+        ],
+        questions: questions::DEADLOCK,
+        leaves_orphans: false,
+    },
 ];
 
 /// The lab called `name`.

@@ -41,6 +41,18 @@ pub fn explain(m: Moment) -> &'static str {
              or a reboot. `ipcs -m` shows it with nattch 0; shm_rmid_forced=1 \
              (kernel.shm_rmid_forced) would have removed it at the exit."
         }
+        Moment::Deadlock => {
+            "Each process holds one semaphore and sleeps in a P on the one the other \
+             holds: neither V can ever come. The kernel does not detect this for System V \
+             semaphores; the tool derives the cycle from who took what (P without V) and \
+             who waited for what."
+        }
+        Moment::TimedOut => {
+            "semtimedop's timeout ran out while the caller was queued: the kernel dequeued \
+             its sem_queue and returned EAGAIN with nothing changed. A timeout is the only \
+             way out of such a cycle short of killing a process (with SEM_UNDO, its exit \
+             gives its semaphore back)."
+        }
     }
 }
 

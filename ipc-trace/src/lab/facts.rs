@@ -79,6 +79,11 @@ pub struct RunFacts {
     pub undo_users: BTreeSet<u32>,
     /// Segments left behind when the run ended.
     pub orphans: Vec<Orphan>,
+    /// The first wait-for cycle: per edge, the waiter, the holder and the
+    /// semaphore's number.
+    pub cycle: Option<Vec<(Who, Who, u16)>>,
+    /// Semaphore operations that slept and gave up at their timeout.
+    pub timed_out: u64,
 }
 
 impl RunFacts {
@@ -116,8 +121,12 @@ impl RunFacts {
                 }
             }
             EventKind::SemOp if ok || ev.blocked == Some(true) => {
+                // A wait that timed out is a failed call that still waited.
                 if ev.blocked == Some(true) {
                     self.blocked_ops += 1;
+                    if ev.errno == Some(libc::EAGAIN) || ev.ret == Some(-i64::from(libc::EAGAIN)) {
+                        self.timed_out += 1;
+                    }
                     let wait = ev.wait_ns.unwrap_or(0);
                     if self.longest_wait.as_ref().is_none_or(|(w, _)| wait > *w) {
                         self.longest_wait = Some((wait, Who::of(ev)));

@@ -24,6 +24,10 @@ pub enum Moment {
     UndoAtExit,
     /// A segment is left with no attach, its creator gone, not removed.
     Orphaned,
+    /// Processes wait for each other's semaphores in a cycle.
+    Deadlock,
+    /// A semop that slept gave up at its timeout (`EAGAIN`).
+    TimedOut,
 }
 
 impl Moment {
@@ -37,6 +41,8 @@ impl Moment {
             Moment::SetRemoved => "freed",
             Moment::UndoAtExit => "exit",
             Moment::Orphaned => "orphan",
+            Moment::Deadlock => "cycle",
+            Moment::TimedOut => "timeout",
         }
     }
 
@@ -50,6 +56,8 @@ impl Moment {
             Moment::SetRemoved => "freeary freed the semaphore set and its undo entries",
             Moment::UndoAtExit => "a process that used SEM_UNDO exited: exit_sem ran",
             Moment::Orphaned => "the segment is left behind: nobody attached, creator gone",
+            Moment::Deadlock => "each process waits for a semaphore another one holds",
+            Moment::TimedOut => "a waiting semtimedop gave up at its timeout (EAGAIN)",
         }
     }
 
@@ -66,6 +74,7 @@ impl Moment {
             EventKind::ShmDestroy => Some(Moment::SegmentFreed),
             EventKind::SemDestroy => Some(Moment::SetRemoved),
             EventKind::ProcExit if used_undo => Some(Moment::UndoAtExit),
+            EventKind::SemOp if ev.blocked == Some(true) && timed_out(ev) => Some(Moment::TimedOut),
             _ => None,
         }
     }
@@ -78,9 +87,12 @@ impl Moment {
             Moment::SegmentFreed => &["shm_destroy"],
             Moment::SetRemoved => &["freeary"],
             Moment::RemovalRequested => &[],
-            // exit_sem and the orphan's state are never probed: they follow
-            // from the exit and from the model.
-            Moment::UndoAtExit | Moment::Orphaned => return Evidence::Implied,
+            Moment::TimedOut => &["do_semtimedop", "__do_semtimedop"],
+            // exit_sem, the orphan's state and the wait-for cycle are never
+            // probed: they follow from the exit, the waits and the holds.
+            Moment::UndoAtExit | Moment::Orphaned | Moment::Deadlock => {
+                return Evidence::Implied;
+            }
         };
         if ev.inferred {
             return Evidence::Implied;
@@ -94,6 +106,12 @@ impl Moment {
             Evidence::Implied
         }
     }
+}
+
+/// The call returned `EAGAIN`: its timeout ran out (as errno from a
+/// syscall, as a negative return from a kernel function).
+fn timed_out(ev: &Event) -> bool {
+    ev.errno == Some(libc::EAGAIN) || ev.ret == Some(-i64::from(libc::EAGAIN))
 }
 
 #[cfg(test)]

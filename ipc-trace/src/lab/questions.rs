@@ -200,3 +200,69 @@ pub const LEAK: &[Question] = &[
         },
     },
 ];
+
+/// Questions of `lab deadlock`.
+pub const DEADLOCK: &[Question] = &[
+    Question {
+        text: "How many processes were in the wait-for cycle?",
+        answer: |f| {
+            f.cycle
+                .as_ref()
+                .map(|c| Answer::Count(c.len() as u64))
+                .ok_or_else(|| "no cycle was seen in this run".into())
+        },
+        why: |f| match &f.cycle {
+            Some(c) => format!(
+                "Each edge is a process waiting for a semaphore another holds: {}.",
+                c.iter()
+                    .map(|(w, h, n)| format!("{w} → {h} (semaphore {n})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => String::new(),
+        },
+    },
+    Question {
+        text: "Which semaphore (its number in the set) did the set's creator wait for?",
+        answer: |f| {
+            let creator = f
+                .sem_creator
+                .as_ref()
+                .ok_or("no set was created in this run")?;
+            f.cycle
+                .as_ref()
+                .and_then(|c| c.iter().find(|(w, _, _)| w.tgid == creator.tgid))
+                .map(|(_, _, n)| Answer::Count(u64::from(*n)))
+                .ok_or_else(|| "the creator is not in a cycle in this run".into())
+        },
+        why: |_| {
+            "It took its own semaphore first and then asked for the one its child had \
+             taken: the opposite order of the child's. Taking locks in one global order \
+             makes such a cycle impossible."
+                .into()
+        },
+    },
+    Question {
+        text: "How long did the longest wait last before the timeout ended it (ms)?",
+        answer: |f| {
+            f.longest_wait
+                .as_ref()
+                .map(|(ns, _)| Answer::Millis(*ns as f64 / 1e6))
+                .ok_or_else(|| "no operation waited in this run".into())
+        },
+        why: |_| {
+            "Nothing could wake either process: each slept for its whole semtimedop \
+             timeout (the demo's --wait-ms), then got EAGAIN."
+                .into()
+        },
+    },
+    Question {
+        text: "How many semaphore operations gave up with EAGAIN?",
+        answer: |f| Ok(Answer::Count(f.timed_out)),
+        why: |_| {
+            "Both waits of the cycle timed out; each process then gave back the semaphore \
+             it held."
+                .into()
+        },
+    },
+];

@@ -87,7 +87,7 @@ fn wrap(text: &str, indent: &str) -> String {
 /// The evidence of a proof in words: `seen in the kernel by newseg (fentry)`.
 fn how(p: &Proof) -> String {
     match p.level {
-        Evidence::Implied if p.probe.is_empty() => "implied (from the model at the end)".into(),
+        Evidence::Implied if p.probe.is_empty() => "implied (derived by the model)".into(),
         Evidence::Implied if p.inferred => {
             format!("implied (inferred from tracepoints: {})", p.probe)
         }

@@ -160,3 +160,64 @@ fn the_orphan_is_pointed_at_and_implied_never_seen() {
     assert!(p.text.contains("segment id 32769"), "{}", p.text);
     assert_eq!(w.facts().orphans.len(), 1);
 }
+
+/// An ABBA run: processes 10 and 11 each take one semaphore of set 3,
+/// then each waits for the other's until EAGAIN, then give theirs back.
+fn abba() -> Vec<crate::event::Event> {
+    use crate::event::{Event, EventKind, SemOpSpec};
+    let op = |ts: u64, tgid: u32, num: u16, op: i16, wait_ms: Option<u64>| {
+        let mut e = Event::new(ts, EventKind::SemOp, tgid, tgid, "abba");
+        e.probe = "sys_semtimedop".into();
+        e.id = Some(3);
+        e.ops = Some(vec![SemOpSpec { num, op, flg: 0 }]);
+        e.blocked = Some(wait_ms.is_some());
+        e.wait_ns = wait_ms.map(|w| w * 1_000_000);
+        match wait_ms {
+            Some(_) => e.errno = Some(libc::EAGAIN),
+            None => e.ret = Some(0),
+        }
+        e
+    };
+    let mut get = Event::new(1, EventKind::SemGet, 10, 10, "abba");
+    get.probe = "sys_semget".into();
+    get.id = Some(3);
+    get.key = Some(0);
+    get.nsems = Some(2);
+    get.flags = Some(0o1600);
+    get.ret = Some(3);
+    vec![
+        get,
+        op(10, 10, 0, -1, None),
+        op(11, 11, 1, -1, None),
+        op(400, 10, 1, -1, Some(300)),
+        op(401, 11, 0, -1, Some(300)),
+        op(500, 10, 0, 1, None),
+        op(501, 11, 1, 1, None),
+    ]
+}
+
+#[test]
+fn the_deadlock_lab_finds_the_abba_cycle_and_counts_the_timeouts() {
+    let w = walk_of(&abba());
+    let cycle = w.facts().cycle.as_ref().expect("the cycle is found");
+    assert_eq!(cycle.len(), 2);
+    assert_eq!(w.facts().timed_out, 2);
+    let a = answers("deadlock", &w);
+    assert_eq!(a[0], Ok(Answer::Count(2)));
+    assert_eq!(
+        a[1],
+        Ok(Answer::Count(1)),
+        "the creator (10) waited for semaphore 1"
+    );
+    assert_eq!(a[3], Ok(Answer::Count(2)));
+    let p = w.proof(Moment::Deadlock).expect("a proof");
+    assert_eq!(p.level, Evidence::Implied);
+    assert_eq!(
+        w.proof(Moment::TimedOut).map(|p| p.level),
+        Some(Evidence::SyscallBoundary)
+    );
+    // The control: without the second wait there is no cycle.
+    let mut one_sided = abba();
+    one_sided.remove(4);
+    assert!(walk_of(&one_sided).facts().cycle.is_none());
+}

@@ -4,7 +4,7 @@
 
 use super::facts::{Orphan, RunFacts, Who};
 use super::moment::Moment;
-use crate::event::{Backend, Event};
+use crate::event::{Backend, Event, EventKind};
 use crate::model::State;
 use crate::model::describe::event_text;
 use crate::model::evidence::Evidence;
@@ -72,6 +72,48 @@ impl Walk {
                 },
             );
         }
+        self.look_for_a_cycle(ev);
+    }
+
+    /// Records the first wait-for cycle the model shows after `ev`.
+    fn look_for_a_cycle(&mut self, ev: &Event) {
+        if ev.kind != EventKind::SemOp || self.facts.cycle.is_some() {
+            return;
+        }
+        let Some(cycle) = self.state.deadlock_hints().into_iter().next() else {
+            return;
+        };
+        let who = |tgid: u32| Who {
+            tgid,
+            comm: self
+                .state
+                .processes()
+                .get(tgid)
+                .map_or_else(|| "?".to_string(), |p| p.comm.to_string()),
+        };
+        let edges: Vec<(Who, Who, u16)> = cycle
+            .edges
+            .iter()
+            .map(|e| (who(e.waiter), who(e.holder), e.num))
+            .collect();
+        let text = edges
+            .iter()
+            .map(|(w, h, n)| format!("{w} waited for semaphore {n}, held by {h}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        self.proofs.insert(
+            Moment::Deadlock,
+            Proof {
+                level: Evidence::Implied,
+                ts_ns: ev.ts_ns,
+                who: Who::of(ev),
+                probe: String::new(),
+                backend: ev.backend,
+                inferred: true,
+                text,
+            },
+        );
+        self.facts.cycle = Some(edges);
     }
 
     /// Ends the run: finds the segments left behind.

@@ -1,6 +1,7 @@
 //! One lifecycle of one System V object (a segment or a semaphore set).
 
 use super::bounded::HeadTail;
+use super::evidence::Evidence;
 use super::pages::PageMap;
 use super::rate::RateWindow;
 use super::sem::SemState;
@@ -69,8 +70,12 @@ pub struct Object {
     /// The lifecycle as lived, bounded (first and last entries kept;
     /// resolve with `State::timeline`).
     pub timeline: Timeline,
-    /// Every kernel step seen on it.
+    /// Every kernel step the trace shows on it, at any level of evidence.
     pub steps_seen: StepSet,
+    /// Of those, the steps a kernel-path probe on the doing function saw.
+    pub steps_in_kernel: StepSet,
+    /// Of those, the steps seen at the syscall boundary.
+    pub steps_at_boundary: StepSet,
     /// Segment state (shm only).
     pub shm: Option<Box<ShmState>>,
     /// Set state (sem only).
@@ -105,6 +110,8 @@ impl Object {
             activity: RateWindow::default(),
             timeline: Timeline::default(),
             steps_seen: StepSet::EMPTY,
+            steps_in_kernel: StepSet::EMPTY,
+            steps_at_boundary: StepSet::EMPTY,
             shm: (key.kind == ObjKind::Shm).then(Box::default),
             sem: (key.kind == ObjKind::Sem).then(Box::default),
             awaiting_get: None,
@@ -119,6 +126,19 @@ impl Object {
     /// Current attaches (shm; 0 for sets).
     pub fn nattch(&self) -> u64 {
         self.shm.as_ref().map_or(0, |s| s.nattch())
+    }
+
+    /// The strongest evidence the trace has for step `s` on this lifecycle.
+    pub fn step_evidence(&self, s: super::steps::Step) -> Evidence {
+        if self.steps_in_kernel.contains(s) {
+            Evidence::InKernel
+        } else if self.steps_at_boundary.contains(s) {
+            Evidence::SyscallBoundary
+        } else if self.steps_seen.contains(s) {
+            Evidence::Implied
+        } else {
+            Evidence::NotVisible
+        }
     }
 
     /// The key as `ipcs` prints it: `0x00016988`.

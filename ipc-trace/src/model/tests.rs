@@ -1,5 +1,6 @@
 //! Model tests from hand-written event sequences.
 
+mod evidence;
 mod process;
 
 use super::object::{AttachOp, ObjKind, ObjectKey, Origin};

@@ -11,7 +11,7 @@ use super::matrix::Cell;
 use std::collections::BTreeMap;
 
 /// The labs run in the VM.
-pub const LABS: &[&str] = &["shm", "sem", "leak"];
+pub const LABS: &[&str] = &["shm", "sem", "leak", "deadlock"];
 
 /// Per lab, the steps a mission probe does, with that probe's function.
 fn mission_steps(lab: &str) -> &'static [(&'static str, &'static str)] {
@@ -23,7 +23,7 @@ fn mission_steps(lab: &str) -> &'static [(&'static str, &'static str)] {
             ("SHM-11", "shm_fault"),
             ("SHM-12", "shmem_fault"),
         ],
-        "sem" => &[("SEM-3", "newary"), ("SEM-7", "do_semtimedop")],
+        "sem" | "deadlock" => &[("SEM-3", "newary"), ("SEM-7", "do_semtimedop")],
         "leak" => &[
             ("SHM-3", "newseg"),
             ("SHM-5", "do_shmat"),

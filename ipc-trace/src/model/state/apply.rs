@@ -4,6 +4,7 @@
 
 use super::{LoggedEvent, ProbeCounters, State};
 use crate::event::{Event, EventKind};
+use crate::model::evidence::{Evidence, evidence};
 use crate::model::ids::{ObjId, ObjKind};
 use crate::model::object::Object;
 use crate::model::steps::{GetOutcome, StepSet, steps_of};
@@ -131,6 +132,13 @@ impl State {
         o.events += 1;
         o.last_ts = o.last_ts.max(ev.ts_ns);
         o.steps_seen.extend(steps);
+        for step in steps.iter() {
+            match evidence(step, ev) {
+                Evidence::InKernel => o.steps_in_kernel.insert(step),
+                Evidence::SyscallBoundary => o.steps_at_boundary.insert(step),
+                Evidence::Implied | Evidence::NotVisible => {}
+            }
+        }
         o.timeline.add(
             TailRef {
                 seq,

@@ -2,12 +2,14 @@
 
 use super::empty;
 use crate::model::describe::duration;
+use crate::model::evidence::Evidence;
 use crate::model::{ObjKind, Object, Origin, Step};
 use crate::tui::app::{App, View};
 use crate::tui::format::{bytes, rel_time};
 use crate::tui::theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
 
@@ -134,14 +136,36 @@ fn steps_line(o: &Object) -> Line<'static> {
         ObjKind::Sem => Step::SEM1..=Step::SEM9,
     };
     for s in Step::ALL.into_iter().filter(|s| range.contains(s)) {
-        let seen = o.steps_seen.contains(s);
-        let style = if seen { theme::step() } else { theme::dim() };
+        let level = o.step_evidence(s);
+        let style = match level {
+            Evidence::InKernel => theme::step(),
+            Evidence::SyscallBoundary => Style::new(),
+            Evidence::Implied => theme::inferred(),
+            Evidence::NotVisible => theme::dim(),
+        };
         spans.push(Span::styled(
-            format!("{}{} ", s.label(), if seen { "✓" } else { "·" }),
+            format!("{}{} ", s.label(), level_mark(level)),
             style,
         ));
     }
     Line::from(spans)
+}
+
+/// One letter per level of evidence, for the steps line.
+fn level_mark(level: Evidence) -> char {
+    match level {
+        Evidence::InKernel => 'k',
+        Evidence::SyscallBoundary => 's',
+        Evidence::Implied => 'i',
+        Evidence::NotVisible => '·',
+    }
+}
+
+fn steps_legend() -> Line<'static> {
+    Line::styled(
+        "      k seen in the kernel · s seen at the syscall boundary · i implied · · not shown",
+        theme::dim(),
+    )
 }
 
 impl Widget for DetailView<'_> {
@@ -157,6 +181,7 @@ impl Widget for DetailView<'_> {
         };
         let mut head = facts(app, o);
         head.push(steps_line(o));
+        head.push(steps_legend());
         let [top, bottom] = Layout::vertical([
             Constraint::Length(head.len() as u16 + 2),
             Constraint::Min(3),
@@ -210,8 +235,12 @@ impl Widget for DetailView<'_> {
                     Span::styled(format!("{:<7}", s.label()), theme::step()),
                     Span::raw(s.describe()),
                     Span::styled(
-                        if t.inferred { " (inferred)" } else { "" },
-                        theme::inferred(),
+                        format!(" — {}", o.step_evidence(s).words()),
+                        if t.inferred {
+                            theme::inferred()
+                        } else {
+                            theme::dim()
+                        },
                     ),
                 ]));
             }
