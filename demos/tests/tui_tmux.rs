@@ -266,3 +266,43 @@ fn replay_from_stdin_opens_the_tui_and_quits_cleanly() {
     s.keys("q");
     s.assert_exited_and_restored();
 }
+
+#[test]
+fn a_stepped_replay_moves_event_by_event_in_a_real_terminal() {
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../ipc-trace/tests/data/producer-consumer.ndjson");
+    let script = format!(
+        "{} replay --step {}; echo IPC_TRACE_EXIT=$?; sleep 60",
+        bin("ipc-trace").display(),
+        sample.display()
+    );
+    let name = format!("ipc-trace-step-{}", std::process::id());
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &name,
+        "-x",
+        "160",
+        "-y",
+        "40",
+        &script,
+    ]);
+    let s = Session(name);
+    let first = s.wait_for("the cursor before the first event", 20, |t| {
+        t.contains("event 0/") && t.contains("before the first event")
+    });
+    assert!(
+        !first.contains("0x5100d3a1"),
+        "an object is shown before any event:\n{first}"
+    );
+    for _ in 0..3 {
+        s.keys("]");
+    }
+    let three = s.wait_for("three events applied", 10, |t| t.contains("event 3/"));
+    assert!(three.contains("0x5100d3a1"), "{three}");
+    s.keys("[");
+    s.wait_for("one event back", 10, |t| t.contains("event 2/"));
+    s.keys("q");
+    s.assert_exited_and_restored();
+}

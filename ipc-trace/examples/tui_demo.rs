@@ -39,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
             live_clock: false,
         },
         seeds: Seeds::default(),
+        cursor: None,
     })
     .await
 }

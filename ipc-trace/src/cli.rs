@@ -95,6 +95,12 @@ pub enum Command {
         /// Skip malformed lines (counted and reported) instead of stopping.
         #[arg(long)]
         skip_bad: bool,
+        /// Step through it: start before the first event and move with `]`/`[`
+        /// (one event), `}`/`{` (the next event showing a new kernel step) or
+        /// space (play/pause); every view shows the state at the cursor. The
+        /// recording is held in memory (at most 2 000 000 events).
+        #[arg(long)]
+        step: bool,
     },
     /// Reconstructed lifecycles as a report, from a recording or a live command.
     Summary {

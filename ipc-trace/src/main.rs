@@ -95,7 +95,11 @@ fn main() -> ExitCode {
                 };
                 commands::record(out, trace, cmd).await
             }
-            Some(Command::Replay { file, skip_bad }) => commands::replay(&file, skip_bad).await,
+            Some(Command::Replay {
+                file,
+                skip_bad,
+                step,
+            }) => commands::replay(&file, skip_bad, step).await,
             Some(Command::Summary {
                 file,
                 json,

@@ -98,6 +98,7 @@ pub async fn tui(trace: TraceArgs, cmd: Vec<String>) -> CmdResult {
         events: rx,
         info,
         seeds,
+        cursor: None,
     };
     // Leaving `run` early drops its terminal guard: the terminal is restored.
     // Only a `true` closes the UI: the sender is dropped, without one, when
@@ -136,7 +137,7 @@ pub async fn tui(trace: TraceArgs, cmd: Vec<String>) -> CmdResult {
 
 /// Opens the TUI on a recording; bad input is reported after the TUI
 /// closes, naming the line (exit status 2).
-pub async fn replay(file: &Path, skip_bad: bool) -> CmdResult {
+pub async fn replay(file: &Path, skip_bad: bool, step: bool) -> CmdResult {
     let options = if skip_bad {
         ReadOptions::skipping_bad()
     } else {
@@ -152,12 +153,26 @@ pub async fn replay(file: &Path, skip_bad: bool) -> CmdResult {
         source: format!("replay {}", file.display()),
         live_clock: false,
     };
+    if step {
+        let cursor = load_for_stepping(reader)?;
+        let (_, rx) = mpsc::channel::<Event>(1);
+        let ui = tui::run(Feed {
+            events: rx,
+            info,
+            seeds: Seeds::default(),
+            cursor: Some(cursor),
+        })
+        .await;
+        ui.map_err(|e| CmdError::runtime(format!("terminal UI failed: {e:#}")))?;
+        return Ok(0);
+    }
     let (tx, rx) = mpsc::channel::<Event>(FEED_CAPACITY);
     let feeder = tokio::task::spawn_blocking(move || feed_recording(reader, tx));
     let ui = tui::run(Feed {
         events: rx,
         info,
         seeds: Seeds::default(),
+        cursor: None,
     })
     .await;
     let outcome = feeder
@@ -165,6 +180,29 @@ pub async fn replay(file: &Path, skip_bad: bool) -> CmdResult {
         .map_err(|e| CmdError::runtime(format!("reader task failed: {e}")))?;
     ui.map_err(|e| CmdError::runtime(format!("terminal UI failed: {e:#}")))?;
     outcome
+}
+
+/// Reads a whole recording for a stepped replay; bad input and a recording
+/// too large to hold are usage errors (before the TUI opens).
+fn load_for_stepping(
+    mut reader: RecordingReader<Box<dyn std::io::BufRead + Send>>,
+) -> Result<tui::cursor::Cursor, CmdError> {
+    let mut events = Vec::new();
+    for record in reader.by_ref() {
+        match record.map_err(CmdError::usage)? {
+            Record::Event(ev) => {
+                if events.len() == tui::cursor::MAX_EVENTS {
+                    return Err(CmdError::usage(format!(
+                        "the recording has more than {} events: too many to step through (replay it without --step, or export a part with `ipc-trace export --pid/--key`)",
+                        tui::cursor::MAX_EVENTS
+                    )));
+                }
+                events.push(*ev);
+            }
+            Record::Header(_) | Record::Stats(_) => {}
+        }
+    }
+    Ok(tui::cursor::Cursor::new(events))
 }
 
 /// Streams a recording's events into the TUI's channel (blocking: memory

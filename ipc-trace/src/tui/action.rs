@@ -48,6 +48,12 @@ pub enum Action {
     CancelPrompt,
     /// Apply the line being typed.
     SubmitPrompt,
+    /// Move the replay cursor this many events (stepped replays).
+    CursorEvents(isize),
+    /// Move it to the next (1) or previous (-1) event showing a new step.
+    CursorNewStep(isize),
+    /// Play or pause it.
+    CursorPlay,
 }
 
 /// [`Action::Move`] to the first line.
@@ -102,6 +108,18 @@ impl App {
             }
             Action::CancelPrompt => self.prompt = None,
             Action::SubmitPrompt => self.submit_prompt(),
+            Action::CursorEvents(d) => {
+                let to = self.cursor.as_ref().map_or(0, |c| c.by_events(d));
+                self.move_cursor(to);
+            }
+            Action::CursorNewStep(d) => {
+                let to = self.cursor.as_ref().map_or(0, |c| c.by_new_step(d));
+                self.move_cursor(to);
+            }
+            Action::CursorPlay => match self.cursor.as_mut() {
+                Some(c) => c.playing = !c.playing,
+                None => self.move_cursor(0),
+            },
         }
     }
 

@@ -2,6 +2,7 @@
 //! filters, searches and scroll positions. Key handling is in `input.rs`;
 //! drawing reads an `&App`.
 
+use super::cursor::Cursor;
 use super::feed::{FeedInfo, Seeds};
 use crate::event::Event;
 use crate::model::{LoggedEvent, ObjId, ObjKind, Object, State};
@@ -118,6 +119,8 @@ pub struct App {
     pub clock_ns: Option<u64>,
     /// First visible row of the object table (kept by the renderer).
     pub table_offset: Cell<usize>,
+    /// The replay cursor of a stepped replay (`replay FILE --step`).
+    pub cursor: Option<Cursor>,
 }
 
 impl App {
@@ -143,6 +146,7 @@ impl App {
             message: None,
             clock_ns: None,
             table_offset: Cell::new(0),
+            cursor: None,
         }
     }
 

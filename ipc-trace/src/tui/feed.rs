@@ -69,4 +69,7 @@ pub struct Feed {
     pub info: FeedInfo,
     /// Objects that existed before the source started.
     pub seeds: Seeds,
+    /// A stepped replay: the whole recording, shown event by event under
+    /// the user's control (the channel is then empty and closed).
+    pub cursor: Option<super::cursor::Cursor>,
 }

@@ -21,6 +21,26 @@ pub fn view_keys(view: View) -> &'static str {
     }
 }
 
+/// Where a stepped replay is: `▶ event 12/345 +1.2ms · ]/[ event · }/{ new step · space play`.
+fn cursor_status(app: &App, c: &super::cursor::Cursor) -> String {
+    let at = c.current().map_or_else(
+        || "before the first event".to_string(),
+        |e| {
+            format!(
+                "+{}",
+                crate::model::describe::duration(e.ts_ns.saturating_sub(app.origin_ns()))
+            )
+        },
+    );
+    format!(
+        "{} event {}/{} {at} · ]/[ event · }}/{{ new step · space {}",
+        if c.playing { "▶" } else { "⏸" },
+        c.at(),
+        c.len(),
+        if c.playing { "pause" } else { "play" }
+    )
+}
+
 /// The two footer lines: the line being typed, a message or the view's
 /// keys; then [`GLOBAL_KEYS`].
 pub struct Footer<'a>(pub &'a App);
@@ -42,9 +62,13 @@ impl Widget for Footer<'_> {
                     theme::dim(),
                 ),
             ]),
-            None => match &app.message {
-                Some(m) => Line::from(Span::styled(m.clone(), theme::warn())),
-                None => Line::from(Span::styled(view_keys(app.view), theme::dim())),
+            None => match (&app.message, &app.cursor) {
+                (Some(m), _) => Line::from(Span::styled(m.clone(), theme::warn())),
+                (None, Some(c)) => Line::from(vec![
+                    Span::styled(cursor_status(app, c), theme::header()),
+                    Span::styled(format!("  {}", view_keys(app.view)), theme::dim()),
+                ]),
+                (None, None) => Line::from(Span::styled(view_keys(app.view), theme::dim())),
             },
         };
         let second = Line::from(Span::styled(GLOBAL_KEYS, theme::header()));

@@ -70,6 +70,11 @@ fn browsing(view: View, code: KeyCode) -> Option<Action> {
         KeyCode::End | KeyCode::Char('G') => Action::Move(BOTTOM),
         KeyCode::Left | KeyCode::Char('h') if view != View::Objects => Action::SelectBy(-1),
         KeyCode::Right | KeyCode::Char('l') if view != View::Objects => Action::SelectBy(1),
+        KeyCode::Char(']') => Action::CursorEvents(1),
+        KeyCode::Char('[') => Action::CursorEvents(-1),
+        KeyCode::Char('}') => Action::CursorNewStep(1),
+        KeyCode::Char('{') => Action::CursorNewStep(-1),
+        KeyCode::Char(' ') => Action::CursorPlay,
         _ => return None,
     })
 }

@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod app;
+pub mod cursor;
 pub mod draw;
 pub mod feed;
 pub mod filters;
@@ -17,6 +18,8 @@ pub mod terminal;
 pub mod theme;
 pub mod views;
 
+#[cfg(test)]
+mod cursor_tests;
 #[cfg(test)]
 mod snapshot_tests;
 #[cfg(test)]

@@ -27,10 +27,12 @@ pub async fn run(feed: Feed) -> anyhow::Result<()> {
         mut events,
         info,
         seeds,
+        cursor,
     } = feed;
     let live_clock = info.live_clock;
     let mut app = App::new(info);
     app.seed(&seeds);
+    app.cursor = cursor;
     let mut guard = TerminalGuard::enter()?;
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(1000 / FPS));
@@ -45,6 +47,9 @@ pub async fn run(feed: Feed) -> anyhow::Result<()> {
                 ticks += 1;
                 if ticks.is_multiple_of(TRIM_EVERY_TICKS) {
                     crate::heap::release_free_memory();
+                }
+                if app.cursor_tick() {
+                    dirty = true;
                 }
                 if live_clock {
                     app.clock_ns = crate::clock::try_monotonic_ns();
