@@ -8,9 +8,10 @@ mod tracer;
 
 use demos::report::{DemoReport, Role};
 use ipc_trace::event::SEM_UNDO;
+use ipc_trace::probe::facts::KernelFacts;
 use std::path::Path;
 use std::process::Command;
-use tracer::{Scratch, ipc_trace_bin, record, require_root};
+use tracer::{Scratch, ipc_trace_bin, record, record_with, require_root};
 
 /// `ipc-trace lab NAME ARGS --plain`'s output; panics unless it succeeded.
 fn lab(name: &str, args: &[&str]) -> String {
@@ -244,4 +245,46 @@ fn the_leak_lab_points_at_the_orphan_and_removes_it_unless_kept() {
 /// With --auto and no answers nothing is graded: the answers are shown.
 fn verdict_free(text: &str) -> bool {
     !text.contains("your answer:") && text.contains("answer from this run: ")
+}
+
+/// The `A` of the closing line `Of N steps: A seen in the kernel, …`.
+fn seen_in_kernel(text: &str) -> usize {
+    text.lines()
+        .find_map(|l| l.split_once(" steps: "))
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no closing line in:\n{text}"))
+}
+
+#[test]
+fn a_recording_made_with_the_tracepoint_backend_claims_nothing_in_the_kernel() {
+    require_root();
+    let scratch = Scratch::new("lab-no-overclaim");
+    let key = scratch.path("key").to_string_lossy().into_owned();
+    let demo = [
+        env!("CARGO_BIN_EXE_demo-run"),
+        "--messages",
+        "2",
+        "--path",
+        &key,
+    ];
+    let mut seen = Vec::new();
+    for backend in ["tracepoint", "auto"] {
+        record_with(&scratch, backend, &["--backend", backend], &demo).assert_complete();
+        let file = scratch.path(&format!("{backend}.ndjson"));
+        let text = lab("shm", &["--auto", "--replay", &file.to_string_lossy()]);
+        assert!(!text.contains("observed"), "{text}");
+        seen.push(seen_in_kernel(&text));
+    }
+    assert_eq!(seen[0], 0, "a tracepoint recording claims kernel sight");
+    // The control: the same demo with the best backend this kernel has.
+    let facts = KernelFacts::gather();
+    if facts.kprobe_pmu || facts.fentry_allowed == Some(true) {
+        assert!(
+            seen[1] > 0,
+            "kernel-path probes work here, yet nothing seen: {seen:?}"
+        );
+    } else {
+        assert_eq!(seen[1], 0, "{seen:?}");
+    }
 }
