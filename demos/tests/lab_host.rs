@@ -8,23 +8,7 @@ mod tracer;
 
 use ipc_trace::probe::facts::KernelFacts;
 use std::process::Command;
-use tracer::{Scratch, ipc_trace_bin, require_root};
-
-/// `ipc-trace lab NAME`'s output; panics unless it succeeded.
-fn run_lab(name: &str) -> String {
-    let out = Command::new(ipc_trace_bin())
-        .args(["lab", name, "--auto", "--plain"])
-        .output()
-        .expect("run ipc-trace lab");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "lab {name} failed: {}\n{text}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
+use tracer::{Scratch, ipc_trace_bin, require_root, run_lab};
 
 /// The numbers of the closing line `Of N steps: A seen in the kernel, B
 /// seen at the syscall boundary, C implied, D not visible.`
@@ -48,7 +32,7 @@ fn labs_count_every_step_and_claim_kernel_sight_only_where_the_kernel_allows_it(
     let facts = KernelFacts::gather();
     let kernel_path = facts.kprobe_pmu || facts.fentry_allowed == Some(true);
     for lab in ["shm", "sem", "leak", "deadlock"] {
-        let text = run_lab(lab);
+        let text = run_lab(lab, &["--auto"]);
         let [total, in_kernel, boundary, implied, missing] = closing_counts(&text);
         assert_eq!(
             in_kernel + boundary + implied + missing,

@@ -10,25 +10,7 @@ use demos::report::{DemoReport, Role};
 use ipc_trace::event::SEM_UNDO;
 use ipc_trace::probe::facts::KernelFacts;
 use std::path::Path;
-use std::process::Command;
-use tracer::{Scratch, ipc_trace_bin, record, record_with, require_root};
-
-/// `ipc-trace lab NAME ARGS --plain`'s output; panics unless it succeeded.
-fn lab(name: &str, args: &[&str]) -> String {
-    let out = Command::new(ipc_trace_bin())
-        .args(["lab", name, "--plain"])
-        .args(args)
-        .output()
-        .expect("run ipc-trace lab");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "lab {name} failed: {}\n{text}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
+use tracer::{Scratch, record, record_with, require_root, run_lab as lab};
 
 /// The verdict printed for question `n`: `right`, `wrong`, `no answer read`.
 fn verdict(text: &str, n: usize) -> &str {

@@ -42,6 +42,23 @@ impl Drop for Session {
 }
 
 impl Session {
+    /// A detached 160×40 tmux session running `script`.
+    fn start(what: &str, script: &str) -> Session {
+        let name = format!("ipc-trace-{what}-{}", std::process::id());
+        tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "160",
+            "-y",
+            "40",
+            script,
+        ]);
+        Session(name)
+    }
+
     fn screen(&self) -> String {
         tmux(&["capture-pane", "-p", "-t", &self.0])
     }
@@ -245,19 +262,7 @@ fn replay_from_stdin_opens_the_tui_and_quits_cleanly() {
         bin("ipc-trace").display(),
         sample.display()
     );
-    let name = format!("ipc-trace-replay-{}", std::process::id());
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &name,
-        "-x",
-        "160",
-        "-y",
-        "40",
-        &script,
-    ]);
-    let s = Session(name);
+    let s = Session::start("replay", &script);
     let screen = s.wait_for("the replayed segment", 20, |t| t.contains("0x5100d3a1"));
     assert!(screen.contains("replay"), "{screen}");
     s.keys("6");
@@ -276,19 +281,7 @@ fn a_stepped_replay_moves_event_by_event_in_a_real_terminal() {
         bin("ipc-trace").display(),
         sample.display()
     );
-    let name = format!("ipc-trace-step-{}", std::process::id());
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &name,
-        "-x",
-        "160",
-        "-y",
-        "40",
-        &script,
-    ]);
-    let s = Session(name);
+    let s = Session::start("step", &script);
     let first = s.wait_for("the cursor before the first event", 20, |t| {
         t.contains("event 0/") && t.contains("before the first event")
     });

@@ -165,3 +165,39 @@ fn a_report_into_a_closed_pipe_ends_quietly() {
     assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{}", stderr(&out));
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }
+
+#[test]
+fn a_lab_refuses_bad_input_before_anything_is_attached() {
+    let dir = scratch("lab");
+    let bad = dir.join("bad.ndjson");
+    std::fs::write(&bad, "this is not a recording\n").expect("write");
+    let missing = dir.join("no-such-answers.txt");
+    let cases: [(Vec<String>, &str); 3] = [
+        (vec!["lab".into(), "nope".into()], "no lab `nope`"),
+        (
+            vec![
+                "lab".into(),
+                "shm".into(),
+                "--answers".into(),
+                missing.display().to_string(),
+            ],
+            "cannot read answers",
+        ),
+        (
+            vec![
+                "lab".into(),
+                "shm".into(),
+                "--replay".into(),
+                bad.display().to_string(),
+            ],
+            "line 1",
+        ),
+    ];
+    for (args, says) in cases {
+        let (out, loaded) = output_and_prog_loads(ipc_trace().args(&args));
+        assert!(!loaded, "{args:?}: a BPF program was loaded");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+        assert_no_panic(&out);
+    }
+}

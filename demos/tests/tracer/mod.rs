@@ -161,3 +161,21 @@ pub fn record_with(scratch: &Scratch, name: &str, flags: &[&str], argv: &[&str])
     );
     recorded
 }
+
+/// `ipc-trace lab NAME --plain ARGS`'s standard output; panics (with both
+/// outputs) unless it succeeded.
+pub fn run_lab(name: &str, args: &[&str]) -> String {
+    let out = Command::new(ipc_trace_bin())
+        .args(["lab", name, "--plain"])
+        .args(args)
+        .output()
+        .expect("run ipc-trace lab");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "lab {name} failed: {}\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}

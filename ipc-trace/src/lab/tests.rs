@@ -221,3 +221,20 @@ fn the_deadlock_lab_finds_the_abba_cycle_and_counts_the_timeouts() {
     one_sided.remove(4);
     assert!(walk_of(&one_sided).facts().cycle.is_none());
 }
+
+#[test]
+fn every_lab_screen_over_the_sample_run() {
+    let w = sample();
+    let table = ProbeTable { probes: Vec::new() };
+    for lab in LABS {
+        let mut text: String = (0..lab.stages.len())
+            .map(|i| stage_text(Ink::plain(), lab, i, &w, &table))
+            .collect();
+        text.push_str(&closing_text(lab, &w));
+        for (i, q) in lab.questions.iter().enumerate() {
+            text.push_str(&question_text(Ink::plain(), i + 1, q, w.facts(), None).0);
+        }
+        assert!(text.contains("Of "), "{text}");
+        insta::assert_snapshot!(format!("lab_{}", lab.name), text);
+    }
+}

@@ -28,10 +28,11 @@ pub const TARGETS: &[(&str, &str, &str)] = &[
 
 /// Files (relative to the workspace) that the tests read at run time: the
 /// schema (`CARGO_MANIFEST_DIR` in tests/common/mod.rs) and, as directories,
-/// the insta snapshots of the lib's TUI tests.
+/// the insta snapshots of the lib's TUI and lab tests.
 pub const DATA_FILES: &[&str] = &[
     "schema/ipc-trace-1.schema.json",
     "ipc-trace/src/tui/snapshots",
+    "ipc-trace/src/lab/snapshots",
 ];
 
 /// The environment the binaries run with in the VM: insta finds the
