@@ -40,25 +40,45 @@ impl Decoder {
         true
     }
 
-    /// The process of `raw` lost every mapping (exit or exec). Unless
-    /// `shm_close` reports them, each tracked attach gets an inferred
-    /// detach, then each removed segment left without attaches an inferred
-    /// destroy.
+    /// The process of `raw` lost every mapping (exit or exec): each attach
+    /// still tracked gets an inferred detach, then each removed segment left
+    /// without attaches an inferred destroy.
+    ///
+    /// With `shm_close` attached nothing is usually left: up to 6.12 the
+    /// kernel runs `exit_mm` (whose `shm_close` reports each detach) before
+    /// `sched_process_exit`, and `exec` drops the old mm before
+    /// `sched_process_exec`. Later kernels run the exit tracepoint first,
+    /// where the process stops being traced, so its `shm_close` and
+    /// `shm_destroy` are filtered out: what is left went unreported and is
+    /// inferred here. When tracing system-wide nothing is filtered and the
+    /// kernel's reports follow; they are then dropped as duplicates.
     fn unmap_all(&mut self, raw: &RawEvent, out: &mut Vec<Event>) {
-        if self.attached.shm_close {
-            return;
-        }
         let tgid = tgid_of(raw);
         let gone = self.objects.untrack_all(|a| a.tgid == tgid);
         out.extend(gone.iter().map(|a| inferred_detach(raw, a)));
         let mut segments: Vec<ObjKey> = Vec::new();
         for a in &gone {
+            if self.attached.shm_close {
+                self.objects.remember_exit_detach(a);
+            }
             if !segments.contains(&a.seg) {
                 segments.push(a.seg);
             }
         }
         for seg in segments {
-            self.destroy_if_unused(raw, seg, out);
+            if self.attached.shm_destroy {
+                self.destroy_unreported(raw, seg, out);
+            } else {
+                self.destroy_if_unused(raw, seg, out);
+            }
+        }
+    }
+
+    /// `destroy_if_unused` for a segment whose `shm_destroy` the kernel
+    /// would have run in the exiting process, after it stopped being traced.
+    fn destroy_unreported(&mut self, raw: &RawEvent, seg: ObjKey, out: &mut Vec<Event>) {
+        if self.infer_destroy_if_unused(raw, seg, out) {
+            self.objects.remember_exit_free(tgid_of(raw), seg);
         }
     }
 }

@@ -248,6 +248,9 @@ impl Decoder {
         let addr = raw.args[1];
         let seg = (raw.ipc_ns, id);
         let tgid = tgid_of(raw);
+        if self.objects.take_exit_detach(tgid, addr, seg) {
+            return;
+        }
         let tracked = self
             .objects
             .untrack(|a| a.tgid == tgid && a.addr == addr && a.seg == seg);
@@ -301,6 +304,9 @@ impl Decoder {
     pub(super) fn shm_destroy(&mut self, raw: &RawEvent, out: &mut Vec<Event>) {
         let id = raw.args[0] as i32;
         let seg = (raw.ipc_ns, id);
+        if self.objects.take_exit_free(tgid_of(raw), seg) {
+            return;
+        }
         self.objects.segments.remove(&seg);
         // Freed means no attach is left: any still tracked went unseen.
         let stale = self.objects.untrack_all(|a| a.seg == seg);
@@ -318,17 +324,31 @@ impl Decoder {
     /// unless `shm_destroy` reports it. Not when attaches made by unseen
     /// processes may remain: then its moment cannot be told.
     pub(super) fn destroy_if_unused(&mut self, raw: &RawEvent, seg: ObjKey, out: &mut Vec<Event>) {
-        if self.attached.shm_destroy {
-            return;
+        if !self.attached.shm_destroy {
+            self.infer_destroy_if_unused(raw, seg, out);
         }
+    }
+
+    /// Infers the destroy of a removed segment with no attach left, now;
+    /// true when it did.
+    pub(super) fn infer_destroy_if_unused(
+        &mut self,
+        raw: &RawEvent,
+        seg: ObjKey,
+        out: &mut Vec<Event>,
+    ) -> bool {
         let unused = self.objects.segments.get(&seg).is_some_and(|s| {
             s.removed && s.untracked_attaches == Some(0) && !self.objects.is_attached(seg)
         });
         if !unused {
-            return;
+            return false;
         }
-        if let Some(segment) = self.objects.segments.remove(&seg) {
-            out.push(inferred_destroy(raw, seg, &segment));
+        match self.objects.segments.remove(&seg) {
+            Some(segment) => {
+                out.push(inferred_destroy(raw, seg, &segment));
+                true
+            }
+            None => false,
         }
     }
 

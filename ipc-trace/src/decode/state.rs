@@ -3,7 +3,7 @@
 //! have reported can be derived when that probe is not attached.
 
 use ipc_trace_common::COMM_LEN;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 /// An object in an IPC namespace: (namespace inode, shmid or semid).
 pub type ObjKey = (u32, i32);
@@ -83,9 +83,61 @@ pub struct Objects {
     pub semsets: HashMap<ObjKey, SemSet>,
     /// Attaches in the order they were made.
     attaches: Vec<Attach>,
+    /// Detaches and frees inferred at an exit although `shm_close` and
+    /// `shm_destroy` are attached (see `decode/process.rs`): if the kernel
+    /// reports them after all, the report is a duplicate. Bounded.
+    exit_inferred: VecDeque<ExitInferred>,
 }
 
+/// What an exit made the decoder infer in the name of the probes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ExitInferred {
+    /// A detach: (tgid, address, segment).
+    Detach(u32, u64, ObjKey),
+    /// The free of a segment, by the exiting process.
+    Free(u32, ObjKey),
+}
+
+/// Exit inferences remembered at most.
+const EXIT_INFERRED_KEPT: usize = 1024;
+
 impl Objects {
+    fn remember(&mut self, what: ExitInferred) {
+        if self.exit_inferred.len() == EXIT_INFERRED_KEPT {
+            self.exit_inferred.pop_front();
+        }
+        self.exit_inferred.push_back(what);
+    }
+
+    fn take(&mut self, what: ExitInferred) -> bool {
+        match self.exit_inferred.iter().position(|w| *w == what) {
+            Some(i) => self.exit_inferred.remove(i).is_some(),
+            None => false,
+        }
+    }
+
+    /// Remembers a detach inferred at `a.tgid`'s exit.
+    pub fn remember_exit_detach(&mut self, a: &Attach) {
+        self.remember(ExitInferred::Detach(a.tgid, a.addr, a.seg));
+    }
+
+    /// True (and forgotten) when this `shm_close` reports a detach already
+    /// inferred at its process's exit.
+    pub fn take_exit_detach(&mut self, tgid: u32, addr: u64, seg: ObjKey) -> bool {
+        self.take(ExitInferred::Detach(tgid, addr, seg))
+    }
+
+    /// Remembers a free inferred at `tgid`'s exit.
+    pub fn remember_exit_free(&mut self, tgid: u32, seg: ObjKey) {
+        self.remember(ExitInferred::Free(tgid, seg));
+    }
+
+    /// True (and forgotten) when this `shm_destroy` by `tgid` reports a
+    /// free already inferred at that process's exit.
+    pub fn take_exit_free(&mut self, tgid: u32, seg: ObjKey) -> bool {
+        self.take(ExitInferred::Free(tgid, seg))
+    }
+
     /// Records a new attach.
     pub fn track(&mut self, attach: Attach) {
         self.attaches.push(attach);

@@ -2,6 +2,7 @@
 //! only (every kernel-path event inferred) and every kernel-path probe
 //! attached (nothing inferred).
 
+mod exit_order;
 mod process;
 
 use super::Decoder;

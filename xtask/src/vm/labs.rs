@@ -33,20 +33,28 @@ fn mission_steps(lab: &str) -> &'static [(&'static str, &'static str)] {
     }
 }
 
-/// The evidence printed under step `label` in a transcript (the text
-/// after ` — ` on the line below the step's own line).
-fn evidence_of<'a>(transcript: &'a str, label: &str) -> Option<&'a str> {
+/// The line below step `label`'s own line in a transcript: its evidence,
+/// or `not visible — why`.
+fn proof_line<'a>(transcript: &'a str, label: &str) -> Option<&'a str> {
     let mut lines = transcript.lines();
     while let Some(line) = lines.next() {
         if line.split_whitespace().next() == Some(label) && !line.starts_with(' ') {
-            return lines
-                .next()
-                .and_then(|l| l.split_once(" — "))
-                .map(|(_, e)| e);
+            return lines.next();
         }
     }
     None
 }
+
+/// The evidence printed under step `label` (the text after ` — `).
+fn evidence_of<'a>(transcript: &'a str, label: &str) -> Option<&'a str> {
+    proof_line(transcript, label)
+        .and_then(|l| l.split_once(" — "))
+        .map(|(_, e)| e)
+}
+
+/// Moments every kernel must show at some level: the leak lab's detach at
+/// exit (lost on 7.2 once, when the exit tracepoint moved before `exit_mm`).
+const ALWAYS_SHOWN: &[(&str, &str)] = &[("leak", "detach")];
 
 /// The first number of the closing line (`Of N steps: A seen in the kernel, …`).
 fn seen_in_kernel(transcript: &str) -> Option<u64> {
@@ -70,6 +78,13 @@ pub fn check(lab: &str, transcript: &str, facts: &BTreeMap<String, String>) -> V
             last_lines(transcript, 4)
         )];
     };
+    for (l, label) in ALWAYS_SHOWN {
+        let hidden =
+            proof_line(transcript, label).is_none_or(|p| p.trim_start().starts_with("not visible"));
+        if *l == lab && hidden {
+            failures.push(format!("lab {lab}: `{label}` is not shown"));
+        }
+    }
     let kprobes = facts.get("kprobe_pmu").map(String::as_str) == Some("yes");
     if !kprobes {
         if in_kernel != 0 {
@@ -173,9 +188,27 @@ Of 15 steps: 1 seen in the kernel, 1 seen at the syscall boundary, 0 implied, 13
             evidence_of(SEEN, "SHM-3").map(|e| &e[..18]),
             Some("seen in the kernel")
         );
-        let failures = check("leak", SEEN, &facts(true));
+        let failures = check("shm", SEEN, &facts(true));
         assert_eq!(failures.len(), 1, "{failures:?}");
         assert!(failures[0].contains("SHM-5 (do_shmat"), "{failures:?}");
+    }
+
+    #[test]
+    fn a_leak_lab_without_its_detach_fails() {
+        let with = format!(
+            "{SEEN}detach  a mapping went away\n        +3.0ms shm-leak[9] — implied (inferred from tracepoints: sched_process_exit): detach 1\n"
+        );
+        let without = format!(
+            "{SEEN}detach  a mapping went away\n        not visible — the demo did not do it in this run\n"
+        );
+        let about_detach = |text: &str| {
+            check("leak", text, &facts(false))
+                .into_iter()
+                .filter(|f| f.contains("detach"))
+                .count()
+        };
+        assert_eq!(about_detach(&with), 0);
+        assert_eq!(about_detach(&without), 1);
     }
 
     #[test]
