@@ -325,6 +325,12 @@ impl Event {
         self.errno.is_some() || self.ret.is_some_and(|r| r < 0)
     }
 
+    /// True when the call gave up at its timeout (`EAGAIN`: errno from a
+    /// syscall, a negative return from a kernel function).
+    pub fn timed_out(&self) -> bool {
+        self.errno == Some(libc::EAGAIN) || self.ret == Some(-i64::from(libc::EAGAIN))
+    }
+
     /// The fields a well-formed event of this kind must carry (beyond the
     /// common ones). Used by the reader to reject malformed recordings.
     pub fn missing_field(&self) -> Option<&'static str> {

@@ -32,3 +32,16 @@ fn kind_names_match_serde() -> Result<(), serde_json::Error> {
     }
     Ok(())
 }
+
+#[test]
+fn a_timeout_is_eagain_as_errno_or_as_a_kernel_return() {
+    let mut e = Event::new(1, EventKind::SemOp, 7, 7, "t");
+    assert!(!e.timed_out());
+    e.errno = Some(libc::EAGAIN);
+    assert!(e.timed_out());
+    e.errno = Some(libc::EINTR);
+    assert!(!e.timed_out());
+    e.errno = None;
+    e.ret = Some(-i64::from(libc::EAGAIN));
+    assert!(e.timed_out());
+}

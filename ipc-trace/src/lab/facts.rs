@@ -124,7 +124,7 @@ impl RunFacts {
                 // A wait that timed out is a failed call that still waited.
                 if ev.blocked == Some(true) {
                     self.blocked_ops += 1;
-                    if ev.errno == Some(libc::EAGAIN) || ev.ret == Some(-i64::from(libc::EAGAIN)) {
+                    if ev.timed_out() {
                         self.timed_out += 1;
                     }
                     let wait = ev.wait_ns.unwrap_or(0);

@@ -74,7 +74,9 @@ impl Moment {
             EventKind::ShmDestroy => Some(Moment::SegmentFreed),
             EventKind::SemDestroy => Some(Moment::SetRemoved),
             EventKind::ProcExit if used_undo => Some(Moment::UndoAtExit),
-            EventKind::SemOp if ev.blocked == Some(true) && timed_out(ev) => Some(Moment::TimedOut),
+            EventKind::SemOp if ev.blocked == Some(true) && ev.timed_out() => {
+                Some(Moment::TimedOut)
+            }
             _ => None,
         }
     }
@@ -106,12 +108,6 @@ impl Moment {
             Evidence::Implied
         }
     }
-}
-
-/// The call returned `EAGAIN`: its timeout ran out (as errno from a
-/// syscall, as a negative return from a kernel function).
-fn timed_out(ev: &Event) -> bool {
-    ev.errno == Some(libc::EAGAIN) || ev.ret == Some(-i64::from(libc::EAGAIN))
 }
 
 #[cfg(test)]

@@ -165,9 +165,4 @@ impl Walk {
     pub fn facts(&self) -> &RunFacts {
         &self.facts
     }
-
-    /// The model at the end of the walk.
-    pub fn state(&self) -> &State {
-        &self.state
-    }
 }
