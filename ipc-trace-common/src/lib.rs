@@ -166,6 +166,18 @@ pub struct RawEvent {
     pub sops: [RawSembuf; MAX_SOPS],
     /// semctl(SETALL) values / semctl(SETVAL) value.
     pub vals: [u16; MAX_SEMVALS],
+    /// `inner::*` bits: the step probes on functions nested inside this
+    /// record's function or syscall that fired while it ran.
+    pub inner: u16,
+    /// `probe::*` id of the probe whose program took the stack (the
+    /// innermost function of `stack_id`'s stack; `shmem_fault` for a
+    /// `shm_fault` record that ran it, a step probe for a syscall's).
+    pub stack_at: u8,
+    /// Explicit padding.
+    pub _pad: u8,
+    /// Id of the kernel stack at the probe in the `STACKS` map, or
+    /// `NO_STACK` (stacks off, not a kernel-path probe, or not capturable).
+    pub stack_id: i32,
 }
 
 impl RawEvent {
@@ -191,7 +203,34 @@ impl RawEvent {
             flg: 0,
         }; MAX_SOPS],
         vals: [0; MAX_SEMVALS],
+        inner: 0,
+        stack_at: 0,
+        _pad: 0,
+        stack_id: NO_STACK,
     };
+}
+
+/// `RawEvent::stack_id` when the record has no kernel stack.
+pub const NO_STACK: i32 = -1;
+
+/// Most frames of one kernel stack (`STACKS` value: this many u64 ips).
+pub const STACK_DEPTH: usize = 32;
+
+/// The step probes: functions nested inside a reported call that do one
+/// step and have nothing else to report. Their programs set one of these
+/// bits in the enclosing call's in-flight record (`RawEvent::inner`);
+/// each bit's probe id is `probe::FIRST_STEP + bit index`.
+pub mod inner {
+    /// `shm_more_checks`: `ipcget` found the key (SHM-2), inside `shmget`.
+    pub const SHM_MORE_CHECKS: u16 = 1 << 0;
+    /// `sem_more_checks`: `ipcget` found the key (SEM-2), inside `semget`.
+    pub const SEM_MORE_CHECKS: u16 = 1 << 1;
+    /// `shmem_kernel_file_setup`: file1 created (SHM-4), inside `newseg`.
+    pub const SHMEM_KERNEL_FILE_SETUP: u16 = 1 << 2;
+    /// `shm_mmap`: file2's mmap called (SHM-8/9), inside `do_shmat`.
+    pub const SHM_MMAP: u16 = 1 << 3;
+    /// Number of bits in use.
+    pub const COUNT: usize = 4;
 }
 
 /// Field offsets inside kernel structs, read from the running kernel's BTF
@@ -318,15 +357,15 @@ pub struct TraceConfig {
     /// Non-zero: only tasks whose tgid is in `TRACED_TGIDS` are reported
     /// (children are added on fork).
     pub filter_tgids: u32,
-    /// Explicit padding.
-    pub _pad: u32,
+    /// Non-zero: kernel-path probes record the kernel stack (`--stacks`).
+    pub stacks: u32,
 }
 
 impl TraceConfig {
     /// Report everything.
     pub const DEFAULT: TraceConfig = TraceConfig {
         filter_tgids: 0,
-        _pad: 0,
+        stacks: 0,
     };
 }
 
@@ -386,13 +425,30 @@ mod tests {
         assert_eq!(size_of::<RawSembuf>(), 6);
         assert_eq!(
             size_of::<RawEvent>(),
-            8 * 3 + COMM_LEN + 4 + 4 + 8 * 6 + 8 + 8 + 4 + 4 + 6 * MAX_SOPS + 2 * MAX_SEMVALS
+            8 * 3
+                + COMM_LEN
+                + 4
+                + 4
+                + 8 * 6
+                + 8
+                + 8
+                + 4
+                + 4
+                + 6 * MAX_SOPS
+                + 2 * MAX_SEMVALS
+                + 4
+                + 4
         );
         assert_eq!(size_of::<KernelOffsets>(), 4 * 20);
         assert_eq!(size_of::<TracepointOffsets>(), 4 * 8);
         assert_eq!(size_of::<TraceConfig>(), 8);
         assert_eq!(probe::NAMES.len(), probe::COUNT);
         assert_eq!(probe::by_name("freeary"), Some(probe::FREEARY));
+        assert_eq!(
+            probe::FIRST_STEP as usize + inner::COUNT,
+            probe::COUNT,
+            "every inner bit has a probe id"
+        );
         assert_eq!(size_of::<ShmRange>(), 24);
         assert_eq!(size_of::<ShmRanges>(), 24 * MAX_RANGES);
     }

@@ -51,8 +51,20 @@ pub const SHM_DESTROY: u8 = 21;
 pub const SHM_CLOSE: u8 = 22;
 /// `freeary` (semaphore set freed).
 pub const FREEARY: u8 = 23;
+/// `shm_more_checks` (SHM-2: the key was found), a step probe.
+pub const SHM_MORE_CHECKS: u8 = 24;
+/// `sem_more_checks` (SEM-2: the key was found), a step probe.
+pub const SEM_MORE_CHECKS: u8 = 25;
+/// `shmem_kernel_file_setup` (SHM-4: file1), a step probe.
+pub const SHMEM_KERNEL_FILE_SETUP: u8 = 26;
+/// `shm_mmap` (SHM-8/9: file2's mmap), a step probe.
+pub const SHM_MMAP: u8 = 27;
 /// Number of probe ids.
-pub const COUNT: usize = 24;
+pub const COUNT: usize = 28;
+
+/// First step probe: kernel-path probes that send no record of their own
+/// but mark the enclosing call's (`crate::inner`, bit `id - FIRST_STEP`).
+pub const FIRST_STEP: u8 = SHM_MORE_CHECKS;
 
 /// Name of each probe id, as shown in the probe table and in recordings
 /// (the `probe` field of every event).
@@ -81,6 +93,10 @@ pub const NAMES: [&str; COUNT] = [
     "shm_destroy",
     "shm_close",
     "freeary",
+    "shm_more_checks",
+    "sem_more_checks",
+    "shmem_kernel_file_setup",
+    "shm_mmap",
 ];
 
 /// First id of the kernel-path (kprobe/fentry) probes; lower ids are tracepoints.

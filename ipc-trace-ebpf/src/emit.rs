@@ -7,7 +7,7 @@ use aya_ebpf::helpers::{
     bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_smp_processor_id,
     bpf_ktime_get_ns, bpf_probe_read_kernel,
 };
-use ipc_trace_common::{COMM_LEN, RawEvent, RawSembuf, backend, flag, loss};
+use ipc_trace_common::{COMM_LEN, NO_STACK, RawEvent, RawSembuf, backend, flag, loss};
 
 use crate::{
     diag,
@@ -163,6 +163,7 @@ pub fn fill_common(ev: &mut RawEvent, kind: u8, probe: u8, backend: u8) {
     ev.kind = kind;
     ev.probe = probe;
     ev.backend = backend;
+    ev.stack_id = NO_STACK;
 }
 
 /// `bpf_ringbuf_query` flag: bytes not yet consumed.

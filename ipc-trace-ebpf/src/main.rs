@@ -9,7 +9,9 @@
 //! - kernel functions, as `kprobe_F` + `kretprobe_F` and `fentry_F` +
 //!   `fexit_F`: newseg, do_shmat, shm_fault, shmem_fault, newary,
 //!   do_semtimedop, do_semtimedop_inner (`__do_semtimedop`); entry only
-//!   (`kprobe_F`, `fentry_F`): shm_destroy, shm_close, freeary.
+//!   (`kprobe_F`, `fentry_F`): shm_destroy, shm_close, freeary, and the
+//!   step probes shm_more_checks, sem_more_checks,
+//!   shmem_kernel_file_setup, shm_mmap (`step_probes`).
 #![no_std]
 #![no_main]
 
@@ -22,6 +24,8 @@ mod sem;
 mod shm;
 mod shm_programs;
 mod shm_ranges;
+mod stacks;
+mod step_probes;
 mod syscalls;
 
 #[cfg(not(test))]

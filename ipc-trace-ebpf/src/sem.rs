@@ -19,6 +19,7 @@ use crate::{
         stash, submit, traced,
     },
     maps::{SLEEPS, known, koff},
+    stacks::{capture, keep},
 };
 
 /// Copies up to `MAX_SOPS` sembufs from `ptr` (user memory when `user`,
@@ -156,7 +157,7 @@ pub fn mark_sleep(ev: &mut RawEvent) {
 
 /// Entry of `freeary(ns, ipcp)`: reported at once.
 #[inline(always)]
-fn freeary_entry(ns: u64, ipcp: u64, backend: u8) {
+fn freeary_entry(ns: u64, ipcp: u64, backend: u8, stack: i32) {
     let (id_off, key_off) = (koff!(ipc_perm_id), koff!(ipc_perm_key));
     if !known(id_off) || !known(key_off) || !traced(pid_tgid()) {
         return;
@@ -171,6 +172,8 @@ fn freeary_entry(ns: u64, ipcp: u64, backend: u8) {
     let key: i32 = read_or_flag(ev, ipcp + key_off);
     ev.args[0] = semid as u32 as u64;
     ev.args[1] = key as u32 as u64;
+    ev.stack_id = stack;
+    ev.stack_at = ev.probe;
     submit(ev);
 }
 
@@ -185,6 +188,7 @@ pub fn karg(ctx: &ProbeContext, n: usize) -> u64 {
 #[kprobe]
 pub fn kprobe_newary(ctx: ProbeContext) -> u32 {
     newary_entry(karg(&ctx, 0), karg(&ctx, 1), backend::KPROBE);
+    keep(&ctx, probe::NEWARY);
     0
 }
 
@@ -197,6 +201,7 @@ pub fn kretprobe_newary(ctx: RetProbeContext) -> u32 {
 #[fentry(function = "newary")]
 pub fn fentry_newary(ctx: FEntryContext) -> i32 {
     newary_entry(ctx.arg::<u64>(0), ctx.arg::<u64>(1), backend::FENTRY);
+    keep(&ctx, probe::NEWARY);
     0
 }
 
@@ -219,6 +224,7 @@ pub fn kprobe_do_semtimedop(ctx: ProbeContext) -> u32 {
         probe::DO_SEMTIMEDOP,
         backend::KPROBE,
     );
+    keep(&ctx, probe::DO_SEMTIMEDOP);
     0
 }
 
@@ -239,6 +245,7 @@ pub fn fentry_do_semtimedop(ctx: FEntryContext) -> i32 {
         probe::DO_SEMTIMEDOP,
         backend::FENTRY,
     );
+    keep(&ctx, probe::DO_SEMTIMEDOP);
     0
 }
 
@@ -261,6 +268,7 @@ pub fn kprobe_do_semtimedop_inner(ctx: ProbeContext) -> u32 {
         probe::DO_SEMTIMEDOP_INNER,
         backend::KPROBE,
     );
+    keep(&ctx, probe::DO_SEMTIMEDOP_INNER);
     0
 }
 
@@ -281,6 +289,7 @@ pub fn fentry_do_semtimedop_inner(ctx: FEntryContext) -> i32 {
         probe::DO_SEMTIMEDOP_INNER,
         backend::FENTRY,
     );
+    keep(&ctx, probe::DO_SEMTIMEDOP_INNER);
     0
 }
 
@@ -294,12 +303,17 @@ pub fn fexit_do_semtimedop_inner(ctx: FExitContext) -> i32 {
 
 #[kprobe]
 pub fn kprobe_freeary(ctx: ProbeContext) -> u32 {
-    freeary_entry(karg(&ctx, 0), karg(&ctx, 1), backend::KPROBE);
+    freeary_entry(karg(&ctx, 0), karg(&ctx, 1), backend::KPROBE, capture(&ctx));
     0
 }
 
 #[fentry(function = "freeary")]
 pub fn fentry_freeary(ctx: FEntryContext) -> i32 {
-    freeary_entry(ctx.arg::<u64>(0), ctx.arg::<u64>(1), backend::FENTRY);
+    freeary_entry(
+        ctx.arg::<u64>(0),
+        ctx.arg::<u64>(1),
+        backend::FENTRY,
+        capture(&ctx),
+    );
     0
 }

@@ -156,7 +156,7 @@ pub(crate) fn shmem_fault_exit(ret: u64) {
 
 /// Entry of `shm_destroy(ns, shp)`: reported at once.
 #[inline(always)]
-pub(crate) fn shm_destroy_entry(ns: u64, shp: u64, backend: u8) {
+pub(crate) fn shm_destroy_entry(ns: u64, shp: u64, backend: u8, stack: i32) {
     let perm_off = koff!(shmid_kernel_perm);
     let id_off = koff!(ipc_perm_id);
     let key_off = koff!(ipc_perm_key);
@@ -180,6 +180,8 @@ pub(crate) fn shm_destroy_entry(ns: u64, shp: u64, backend: u8) {
     ev.args[0] = id as u32 as u64;
     ev.args[1] = key as u32 as u64;
     ev.args[2] = read_or_flag(ev, shp + segsz_off);
+    ev.stack_id = stack;
+    ev.stack_at = ev.probe;
     submit(ev);
     let seg = SegKey {
         ipc_ns: ev.ipc_ns,
@@ -190,7 +192,7 @@ pub(crate) fn shm_destroy_entry(ns: u64, shp: u64, backend: u8) {
 
 /// Entry of `shm_close(vma)`: reported at once.
 #[inline(always)]
-pub(crate) fn shm_close_entry(vma: u64, backend: u8) {
+pub(crate) fn shm_close_entry(vma: u64, backend: u8, stack: i32) {
     let start_off = koff!(vma_vm_start);
     let end_off = koff!(vma_vm_end);
     let file_off = koff!(vma_vm_file);
@@ -211,5 +213,7 @@ pub(crate) fn shm_close_entry(vma: u64, backend: u8) {
     ev.args[0] = vma_shmid(ev, vma, file_off, priv_off, id_off);
     ev.args[1] = read_or_flag(ev, vma + start_off);
     ev.args[2] = read_or_flag(ev, vma + end_off);
+    ev.stack_id = stack;
+    ev.stack_at = ev.probe;
     submit(ev);
 }

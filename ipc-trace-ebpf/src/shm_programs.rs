@@ -10,13 +10,21 @@ use aya_ebpf::{
 };
 use ipc_trace_common::backend;
 
-use crate::{emit::read_kernel, sem::karg, shm::*};
+use ipc_trace_common::probe;
+
+use crate::{
+    emit::read_kernel,
+    sem::karg,
+    shm::*,
+    stacks::{capture, keep, keep_in},
+};
 
 // ---- newseg(ns, params) ----
 
 #[kprobe]
 pub fn kprobe_newseg(ctx: ProbeContext) -> u32 {
     newseg_entry(karg(&ctx, 0), karg(&ctx, 1), backend::KPROBE);
+    keep(&ctx, probe::NEWSEG);
     0
 }
 
@@ -29,6 +37,7 @@ pub fn kretprobe_newseg(ctx: RetProbeContext) -> u32 {
 #[fentry(function = "newseg")]
 pub fn fentry_newseg(ctx: FEntryContext) -> i32 {
     newseg_entry(ctx.arg::<u64>(0), ctx.arg::<u64>(1), backend::FENTRY);
+    keep(&ctx, probe::NEWSEG);
     0
 }
 
@@ -49,6 +58,7 @@ pub fn kprobe_do_shmat(ctx: ProbeContext) -> u32 {
         karg(&ctx, 3),
         backend::KPROBE,
     );
+    keep(&ctx, probe::DO_SHMAT);
     0
 }
 
@@ -76,6 +86,7 @@ pub fn fentry_do_shmat(ctx: FEntryContext) -> i32 {
         fentry_raw_arg(&ctx, 3),
         backend::FENTRY,
     );
+    keep(&ctx, probe::DO_SHMAT);
     0
 }
 
@@ -90,6 +101,7 @@ pub fn fexit_do_shmat(ctx: FExitContext) -> i32 {
 #[kprobe]
 pub fn kprobe_shm_fault(ctx: ProbeContext) -> u32 {
     shm_fault_entry(karg(&ctx, 0), backend::KPROBE);
+    keep(&ctx, probe::SHM_FAULT);
     0
 }
 
@@ -102,6 +114,7 @@ pub fn kretprobe_shm_fault(ctx: RetProbeContext) -> u32 {
 #[fentry(function = "shm_fault")]
 pub fn fentry_shm_fault(ctx: FEntryContext) -> i32 {
     shm_fault_entry(ctx.arg::<u64>(0), backend::FENTRY);
+    keep(&ctx, probe::SHM_FAULT);
     0
 }
 
@@ -114,8 +127,10 @@ pub fn fexit_shm_fault(ctx: FExitContext) -> i32 {
 // ---- shmem_fault(vmf) -> vm_fault_t ----
 
 #[kprobe]
-pub fn kprobe_shmem_fault(_ctx: ProbeContext) -> u32 {
+pub fn kprobe_shmem_fault(ctx: ProbeContext) -> u32 {
     shmem_fault_entry();
+    // The deeper stack, with shm_fault and shmem_fault both on it.
+    keep_in(&ctx, probe::SHM_FAULT, probe::SHMEM_FAULT);
     0
 }
 
@@ -126,8 +141,9 @@ pub fn kretprobe_shmem_fault(ctx: RetProbeContext) -> u32 {
 }
 
 #[fentry(function = "shmem_fault")]
-pub fn fentry_shmem_fault(_ctx: FEntryContext) -> i32 {
+pub fn fentry_shmem_fault(ctx: FEntryContext) -> i32 {
     shmem_fault_entry();
+    keep_in(&ctx, probe::SHM_FAULT, probe::SHMEM_FAULT);
     0
 }
 
@@ -141,24 +157,29 @@ pub fn fexit_shmem_fault(ctx: FExitContext) -> i32 {
 
 #[kprobe]
 pub fn kprobe_shm_destroy(ctx: ProbeContext) -> u32 {
-    shm_destroy_entry(karg(&ctx, 0), karg(&ctx, 1), backend::KPROBE);
+    shm_destroy_entry(karg(&ctx, 0), karg(&ctx, 1), backend::KPROBE, capture(&ctx));
     0
 }
 
 #[fentry(function = "shm_destroy")]
 pub fn fentry_shm_destroy(ctx: FEntryContext) -> i32 {
-    shm_destroy_entry(ctx.arg::<u64>(0), ctx.arg::<u64>(1), backend::FENTRY);
+    shm_destroy_entry(
+        ctx.arg::<u64>(0),
+        ctx.arg::<u64>(1),
+        backend::FENTRY,
+        capture(&ctx),
+    );
     0
 }
 
 #[kprobe]
 pub fn kprobe_shm_close(ctx: ProbeContext) -> u32 {
-    shm_close_entry(karg(&ctx, 0), backend::KPROBE);
+    shm_close_entry(karg(&ctx, 0), backend::KPROBE, capture(&ctx));
     0
 }
 
 #[fentry(function = "shm_close")]
 pub fn fentry_shm_close(ctx: FEntryContext) -> i32 {
-    shm_close_entry(ctx.arg::<u64>(0), backend::FENTRY);
+    shm_close_entry(ctx.arg::<u64>(0), backend::FENTRY, capture(&ctx));
     0
 }

@@ -208,6 +208,11 @@ pub enum Command {
         /// lab removes them at the end, as `ipcrm -m ID` would).
         #[arg(long)]
         keep: bool,
+        /// Do not record kernel stacks. A live lab records, at each
+        /// kernel-path probe, the kernel stack it fired on and shows it as
+        /// the kernel's own proof of the step (kprobe/fentry kernels).
+        #[arg(long)]
+        no_stacks: bool,
     },
 }
 
@@ -262,7 +267,9 @@ pub struct TraceArgs {
     /// probe table says `excluded by --exclude-probe` and its events are
     /// inferred from tracepoints. Names: newseg, do_shmat, shm_fault,
     /// shmem_fault, newary, do_semtimedop, __do_semtimedop, shm_destroy,
-    /// shm_close, freeary (excluding shm_fault also keeps shmem_fault off).
+    /// shm_close, freeary, and the step probes shm_more_checks,
+    /// sem_more_checks, shmem_kernel_file_setup, shm_mmap (excluding
+    /// shm_fault also keeps shmem_fault off).
     #[arg(long = "exclude-probe", value_name = "NAME", value_parser = parse_probe_name)]
     pub exclude_probes: Vec<u8>,
     /// Read kernel struct offsets from this BTF file instead of
@@ -272,6 +279,12 @@ pub struct TraceArgs {
     /// kernel's own BTF, which the kernel checks it by.
     #[arg(long, value_name = "PATH|none")]
     pub btf: Option<PathBuf>,
+    /// Record the kernel stack at every kernel-path probe (kprobe/fentry
+    /// kernels), symbolized from /proc/kallsyms into the events' `stack`:
+    /// the kernel's own proof of a step, for labs and teaching. Costs a
+    /// stack walk per event: not for busy hosts.
+    #[arg(long)]
+    pub stacks: bool,
 }
 
 /// `--backend`: the library's [`BackendChoice`] with its help text.
@@ -315,6 +328,7 @@ impl TraceArgs {
                 .btf
                 .as_deref()
                 .map_or(BtfSource::Kernel, BtfSource::from_arg),
+            stacks: self.stacks,
         }
     }
 

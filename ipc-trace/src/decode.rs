@@ -202,13 +202,29 @@ fn seen(raw: &RawEvent, kind: EventKind) -> Event {
     e.ipc_ns = raw.ipc_ns;
     e.probe = probe::name(raw.probe).into();
     e.backend = Backend::from_raw(raw.backend);
+    e.inner = inner_names(raw.inner);
     e
 }
 
-/// An event derived from the record rather than seen.
+/// The names of the step probes whose bits are set in `bits`
+/// (`RawEvent::inner`), in probe-id order; None when none is.
+fn inner_names(bits: u16) -> Option<Vec<String>> {
+    if bits == 0 {
+        return None;
+    }
+    let names = (0..ipc_trace_common::inner::COUNT)
+        .filter(|bit| bits & (1 << bit) != 0)
+        .map(|bit| probe::name(probe::FIRST_STEP + bit as u8).to_string())
+        .collect();
+    Some(names)
+}
+
+/// An event derived from the record rather than seen (the step probes
+/// the record carries stay with the event that was seen).
 fn inferred(raw: &RawEvent, kind: EventKind) -> Event {
     let mut e = seen(raw, kind);
     e.inferred = true;
+    e.inner = None;
     e
 }
 

@@ -280,6 +280,16 @@ pub struct Event {
     /// that window may miss events. Absent in older recordings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since_ns: Option<u64>,
+    /// The step probes (kernel functions nested inside this call, each
+    /// doing one step: docs/STEPS.md) that fired while it ran, e.g.
+    /// `["shm_more_checks"]` on a `shm_get` that found its key. Schema 1.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inner: Option<Vec<String>>,
+    /// The kernel stack where the kernel-path probe fired (`--stacks`),
+    /// outermost call first, each frame `function+0xoffset` from
+    /// /proc/kallsyms (`?` when no symbol covers it). Schema 1.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<Vec<String>>,
 }
 
 impl Event {
@@ -317,7 +327,17 @@ impl Event {
             count: None,
             reason: None,
             since_ns: None,
+            inner: None,
+            stack: None,
         }
+    }
+
+    /// True when the step probe on kernel function `function` fired
+    /// inside this call (`inner`).
+    pub fn inner_seen(&self, function: &str) -> bool {
+        self.inner
+            .as_ref()
+            .is_some_and(|names| names.iter().any(|n| n == function))
     }
 
     /// True when the call this event reports failed.

@@ -146,6 +146,7 @@ fn main() -> ExitCode {
                 plain,
                 answers,
                 keep,
+                no_stacks,
             }) => {
                 commands::lab(commands::LabArgs {
                     name,
@@ -155,6 +156,7 @@ fn main() -> ExitCode {
                     plain,
                     answers,
                     keep,
+                    no_stacks,
                 })
                 .await
             }

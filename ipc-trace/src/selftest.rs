@@ -2,14 +2,14 @@
 //! in this process and see which probes fired. "Attached" is not "works":
 //! a function can be inlined, renamed, or never reached on some kernels.
 
-use ipc_trace_common::{RawEvent, flag, probe};
+use ipc_trace_common::{RawEvent, flag, inner, probe};
 use std::io;
 use std::time::Duration;
 
 /// Probes the round trip exercises (so a probe among these that stays
 /// silent is reported as not firing). Fork/exit tracepoints are not
 /// exercised and stay "untested".
-pub const EXERCISED: [u8; 20] = [
+pub const EXERCISED: [u8; 24] = [
     probe::SYS_SHMGET,
     probe::SYS_SHMAT,
     probe::SYS_SHMDT,
@@ -30,6 +30,10 @@ pub const EXERCISED: [u8; 20] = [
     probe::SHM_DESTROY,
     probe::SHM_CLOSE,
     probe::FREEARY,
+    probe::SHM_MORE_CHECKS,
+    probe::SEM_MORE_CHECKS,
+    probe::SHMEM_KERNEL_FILE_SETUP,
+    probe::SHM_MMAP,
 ];
 
 fn check(what: &str, rc: i64) -> io::Result<i64> {
@@ -59,23 +63,49 @@ fn semop_raw(id: i32, ops: &mut [libc::sembuf], plain_semop_syscall: bool) -> io
     check("semop", rc).map(|_| ())
 }
 
-/// Runs the round trip: a private 2-page segment (create, attach, touch
-/// both pages, detach, remove) and a private 1-semaphore set (SETALL, a
-/// semop through the `semop` syscall, a P that blocks ~30 ms until another
-/// thread's V, `SEM_UNDO`, remove). Blocking; call from a blocking thread.
+/// A key of this process's own for the round trip's objects: the key is
+/// looked up again once, so that the "found by key" step probes run.
+/// Creation uses `IPC_EXCL`, so an object somebody else made with the same
+/// key is never touched (the next key is tried).
+fn own_key(attempt: u32) -> libc::key_t {
+    (0x6970_0000 | ((std::process::id() & 0xfff) << 4) | (attempt & 0xf)) as libc::key_t
+}
+
+/// Creates an object with a fresh key of this process (`get(key, flags)`),
+/// then gets it again by that key: the create and the find.
+fn create_then_find(what: &str, get: impl Fn(libc::key_t, i32) -> i32) -> io::Result<i32> {
+    for attempt in 0..16 {
+        let key = own_key(attempt);
+        let id = get(key, libc::IPC_CREAT | libc::IPC_EXCL | 0o600);
+        if id < 0 {
+            if io::Error::last_os_error().raw_os_error() == Some(libc::EEXIST) {
+                continue;
+            }
+            return check(what, -1).map(|_| -1);
+        }
+        // The find (key known, no IPC_CREAT): ipcget's "found" path. Its
+        // result is not needed: a failed find only leaves the step probe
+        // silent, which the probe table then says.
+        let _ = get(key, 0o600);
+        return Ok(id);
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("self-test {what}: 16 keys of this process already taken"),
+    ))
+}
+
+/// Runs the round trip: a 2-page segment with a key of this process
+/// (create, find by key, attach, touch both pages, detach, remove) and a
+/// 1-semaphore set (create, find by key, SETALL, a semop through the
+/// `semop` syscall, a P that blocks ~30 ms until another thread's V,
+/// `SEM_UNDO`, remove). Blocking; call from a blocking thread.
 pub fn round_trip() -> io::Result<()> {
     const PAGE: usize = 4096;
     // SAFETY: plain SysV IPC calls on objects this function creates and
     // removes; the mapping is only touched inside its 2 pages.
     unsafe {
-        let shm = check(
-            "shmget",
-            i64::from(libc::shmget(
-                libc::IPC_PRIVATE,
-                2 * PAGE,
-                libc::IPC_CREAT | 0o600,
-            )),
-        )? as i32;
+        let shm = create_then_find("shmget", |key, flags| libc::shmget(key, 2 * PAGE, flags))?;
         let addr = libc::shmat(shm, std::ptr::null(), 0);
         if addr as isize == -1 {
             let e = io::Error::last_os_error();
@@ -91,10 +121,7 @@ pub fn round_trip() -> io::Result<()> {
             i64::from(libc::shmctl(shm, libc::IPC_RMID, std::ptr::null_mut())),
         )?;
 
-        let sem = check(
-            "semget",
-            i64::from(libc::semget(libc::IPC_PRIVATE, 1, libc::IPC_CREAT | 0o600)),
-        )? as i32;
+        let sem = create_then_find("semget", |key, flags| libc::semget(key, 1, flags))?;
         let result = sem_round_trip(sem);
         libc::semctl(sem, 0, libc::IPC_RMID);
         result
@@ -152,6 +179,11 @@ pub fn fired(records: &[RawEvent], self_tgid: u32) -> [bool; probe::COUNT] {
         if r.flags & flag::SLEPT != 0 {
             fired[probe::SCHED_SWITCH as usize] = true;
         }
+        for bit in 0..inner::COUNT {
+            if r.inner & (1 << bit) != 0 {
+                fired[probe::FIRST_STEP as usize + bit] = true;
+            }
+        }
     }
     fired
 }
@@ -179,7 +211,10 @@ mod tests {
 
     #[test]
     fn flags_count_as_firing_and_other_processes_do_not() {
+        let mut found = rec(probe::SYS_SHMGET, 0, 7);
+        found.inner = inner::SHM_MORE_CHECKS;
         let records = [
+            found,
             rec(probe::SHM_FAULT, flag::SHMEM_SEEN, 7),
             rec(probe::DO_SEMTIMEDOP, flag::INNER_SEEN | flag::SLEPT, 7),
             rec(probe::NEWSEG, 0, 8),
@@ -187,6 +222,7 @@ mod tests {
         let f = fired(&records, 7);
         assert!(f[probe::SHM_FAULT as usize] && f[probe::SHMEM_FAULT as usize]);
         assert!(f[probe::DO_SEMTIMEDOP_INNER as usize] && f[probe::SCHED_SWITCH as usize]);
+        assert!(f[probe::SHM_MORE_CHECKS as usize] && !f[probe::SEM_MORE_CHECKS as usize]);
         assert!(
             !f[probe::NEWSEG as usize],
             "another process's record counted"

@@ -33,6 +33,8 @@ pub struct LabArgs {
     pub answers: Option<PathBuf>,
     /// Leave the segments a leak lab made behind.
     pub keep: bool,
+    /// Do not record kernel stacks (live runs).
+    pub no_stacks: bool,
 }
 
 /// Finds a demo program: beside this executable (a cargo build puts them
@@ -135,6 +137,7 @@ async fn run_live(lab: &Lab, args: &LabArgs) -> Result<(Walk, ProbeTable, u8), C
     cmd.extend(lab.args.iter().map(|a| (*a).to_string()));
     let trace = TraceOptions {
         excluded: args.exclude_probes.iter().copied().collect(),
+        stacks: !args.no_stacks,
         ..TraceOptions::default()
     };
     println!(

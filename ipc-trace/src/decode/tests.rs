@@ -1074,3 +1074,29 @@ fn a_semaphore_finder_before_its_creator_keeps_the_create_with_the_creator() {
         (PROD, 1500, Some(1))
     );
 }
+
+#[test]
+fn step_probe_bits_name_their_probes_on_the_seen_event_only() {
+    use ipc_trace_common::inner;
+    let mut dec = Decoder::new(&tracepoints_only());
+    // A shmget that created (file1 made inside it) and one that found.
+    let mut first = shmget(KEY, IPC_CREAT | 0o600, SHMID);
+    first.0.inner = inner::SHMEM_KERNEL_FILE_SETUP;
+    let mut found = shmget(KEY, 0o600, SHMID).by(CONS).at(2000);
+    found.0.inner = inner::SHM_MORE_CHECKS | inner::SHM_MMAP;
+    let out = feed(&mut dec, &[first, found]);
+    assert_eq!(
+        kinds(&out),
+        vec![(K::ShmCreate, true), (K::ShmGet, false), (K::ShmGet, false)]
+    );
+    assert_eq!(out[0].inner, None, "an inferred event claims no probe");
+    assert_eq!(
+        out[1].inner.as_deref(),
+        Some(&["shmem_kernel_file_setup".to_string()][..])
+    );
+    assert_eq!(
+        out[2].inner.as_deref(),
+        Some(&["shm_more_checks".to_string(), "shm_mmap".to_string()][..])
+    );
+    assert!(out[2].inner_seen("shm_more_checks") && !out[1].inner_seen("shm_more_checks"));
+}

@@ -91,13 +91,34 @@ fn how(p: &Proof) -> String {
         Evidence::Implied if p.inferred => {
             format!("implied (inferred from tracepoints: {})", p.probe)
         }
-        level => format!("{} by {} ({})", level.words(), p.probe, p.backend.as_str()),
+        level => match &p.inside {
+            Some(call) => format!("{} by {} inside {}", level.words(), p.probe, call),
+            None => format!("{} by {} ({})", level.words(), p.probe, p.backend.as_str()),
+        },
     }
 }
 
-/// One moment: label, what it is, the evidence or why there is none, what
-/// the kernel did.
-fn moment_text(ink: Ink, m: Moment, walk: &Walk, table: &ProbeTable) -> String {
+/// A kernel stack as a lab shows it: function names (offsets dropped),
+/// outermost first, joined by arrows.
+fn stack_line(frames: &[String]) -> String {
+    let names: Vec<&str> = frames
+        .iter()
+        .map(|f| f.split_once('+').map_or(f.as_str(), |(name, _)| name))
+        .collect();
+    format!("Kernel stack: {}", names.join(" → "))
+}
+
+/// One moment: label, what it is, the evidence or why there is none (with
+/// the kernel stack of a proof seen in the kernel; `shown` is the stack
+/// printed last in this stage, which is not printed again), what the
+/// kernel did.
+fn moment_text(
+    ink: Ink,
+    m: Moment,
+    walk: &Walk,
+    table: &ProbeTable,
+    shown: &mut Option<Vec<String>>,
+) -> String {
     let mut out = format!(
         "{} {}\n",
         ink.bold(&format!("{:<7}", m.label())),
@@ -116,6 +137,16 @@ fn moment_text(ink: Ink, m: Moment, walk: &Walk, table: &ProbeTable) -> String {
                 ink.level(p.level, &how(p)),
                 p.text
             ));
+            if let Some(frames) = p.stack.as_ref().filter(|_| p.level == Evidence::InKernel) {
+                let line = if shown.as_ref() == Some(frames) {
+                    "Kernel stack: the same as above".to_string()
+                } else {
+                    stack_line(frames)
+                };
+                out.push_str(&ink.dim(wrap(&line, INDENT).trim_end()));
+                out.push('\n');
+                *shown = Some(frames.clone());
+            }
         }
         None => out.push_str(&format!(
             "{INDENT}{} — {}\n",
@@ -176,8 +207,9 @@ pub fn stage_text(ink: Ink, lab: &Lab, index: usize, walk: &Walk, table: &ProbeT
         lab.stages.len()
     ));
     out.push_str("\n\n");
+    let mut shown = None;
     for m in moments.iter() {
-        out.push_str(&moment_text(ink, *m, walk, table));
+        out.push_str(&moment_text(ink, *m, walk, table, &mut shown));
         out.push('\n');
     }
     out.push_str(&wrap(&format!("Look next: {look}"), ""));

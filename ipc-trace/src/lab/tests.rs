@@ -238,3 +238,66 @@ fn every_lab_screen_over_the_sample_run() {
         insta::assert_snapshot!(format!("lab_{}", lab.name), text);
     }
 }
+
+#[test]
+fn a_step_probe_proves_its_step_inside_the_call_with_its_own_stack_only() {
+    let mut events = fixture::producer_consumer();
+    let stack = |frames: &[&str]| Some(frames.iter().map(|f| f.to_string()).collect());
+    let get = events
+        .iter_mut()
+        .find(|e| e.tgid == fixture::CONSUMER && e.kind == crate::event::EventKind::ShmGet)
+        .expect("the consumer's shmget");
+    get.inner = Some(vec!["shm_more_checks".into()]);
+    get.stack = stack(&[
+        "entry_SYSCALL_64+0x76",
+        "ipcget+0x2d",
+        "shm_more_checks+0x0",
+    ]);
+    let attach = events
+        .iter_mut()
+        .find(|e| e.kind == crate::event::EventKind::ShmAttach && e.probe == "do_shmat")
+        .expect("an attach seen by do_shmat");
+    attach.inner = Some(vec!["shm_mmap".into()]);
+    attach.stack = stack(&["__x64_sys_shmat+0x1b", "do_shmat+0x0"]);
+    let w = walk_of(&events);
+
+    let found = w.proof(Moment::Step(Step::SHM2)).expect("SHM-2");
+    assert_eq!(found.level, Evidence::InKernel);
+    assert_eq!(found.probe, "shm_more_checks");
+    assert_eq!(found.inside.as_deref(), Some("sys_shmget"));
+    assert!(
+        found.stack.is_some(),
+        "the syscall's stack is the step probe's"
+    );
+    // The attach's stack is do_shmat's: it goes with SHM-5, not with the
+    // steps shm_mmap proved inside it.
+    let mmap = w.proof(Moment::Step(Step::SHM8)).expect("SHM-8");
+    assert_eq!(
+        (mmap.level, mmap.probe.as_str()),
+        (Evidence::InKernel, "shm_mmap")
+    );
+    assert_eq!(mmap.stack, None);
+    assert!(
+        w.proof(Moment::Step(Step::SHM5))
+            .and_then(|p| p.stack.as_ref())
+            .is_some()
+    );
+
+    let lab = catalog::find("shm").expect("shm");
+    let table = ProbeTable { probes: Vec::new() };
+    let text: String = (0..lab.stages.len())
+        .map(|i| stage_text(Ink::plain(), lab, i, &w, &table))
+        .collect();
+    assert!(
+        text.contains("seen in the kernel by shm_more_checks inside sys_shmget"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Kernel stack: entry_SYSCALL_64 → ipcget → shm_more_checks"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Kernel stack: __x64_sys_shmat → do_shmat"),
+        "{text}"
+    );
+}

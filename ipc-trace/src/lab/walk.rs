@@ -7,7 +7,7 @@ use super::moment::Moment;
 use crate::event::{Backend, Event, EventKind};
 use crate::model::State;
 use crate::model::describe::event_text;
-use crate::model::evidence::Evidence;
+use crate::model::evidence::{Evidence, step_probe};
 use std::collections::BTreeMap;
 
 /// The event that proves a moment, as a lab shows it.
@@ -26,8 +26,42 @@ pub struct Proof {
     pub backend: Backend,
     /// The event was derived by the decoder rather than reported.
     pub inferred: bool,
+    /// When a step probe nested in the reported call proved the moment
+    /// (`probe` is then that step probe): the call's own probe.
+    pub inside: Option<String>,
+    /// The kernel stack where `probe` fired (`--stacks`), outermost first.
+    pub stack: Option<Vec<String>>,
     /// The event in one line.
     pub text: String,
+}
+
+/// The proof of `m` by `ev` at `level`. A moment seen in the kernel by a
+/// step probe names that probe, inside the call that carried it. An
+/// event's stack is the one its record was given: by its own kernel-path
+/// probe, or, for a syscall's record, by the step probe that fired inside
+/// it (there is one per syscall), so it goes only with that proof.
+fn proof(m: Moment, level: Evidence, ev: &Event) -> Proof {
+    let step_probe = match m {
+        Moment::Step(step) if level == Evidence::InKernel => {
+            step_probe(step).filter(|f| ev.inner_seen(f))
+        }
+        _ => None,
+    };
+    let stack_fits = match step_probe {
+        Some(_) => ev.backend == Backend::Tracepoint,
+        None => matches!(ev.backend, Backend::Kprobe | Backend::Fentry) && !ev.inferred,
+    };
+    Proof {
+        level,
+        ts_ns: ev.ts_ns,
+        who: Who::of(ev),
+        probe: step_probe.map_or_else(|| ev.probe.to_string(), str::to_string),
+        backend: ev.backend,
+        inferred: ev.inferred,
+        inside: step_probe.map(|_| ev.probe.to_string()),
+        stack: ev.stack.clone().filter(|_| stack_fits),
+        text: event_text(ev),
+    }
 }
 
 /// The walk over one run.
@@ -59,18 +93,7 @@ impl Walk {
             if self.proofs.get(&m).is_some_and(|p| p.level <= level) {
                 continue;
             }
-            self.proofs.insert(
-                m,
-                Proof {
-                    level,
-                    ts_ns: ev.ts_ns,
-                    who: Who::of(ev),
-                    probe: ev.probe.to_string(),
-                    backend: ev.backend,
-                    inferred: ev.inferred,
-                    text: event_text(ev),
-                },
-            );
+            self.proofs.insert(m, proof(m, level, ev));
         }
         self.look_for_a_cycle(ev);
     }
@@ -110,6 +133,8 @@ impl Walk {
                 probe: String::new(),
                 backend: ev.backend,
                 inferred: true,
+                inside: None,
+                stack: None,
                 text,
             },
         );
@@ -150,6 +175,8 @@ impl Walk {
                     probe: String::new(),
                     backend: Backend::Tracepoint,
                     inferred: true,
+                    inside: None,
+                    stack: None,
                 });
             }
             self.facts.orphans.push(orphan);

@@ -40,6 +40,9 @@ enum Doer {
     Syscall,
     /// This kernel function (one of these probes) does it.
     Function(&'static [&'static str]),
+    /// A function nested inside the call does it, hooked by this step
+    /// probe, which reports in the enclosing call's `inner`.
+    Step(&'static str),
     /// It happens inside a function no probe hooks (inlined, or not probed).
     Inside,
 }
@@ -53,17 +56,11 @@ fn doer(step: Step) -> Doer {
         Step::SHM12 => Doer::Function(&["shmem_fault"]),
         Step::SEM3 => Doer::Function(&["newary"]),
         Step::SEM7 => Doer::Function(&["do_semtimedop", "__do_semtimedop"]),
-        Step::SHM2
-        | Step::SHM4
-        | Step::SHM6
-        | Step::SHM7
-        | Step::SHM8
-        | Step::SHM9
-        | Step::SEM2
-        | Step::SEM5
-        | Step::SEM6
-        | Step::SEM8
-        | Step::SEM9 => Doer::Inside,
+        Step::SHM2 => Doer::Step("shm_more_checks"),
+        Step::SEM2 => Doer::Step("sem_more_checks"),
+        Step::SHM4 => Doer::Step("shmem_kernel_file_setup"),
+        Step::SHM8 | Step::SHM9 => Doer::Step("shm_mmap"),
+        Step::SHM6 | Step::SHM7 | Step::SEM5 | Step::SEM6 | Step::SEM8 | Step::SEM9 => Doer::Inside,
     }
 }
 
@@ -92,7 +89,19 @@ pub fn evidence(step: Step, ev: &Event) -> Evidence {
                 Evidence::Implied
             }
         }
-        Doer::Inside => Evidence::Implied,
+        // A step probe fired inside this very call (it is a kernel-path
+        // probe whatever backend the enclosing event came from).
+        Doer::Step(function) if ev.inner_seen(function) => Evidence::InKernel,
+        Doer::Step(_) | Doer::Inside => Evidence::Implied,
+    }
+}
+
+/// The step probe that proves `step` from inside an enclosing call, if
+/// one does (docs/STEPS.md): what a lab names as the missing probe.
+pub fn step_probe(step: Step) -> Option<&'static str> {
+    match doer(step) {
+        Doer::Step(function) => Some(function),
+        _ => None,
     }
 }
 
@@ -139,6 +148,27 @@ mod tests {
             evidence(Step::SHM1, &event("newseg", Backend::Kprobe, false)),
             Evidence::SyscallBoundary
         );
+    }
+
+    #[test]
+    fn a_step_probe_inside_the_call_is_seen_in_the_kernel_and_nothing_else_is() {
+        let mut get = event("sys_shmget", Backend::Tracepoint, false);
+        assert_eq!(evidence(Step::SHM2, &get), Evidence::Implied);
+        get.inner = Some(vec!["shm_more_checks".into()]);
+        assert_eq!(evidence(Step::SHM2, &get), Evidence::InKernel);
+        // The probe proves its own step only.
+        assert_eq!(evidence(Step::SHM4, &get), Evidence::Implied);
+        assert_eq!(evidence(Step::SEM2, &get), Evidence::Implied);
+        let mut attach = event("do_shmat", Backend::Kprobe, false);
+        assert_eq!(evidence(Step::SHM8, &attach), Evidence::Implied);
+        attach.inner = Some(vec!["shm_mmap".into()]);
+        for step in [Step::SHM8, Step::SHM9] {
+            assert_eq!(evidence(step, &attach), Evidence::InKernel);
+        }
+        assert_eq!(evidence(Step::SHM7, &attach), Evidence::Implied);
+        // An inferred event never claims what its record's probes saw.
+        attach.inferred = true;
+        assert_eq!(evidence(Step::SHM8, &attach), Evidence::Implied);
     }
 
     #[test]

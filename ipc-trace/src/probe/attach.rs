@@ -65,7 +65,7 @@ impl Tracer {
         raise_memlock_limit();
         let config = TraceConfig {
             filter_tgids: opts.filter_tgids as u32,
-            _pad: 0,
+            stacks: opts.stacks as u32,
         };
         let cpus = drop_counters::possible_cpu_slots().map_err(AttachError::DropCounters)?;
         let mut loader = EbpfLoader::new();
@@ -82,6 +82,14 @@ impl Tracer {
             .map_max_entries("SYSCALLS", opts.max_inflight)
             .map_max_entries("INFLIGHT", opts.max_inflight)
             .map_max_entries("SLEEPS", opts.max_inflight)
+            .map_max_entries(
+                "STACKS",
+                if opts.stacks {
+                    AttachOptions::STACK_ENTRIES
+                } else {
+                    1
+                },
+            )
             .load(ebpf_object())
             .map_err(|e| AttachError::Load(Box::new(e)))?;
         let drops = match ebpf.map("DROPS") {
@@ -186,6 +194,25 @@ impl Tracer {
         let name = "EVENTS";
         let map = self.ebpf.take_map(name).ok_or(AttachError::RingTaken)?;
         RingBuf::try_from(map).map_err(|source| AttachError::Map { name, source })
+    }
+
+    /// Takes the kernel stack map out (once) for `probe::stacks`; None
+    /// when the session was not asked for stacks.
+    pub fn take_stacks(
+        &mut self,
+        opts: &AttachOptions,
+    ) -> Result<Option<super::stacks::KernelStacks>, AttachError> {
+        if !opts.stacks {
+            return Ok(None);
+        }
+        let name = "STACKS";
+        let map = self
+            .ebpf
+            .take_map(name)
+            .ok_or(AttachError::MissingMap(name))?;
+        let map = aya::maps::StackTraceMap::try_from(map)
+            .map_err(|source| AttachError::Map { name, source })?;
+        Ok(Some(super::stacks::KernelStacks::new(map)))
     }
 
     fn map_mut(&mut self, name: &'static str) -> Result<&mut Map, AttachError> {

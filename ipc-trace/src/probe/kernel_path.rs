@@ -77,7 +77,7 @@ const FREEARY: &[(&str, OffsetField)] = &[
 
 /// Every kernel-path probe, in probe-id order (`shm_fault` comes before
 /// `shmem_fault`, which is only useful beneath it).
-pub const KERNEL_PROBES: [KernelProbe; 10] = [
+pub const KERNEL_PROBES: [KernelProbe; 14] = [
     KernelProbe {
         id: probe::NEWSEG,
         function: "newseg",
@@ -148,7 +148,24 @@ pub const KERNEL_PROBES: [KernelProbe; 10] = [
         has_return: false,
         needs: FREEARY,
     },
+    // The step probes (`probe::FIRST_STEP` on): entry only, no record of
+    // their own; they mark the enclosing call's (`ipc_trace_common::inner`).
+    step_probe(probe::SHM_MORE_CHECKS, "shm_more_checks"),
+    step_probe(probe::SEM_MORE_CHECKS, "sem_more_checks"),
+    step_probe(probe::SHMEM_KERNEL_FILE_SETUP, "shmem_kernel_file_setup"),
+    step_probe(probe::SHM_MMAP, "shm_mmap"),
 ];
+
+/// A step probe: programs named after the function, entry only.
+const fn step_probe(id: u8, function: &'static str) -> KernelProbe {
+    KernelProbe {
+        id,
+        function,
+        programs: function,
+        has_return: false,
+        needs: &[],
+    }
+}
 
 /// The kernel-path probe named `name` (as in the probe table), if any.
 pub fn kernel_probe_named(name: &str) -> Option<&'static KernelProbe> {

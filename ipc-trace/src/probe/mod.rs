@@ -105,3 +105,4 @@ pub mod privilege;
 pub mod prog_stats;
 pub mod reason;
 pub mod skip;
+pub mod stacks;

@@ -22,16 +22,16 @@ use crate::event::{Event, Stats};
 use crate::probe::ProbeStatus;
 use serde::{Deserialize, Serialize};
 
-/// The schema name written in every header (`"schema": "ipc-trace/1.1"`;
+/// The schema name written in every header (`"schema": "ipc-trace/1.2"`;
 /// 1.1 added the `proc_fork` and `proc_exec` kinds).
-pub const SCHEMA: &str = "ipc-trace/1.1";
+pub const SCHEMA: &str = "ipc-trace/1.2";
 /// The schema family: everything before the `/` of [`SCHEMA`].
 pub const SCHEMA_NAME: &str = "ipc-trace";
 /// The major version this build reads and writes.
 pub const SCHEMA_MAJOR: u32 = 1;
 /// The newest minor version this build knows (lines of a newer minor version
 /// may carry kinds it does not know; those are skipped, not rejected).
-pub const SCHEMA_MINOR: u32 = 1;
+pub const SCHEMA_MINOR: u32 = 2;
 
 /// A parsed `"schema"` value such as `ipc-trace/1` or `ipc-trace/1.2`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -340,7 +340,7 @@ mod tests {
         );
         assert_eq!(
             err(1, r#"{"schema":1}"#),
-            "line 1: field `schema`: expected a string such as \"ipc-trace/1.1\", found a number"
+            "line 1: field `schema`: expected a string such as \"ipc-trace/1.2\", found a number"
         );
     }
 }

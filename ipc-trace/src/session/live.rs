@@ -96,6 +96,7 @@ pub fn attach_options(
         tracepoint_offsets: tracefs::tracepoint_offsets(&root),
         excluded: args.excluded,
         use_kernel_btf: args.btf.uses_kernel_btf(),
+        stacks: args.stacks,
     })
 }
 
@@ -124,6 +125,7 @@ impl Live {
         seed_existing(&mut tracer, &mut decoder, &mut filter);
 
         let ring = tracer.take_ring()?;
+        let stacks = tracer.take_stacks(&attach)?;
         let (tx, rx) = mpsc::channel(64 * 1024);
         let (stop_reader, stop_rx) = tokio::sync::watch::channel(false);
         let reader = source::spawn_reader_with_stop(
@@ -140,6 +142,7 @@ impl Live {
                 decoder,
                 filter,
                 self_tgid,
+                stacks,
                 events: 0,
                 events_by_probe: BTreeMap::new(),
             },

@@ -30,6 +30,8 @@ pub struct TraceOptions {
     pub excluded: ProbeSet,
     /// Where struct offsets come from (`--btf`).
     pub btf: BtfSource,
+    /// Record the kernel stack at each kernel-path probe (`--stacks`).
+    pub stacks: bool,
 }
 
 impl Default for TraceOptions {
@@ -45,6 +47,7 @@ impl Default for TraceOptions {
             no_selftest: false,
             excluded: ProbeSet::default(),
             btf: BtfSource::Kernel,
+            stacks: false,
         }
     }
 }
@@ -69,6 +72,9 @@ impl TraceOptions {
         }
         if let Some(btf) = self.btf.header_value() {
             m.insert("btf".into(), Value::from(btf));
+        }
+        if self.stacks {
+            m.insert("stacks".into(), Value::from(true));
         }
         m
     }

@@ -1,9 +1,11 @@
 //! What every raw record goes through on its way out of a session: decode,
-//! drop the tracer's own, filter, count for the stats line.
+//! drop the tracer's own, filter, name its kernel stack (`--stacks`),
+//! count for the stats line.
 
 use super::filter::LiveFilter;
 use crate::decode::Decoder;
 use crate::event::{Event, ProbeName};
+use crate::probe::stacks::KernelStacks;
 use ipc_trace_common::RawEvent;
 use std::collections::BTreeMap;
 
@@ -12,6 +14,8 @@ pub(super) struct Pipeline {
     pub(super) decoder: Decoder,
     pub(super) filter: LiveFilter,
     pub(super) self_tgid: u32,
+    /// The stack map, when the session records stacks.
+    pub(super) stacks: Option<KernelStacks>,
     pub(super) events: u64,
     pub(super) events_by_probe: BTreeMap<ProbeName, u64>,
 }
@@ -31,6 +35,16 @@ impl Pipeline {
             }
         }
         out.truncate(keep);
+        if let Some(stacks) = &mut self.stacks
+            && keep > start
+            && let Some(frames) = stacks.resolve(raw.stack_id, stack_function(raw.stack_at))
+        {
+            // The stack is where the probe fired: it belongs to what the
+            // probe saw, not to what was inferred from the record.
+            for ev in out[start..].iter_mut().filter(|e| !e.inferred) {
+                ev.stack = Some(frames.clone());
+            }
+        }
         for ev in &out[start..] {
             self.count(ev);
         }
@@ -41,4 +55,12 @@ impl Pipeline {
         self.events += 1;
         *self.events_by_probe.entry(ev.probe.clone()).or_default() += 1;
     }
+}
+
+/// The kernel function of the probe that took a record's stack.
+fn stack_function(probe: u8) -> &'static str {
+    crate::probe::kernel_path::KERNEL_PROBES
+        .iter()
+        .find(|p| p.id == probe)
+        .map_or("", |p| p.function)
 }

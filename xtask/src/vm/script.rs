@@ -31,6 +31,10 @@ pub const FACT_SYMBOLS: &[&str] = &[
     "ksys_semtimedop",
     "ipc_findkey",
     "sem_lock",
+    "shm_more_checks",
+    "sem_more_checks",
+    "shmem_kernel_file_setup",
+    "shm_mmap",
 ];
 
 /// What the VM runs after collecting the kernel facts.

@@ -34,6 +34,10 @@ impl State {
         Some(match self.live(ObjectKey::of(ev, id)) {
             Some(o) if o.awaiting_get == Some(ev.tgid) => GetOutcome::Created,
             Some(_) => GetOutcome::Found,
+            // The kernel said so: `ipcget` found the key (a step probe).
+            None if ev.inner_seen("shm_more_checks") || ev.inner_seen("sem_more_checks") => {
+                GetOutcome::Found
+            }
             None if ev.flags.is_some_and(|f| f & IPC_CREAT != 0) => GetOutcome::Created,
             None => GetOutcome::Found,
         })

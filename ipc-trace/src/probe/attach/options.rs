@@ -56,6 +56,9 @@ pub struct AttachOptions {
     /// False for `--btf none`: no fentry/fexit and no BTF relocations
     /// (the offsets above are then all unknown too).
     pub use_kernel_btf: bool,
+    /// Kernel-path probes record the kernel stack they fired on
+    /// (`--stacks`, the teaching modes): one `bpf_get_stackid` per record.
+    pub stacks: bool,
 }
 
 /// The reason in the probe table of a probe the user excluded.
@@ -68,6 +71,9 @@ impl AttachOptions {
     /// (a database host with thousands of backends asleep in `semop` may
     /// need more: `--max-inflight`).
     pub const DEFAULT_MAX_INFLIGHT: u32 = 10240;
+    /// Distinct kernel stacks kept with `--stacks` (1016 bytes each). A lab
+    /// sees a few dozen; a stack beyond the map is recorded without one.
+    pub const STACK_ENTRIES: u32 = 2048;
 }
 
 impl Default for AttachOptions {
@@ -81,6 +87,7 @@ impl Default for AttachOptions {
             tracepoint_offsets: TracepointOffsets::DEFAULT,
             excluded: ProbeSet::EMPTY,
             use_kernel_btf: true,
+            stacks: false,
         }
     }
 }
