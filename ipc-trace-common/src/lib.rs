@@ -7,6 +7,7 @@
 //! is part of the contract; `tests` at the bottom pin the sizes.
 #![no_std]
 
+pub mod inner;
 pub mod probe;
 
 /// Longest task name the kernel keeps (`TASK_COMM_LEN`).
@@ -212,26 +213,6 @@ impl RawEvent {
 
 /// `RawEvent::stack_id` when the record has no kernel stack.
 pub const NO_STACK: i32 = -1;
-
-/// Most frames of one kernel stack (`STACKS` value: this many u64 ips).
-pub const STACK_DEPTH: usize = 32;
-
-/// The step probes: functions nested inside a reported call that do one
-/// step and have nothing else to report. Their programs set one of these
-/// bits in the enclosing call's in-flight record (`RawEvent::inner`);
-/// each bit's probe id is `probe::FIRST_STEP + bit index`.
-pub mod inner {
-    /// `shm_more_checks`: `ipcget` found the key (SHM-2), inside `shmget`.
-    pub const SHM_MORE_CHECKS: u16 = 1 << 0;
-    /// `sem_more_checks`: `ipcget` found the key (SEM-2), inside `semget`.
-    pub const SEM_MORE_CHECKS: u16 = 1 << 1;
-    /// `shmem_kernel_file_setup`: file1 created (SHM-4), inside `newseg`.
-    pub const SHMEM_KERNEL_FILE_SETUP: u16 = 1 << 2;
-    /// `shm_mmap`: file2's mmap called (SHM-8/9), inside `do_shmat`.
-    pub const SHM_MMAP: u16 = 1 << 3;
-    /// Number of bits in use.
-    pub const COUNT: usize = 4;
-}
 
 /// Field offsets inside kernel structs, read from the running kernel's BTF
 /// at load time and handed to the programs as the global `KERNEL_OFFSETS`.
