@@ -17,7 +17,7 @@ use ipc_trace_common::{SegKey, TraceConfig};
 use super::{
     ProbeTable,
     drop_counters::{self, DropCounters},
-    privilege,
+    privilege, unpreempted,
 };
 use crate::event::Backend;
 
@@ -157,7 +157,7 @@ impl Tracer {
     pub fn add_traced_tgid(&mut self, tgid: u32) -> Result<(), AttachError> {
         let name = "TRACED_TGIDS";
         let mut map: BpfHashMap<&mut MapData, u32, u8> = typed(self.map_mut(name)?, name)?;
-        map.insert(tgid, 1, 0)
+        unpreempted::map_call(|| map.insert(tgid, 1, 0))
             .map_err(|source| AttachError::Map { name, source })
     }
 
@@ -165,7 +165,7 @@ impl Tracer {
     pub fn remove_traced_tgid(&mut self, tgid: u32) -> Result<(), AttachError> {
         let name = "TRACED_TGIDS";
         let mut map: BpfHashMap<&mut MapData, u32, u8> = typed(self.map_mut(name)?, name)?;
-        match map.remove(&tgid) {
+        match unpreempted::map_call(|| map.remove(&tgid)) {
             Err(MapError::SyscallError(e)) if e.io_error.raw_os_error() == Some(libc::ENOENT) => {
                 Ok(())
             }
@@ -179,7 +179,7 @@ impl Tracer {
     pub fn seed_shm_size(&mut self, ipc_ns: u32, id: u32, size: u64) -> Result<(), AttachError> {
         let name = "SHM_SIZES";
         let mut map: BpfHashMap<&mut MapData, SegKey, u64> = typed(self.map_mut(name)?, name)?;
-        map.insert(SegKey { ipc_ns, id }, size, 0)
+        unpreempted::map_call(|| map.insert(SegKey { ipc_ns, id }, size, 0))
             .map_err(|source| AttachError::Map { name, source })
     }
 

@@ -106,3 +106,4 @@ pub mod prog_stats;
 pub mod reason;
 pub mod skip;
 pub mod stacks;
+pub mod unpreempted;

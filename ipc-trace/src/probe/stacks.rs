@@ -4,7 +4,8 @@
 //! without `BPF_F_REUSE_STACKID`). Each lookup is one `bpf()` call, which
 //! for its few microseconds makes the kernel skip programs on that CPU
 //! (counted and shown as skipped runs); a lab sees a few dozen distinct
-//! stacks, so that happens a few dozen times a run.
+//! stacks. The lookups run unpreempted (`probe::unpreempted`), so that
+//! window stays microseconds long on preemptible kernels too.
 
 use aya::maps::{MapData, StackTraceMap};
 use std::collections::HashMap;
@@ -109,7 +110,7 @@ impl KernelStacks {
         let named = match self.cache.get(&id) {
             Some(frames) => frames.clone(),
             None => {
-                let trace = self.map.get(&id, 0).ok()?;
+                let trace = super::unpreempted::map_call(|| self.map.get(&id, 0)).ok()?;
                 let ips: Vec<u64> = trace.frames().iter().map(|f| f.ip).collect();
                 let named = frames(&ips, self.symbols.as_ref());
                 self.cache.insert(id, named.clone());
