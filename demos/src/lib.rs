@@ -12,5 +12,6 @@ pub mod message;
 pub mod report;
 pub mod segment;
 pub mod semset;
+pub mod stages;
 pub mod sysv;
 pub mod wait;

@@ -6,6 +6,7 @@
 
 mod tracer;
 
+use ipc_trace::lab::catalog;
 use ipc_trace::probe::facts::KernelFacts;
 use std::process::Command;
 use tracer::{Scratch, ipc_trace_bin, require_root, run_lab};
@@ -40,6 +41,17 @@ fn labs_count_every_step_and_claim_kernel_sight_only_where_the_kernel_allows_it(
             "lab {lab}: the levels do not add up\n{text}"
         );
         let seen_lines = text.matches("seen in the kernel by").count();
+        // Even with --auto the demo stops at every stage boundary (and goes
+        // on at once): each stage but the last is shown while it is stopped.
+        let boundaries = catalog::find(lab).map_or(0, |l| {
+            l.stages.iter().filter(|s| !s.pause_at.is_empty()).count()
+        });
+        assert!(boundaries > 0, "lab {lab} has no stage boundary");
+        assert_eq!(
+            text.matches("Stopped now: ").count(),
+            boundaries,
+            "lab {lab}: not shown at each boundary while its demo was stopped\n{text}"
+        );
         if kernel_path {
             assert!(
                 in_kernel > 0,

@@ -10,6 +10,8 @@
 //! Alone in its file: it loads programs, which other files count.
 
 mod built;
+mod tmux;
+use tmux::Session;
 #[path = "../../ipc-trace/tests/common/mod.rs"]
 mod common;
 use common::exits::{self, Kind, Objects};
@@ -20,24 +22,8 @@ use std::time::{Duration, Instant};
 /// One TUI at a time: they share two cores with other builds.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("tmux must be installed (cargo xtask setup)");
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
-}
-
-/// A tmux session whose one pane runs a plain bash.
-struct Pane(String);
-
-impl Drop for Pane {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
-            .output();
-    }
-}
+/// A tmux pane running a plain bash.
+struct Pane(Session);
 
 impl Pane {
     fn new(name: &str) -> Pane {
@@ -45,54 +31,16 @@ impl Pane {
             unsafe { libc::geteuid() } == 0,
             "this test needs root (eBPF): run it as root"
         );
-        let name = format!("ipc-trace-exit-{name}-{}", std::process::id());
-        tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &name,
-            "-x",
-            "160",
-            "-y",
-            "40",
+        Pane(Session::start(
+            &format!("exit-{name}"),
             "env PS1='$ ' bash --norc --noprofile -i",
-        ]);
-        Pane(name)
-    }
-
-    fn format(&self, f: &str) -> String {
-        tmux(&["display", "-p", "-t", &self.0, f])
-    }
-
-    fn screen(&self) -> String {
-        tmux(&["capture-pane", "-p", "-t", &self.0])
-    }
-
-    /// Types `line` and Enter.
-    fn type_line(&self, line: &str) {
-        tmux(&["send-keys", "-t", &self.0, "-l", line]);
-        tmux(&["send-keys", "-t", &self.0, "Enter"]);
-    }
-
-    fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        ))
     }
 
     /// `stty -a` of the pane's terminal, read from outside (only
     /// meaningful while a program, not the shell's line editor, owns it).
     fn stty_outside(&self) -> String {
-        let tty = self.format("#{pane_tty}");
+        let tty = self.0.format("#{pane_tty}");
         let out = Command::new("stty")
             .args(["-a", "-F", &tty])
             .output()
@@ -119,14 +67,14 @@ struct Tui {
 /// started; checks the terminal is in the TUI's state then.
 fn start_tui(pane: &Pane, env: &str) -> Tui {
     let bin = built::ipc_trace_bin();
-    pane.wait_for("the shell prompt", 20, |s| s.contains('$'));
+    pane.0.wait_for("the shell prompt", 20, |s| s.contains('$'));
     // `EXIT''=` so the typed line itself does not match `EXIT=`.
     // No backtraces: the panic's one line is checked on screen.
-    pane.type_line(&format!(
+    pane.0.type_line(&format!(
         "env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE {env} {} -- sleep 30; echo EXIT''=$?",
         bin.display()
     ));
-    let shell: u32 = pane.format("#{pane_pid}").parse().expect("pane pid");
+    let shell: u32 = pane.0.format("#{pane_pid}").parse().expect("pane pid");
     let deadline = Instant::now() + Duration::from_secs(20);
     let (tracer, traced) = loop {
         let tracer = exits::children_of(shell).into_iter().find(|p| {
@@ -140,14 +88,14 @@ fn start_tui(pane: &Pane, env: &str) -> Tui {
             })
         });
         if let (Some(t), Some(c)) = (tracer, traced)
-            && pane.format("#{alternate_on}") == "1"
+            && pane.0.format("#{alternate_on}") == "1"
         {
             break (t, c);
         }
         assert!(
             Instant::now() < deadline,
             "the TUI never came up:\n{}",
-            pane.screen()
+            pane.0.screen()
         );
         std::thread::sleep(Duration::from_millis(50));
     };
@@ -156,7 +104,7 @@ fn start_tui(pane: &Pane, env: &str) -> Tui {
         assert!(exits::count(&held, kind) > 0, "the TUI holds no {kind:?}");
     }
     assert_eq!(
-        pane.format("#{cursor_flag}"),
+        pane.0.format("#{cursor_flag}"),
         "0",
         "cursor shown in the TUI"
     );
@@ -200,23 +148,26 @@ fn assert_nothing_left(tui: &Tui, how: &str) {
 /// The shell printed `EXIT=status`, and the terminal is usable: main
 /// screen, cursor shown, echo on (as the shell sees it), typed text shown.
 fn assert_exit_and_terminal(pane: &Pane, status: u8, how: &str) {
-    let screen = pane.wait_for("the exit status", 15, |s| s.contains("EXIT="));
+    let screen = pane
+        .0
+        .wait_for("the exit status", 15, |s| s.contains("EXIT="));
     assert!(
         screen.contains(&format!("EXIT={status}")),
         "after {how}:\n{screen}"
     );
     assert_eq!(
-        pane.format("#{alternate_on}"),
+        pane.0.format("#{alternate_on}"),
         "0",
         "alternate screen after {how}"
     );
     assert_eq!(
-        pane.format("#{cursor_flag}"),
+        pane.0.format("#{cursor_flag}"),
         "1",
         "cursor hidden after {how}"
     );
-    pane.type_line("echo STTY=$(stty -a | tr ' ;' '\\n\\n' | grep -x -e echo -e -echo)");
-    let screen = pane.wait_for("stty's answer", 10, |s| {
+    pane.0
+        .type_line("echo STTY=$(stty -a | tr ' ;' '\\n\\n' | grep -x -e echo -e -echo)");
+    let screen = pane.0.wait_for("stty's answer", 10, |s| {
         s.contains("STTY=echo") || s.contains("STTY=-echo")
     });
     assert!(
@@ -230,7 +181,7 @@ fn q_restores_the_terminal_and_leaves_nothing() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let pane = Pane::new("q");
     let tui = start_tui(&pane, "");
-    tmux(&["send-keys", "-t", &pane.0, "q"]);
+    pane.0.keys("q");
     assert_exit_and_terminal(&pane, 0, "q");
     assert_nothing_left(&tui, "q");
 }
@@ -265,7 +216,7 @@ fn closing_the_pane_leaves_nothing() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let pane = Pane::new("kill-pane");
     let tui = start_tui(&pane, "");
-    tmux(&["kill-pane", "-t", &pane.0]);
+    pane.0.tmux(&["kill-pane", "-t", &pane.0.0]);
     assert_nothing_left(&tui, "kill-pane");
 }
 
@@ -278,9 +229,9 @@ fn a_panic_restores_the_terminal_and_leaves_nothing() {
     let tui = start_tui(&pane, "IPC_TRACE_TEST_PANIC=mid-session");
     assert_exit_and_terminal(&pane, 101, "a panic");
     assert!(
-        pane.screen().contains("ipc-trace: internal error"),
+        pane.0.screen().contains("ipc-trace: internal error"),
         "{}",
-        pane.screen()
+        pane.0.screen()
     );
     assert_nothing_left(&tui, "a panic");
 }

@@ -7,10 +7,11 @@
 use demos::report::DemoReport;
 
 mod built;
+mod tmux;
+use tmux::Session;
 #[path = "../../ipc-trace/tests/common/mod.rs"]
 mod schema;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A binary of this build: `ipc-trace` through cargo, `demo-run` as the
@@ -23,78 +24,12 @@ fn bin(name: &str) -> PathBuf {
     }
 }
 
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("tmux must be installed (cargo xtask setup)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-struct Session(String);
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
-            .output();
-    }
-}
-
-impl Session {
-    /// A detached 160×40 tmux session running `script`.
-    fn start(what: &str, script: &str) -> Session {
-        let name = format!("ipc-trace-{what}-{}", std::process::id());
-        tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &name,
-            "-x",
-            "160",
-            "-y",
-            "40",
-            script,
-        ]);
-        Session(name)
-    }
-
-    fn screen(&self) -> String {
-        tmux(&["capture-pane", "-p", "-t", &self.0])
-    }
-
-    fn keys(&self, keys: &str) {
-        tmux(&["send-keys", "-t", &self.0, keys]);
-        std::thread::sleep(Duration::from_millis(400));
-    }
-
-    /// After `q`: ipc-trace exited with status 0 and the terminal left the
-    /// alternate screen.
-    fn assert_exited_and_restored(&self) {
-        let after = self.wait_for("ipc-trace to exit", 20, |t| t.contains("IPC_TRACE_EXIT="));
-        assert!(after.contains("IPC_TRACE_EXIT=0"), "{after}");
-        assert_eq!(
-            tmux(&["display", "-p", "-t", &self.0, "#{alternate_on}"]).trim(),
-            "0",
-            "alternate screen left on"
-        );
-    }
-
-    /// Waits until the screen satisfies `pred`; panics with the screen if not.
-    fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
+/// After `q`: ipc-trace exited with status 0 and the terminal left the
+/// alternate screen.
+fn assert_exited_and_restored(s: &Session) {
+    let after = s.wait_for("ipc-trace to exit", 20, |t| t.contains("IPC_TRACE_EXIT="));
+    assert!(after.contains("IPC_TRACE_EXIT=0"), "{after}");
+    assert_eq!(s.format("#{alternate_on}"), "0", "alternate screen left on");
 }
 
 fn wait_for_reports(dir: &Path, n: usize) -> Vec<DemoReport> {
@@ -130,19 +65,7 @@ fn the_live_tui_shows_the_demo_and_restores_the_terminal() {
         reports.display(),
         dir.join("key").display(),
     );
-    let name = format!("ipc-trace-e2e-{}", std::process::id());
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &name,
-        "-x",
-        "200",
-        "-y",
-        "50",
-        &script,
-    ]);
-    let s = Session(name);
+    let s = Session::start_sized("e2e", &script, 200, 50);
 
     // While the demo runs, the tracer holds its BPF programs (it detaches
     // when the traced command ends; the TUI stays open on the data).
@@ -226,7 +149,7 @@ fn the_live_tui_shows_the_demo_and_restores_the_terminal() {
     assert!(s.screen().to_lowercase().contains("help"), "no help screen");
     s.keys("q");
     s.keys("q");
-    s.assert_exited_and_restored();
+    assert_exited_and_restored(&s);
     for id in programs {
         assert!(
             !schema::bpf_program_loaded(id),
@@ -237,7 +160,7 @@ fn the_live_tui_shows_the_demo_and_restores_the_terminal() {
 
 /// The BPF program ids held by the ipc-trace running in the pane (its fds).
 fn programs_of_tracer(s: &Session) -> Vec<u32> {
-    let shell = tmux(&["display", "-p", "-t", &s.0, "#{pane_pid}"]);
+    let shell = s.format("#{pane_pid}");
     let children = std::fs::read_to_string(format!(
         "/proc/{}/task/{}/children",
         shell.trim(),
@@ -269,7 +192,7 @@ fn replay_from_stdin_opens_the_tui_and_quits_cleanly() {
     let log = s.screen();
     assert!(log.contains("shm_fault") || log.contains("fault"), "{log}");
     s.keys("q");
-    s.assert_exited_and_restored();
+    assert_exited_and_restored(&s);
 }
 
 #[test]
@@ -297,5 +220,5 @@ fn a_stepped_replay_moves_event_by_event_in_a_real_terminal() {
     s.keys("[");
     s.wait_for("one event back", 10, |t| t.contains("event 2/"));
     s.keys("q");
-    s.assert_exited_and_restored();
+    assert_exited_and_restored(&s);
 }

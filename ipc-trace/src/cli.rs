@@ -183,6 +183,12 @@ pub enum Command {
         loaded_programs: bool,
     },
     /// Teaching labs: run a demo and walk through the kernel steps it triggers.
+    ///
+    /// A live lab (root) stops its demo's processes after each stage (SIGSTOP;
+    /// state T) and shows that stage while they are stopped, so `ipcs` and
+    /// /proc show the kernel's state at that moment; Enter lets them go on.
+    /// Ctrl-C ends the lab, and the demo runs on to its end and removes what
+    /// it made. `--replay FILE` walks through a recording instead (no root).
     Lab {
         /// The lab to run; omit to list them.
         name: Option<String>,
@@ -193,8 +199,10 @@ pub enum Command {
         /// (no root needed: a class can share one recording).
         #[arg(long, value_name = "FILE")]
         replay: Option<PathBuf>,
-        /// Run through every stage without pausing and show the questions
-        /// with their answers (the default when standard input is not a terminal).
+        /// Run through every stage without pausing (the demo still stops at
+        /// each boundary, for as long as the stage takes to show) and show
+        /// the questions with their answers (the default when standard
+        /// input is not a terminal).
         #[arg(long)]
         auto: bool,
         /// No colour (also when NO_COLOR is set or the output is not a terminal).

@@ -42,9 +42,17 @@ fn report_panics() {
 /// in `print!`. Commands that trace while they write (`record`, the TUI)
 /// keep it ignored, so that a closed pipe never skips their clean-up.
 fn end_quietly_on_closed_pipe(command: Option<&Command>) {
+    // A live lab traces, and stops its demo between stages: it must live
+    // to let the demo go on. A lab over a recording, or the list, only prints.
     let reports_only = matches!(
         command,
-        Some(Command::Summary { .. } | Command::Doctor { .. } | Command::Lab { .. })
+        Some(Command::Summary { .. } | Command::Doctor { .. })
+            | Some(
+                Command::Lab {
+                    replay: Some(_),
+                    ..
+                } | Command::Lab { name: None, .. }
+            )
     );
     if reports_only {
         // SAFETY: restores a signal's default action before any thread

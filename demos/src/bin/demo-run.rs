@@ -38,6 +38,10 @@ struct Args {
     /// (`shm-producer.json`, `shm-consumer.json`, `sem-pingpong.json`).
     #[arg(long)]
     report_dir: Option<PathBuf>,
+    /// Stop every program at each lab stage boundary, announcing it on
+    /// this FIFO (`ipc-trace lab` passes it).
+    #[arg(long, value_name = "FIFO")]
+    stages: Option<PathBuf>,
 }
 
 /// The sibling program `name`, next to this executable.
@@ -64,12 +68,19 @@ fn start(program: &Path, name: &str, args: &Args, extra: &[String]) -> Result<Ch
     if let Some(dir) = &args.report_dir {
         cmd.arg("--report").arg(dir.join(format!("{name}.json")));
     }
+    if let Some(fifo) = &args.stages {
+        cmd.arg("--stages").arg(fifo);
+    }
     cmd.spawn()
         .with_context(|| format!("cannot start {}", program.display()))
 }
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if args.stages.is_some() {
+        // Under a lab: Ctrl-C is for the lab (demos::stages).
+        demos::stages::ignore_interrupts();
+    }
     if let Some(dir) = &args.report_dir {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create report directory {}", dir.display()))?;

@@ -8,9 +8,11 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use demos::stages::Stages;
 use demos::sysv;
 use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -20,6 +22,10 @@ struct Args {
     /// How long each waits for the other's semaphore before giving up.
     #[arg(long, default_value_t = 300)]
     wait_ms: u64,
+    /// Stop at each lab stage boundary, announcing it on this FIFO
+    /// (`ipc-trace lab` passes it).
+    #[arg(long, value_name = "FIFO")]
+    stages: Option<PathBuf>,
 }
 
 /// One end of each pipe between parent and child.
@@ -83,13 +89,16 @@ fn semop_timed(id: i32, num: u16, op: i16, wait_ms: u64) -> Result<bool> {
 
 /// One side: take `mine`, meet, wait for `theirs` (times out), meet, give
 /// `mine` back. Returns whether the wait timed out.
-fn side(id: i32, mine: u16, theirs: u16, link: &mut Link, wait_ms: u64) -> Result<bool> {
+fn side(id: i32, mine: u16, theirs: u16, link: &mut Link, args: &Args) -> Result<bool> {
+    let mut stages = Stages::open(args.stages.as_deref())?;
     if !semop_timed(id, mine, -1, 10_000)? {
         bail!("could not take semaphore {mine}");
     }
     link.meet()?;
-    let got = semop_timed(id, theirs, -1, wait_ms)?;
+    stages.point("took")?;
+    let got = semop_timed(id, theirs, -1, args.wait_ms)?;
     link.meet()?;
+    stages.point("timed-out")?;
     semop_timed(id, mine, 1, 10_000)?;
     if got {
         semop_timed(id, theirs, 1, 10_000)?;
@@ -111,7 +120,7 @@ fn main() -> Result<()> {
     }
     if pid == 0 {
         let mut link = Link { tx: c_tx, rx: c_rx };
-        let code = match side(id, 1, 0, &mut link, args.wait_ms) {
+        let code = match side(id, 1, 0, &mut link, &args) {
             Ok(true) => 0,
             Ok(false) => 3,
             Err(e) => {
@@ -123,7 +132,7 @@ fn main() -> Result<()> {
         unsafe { libc::_exit(code) };
     }
     let mut link = Link { tx: p_tx, rx: p_rx };
-    let timed_out = side(id, 0, 1, &mut link, args.wait_ms);
+    let timed_out = side(id, 0, 1, &mut link, &args);
     let mut status = 0;
     // SAFETY: pid is our child; status is a valid out pointer.
     let waited = unsafe { libc::waitpid(pid, &mut status, 0) };

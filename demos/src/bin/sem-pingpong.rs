@@ -10,6 +10,7 @@ use demos::cleanup::Cleanup;
 use demos::keyfile::{self, CreateError, DEFAULT_KEY_PATH, PINGPONG_PROJ};
 use demos::report::{DemoReport, Role, SemReport};
 use demos::semset::SemSet;
+use demos::stages::Stages;
 use demos::{sysv, wait};
 use ipc_trace::event::SEM_UNDO;
 use std::io::{Read, Write};
@@ -37,6 +38,10 @@ struct Args {
     /// Write a JSON report (the child's report nested in the parent's).
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Stop at each lab stage boundary, announcing it on this FIFO
+    /// (`ipc-trace lab` passes it).
+    #[arg(long, value_name = "FIFO")]
+    stages: Option<PathBuf>,
 }
 
 /// Waits until a task sleeps in a P on semaphore `num`, then releases it.
@@ -101,10 +106,12 @@ fn main() -> Result<()> {
     let timeout = Duration::from_secs(args.timeout_s);
     let flags = libc::IPC_CREAT | libc::IPC_EXCL | 0o600;
     let mut cleanup = Cleanup::default();
+    let mut stages = Stages::open(args.stages.as_deref())?;
     let id =
         sysv::semget(key, 2, flags).map_err(|e| CreateError::new(e, "semaphore set", "-S", key))?;
     cleanup.set(id);
     sysv::sem_setall(id, &[0, 0])?;
+    stages.point("initialised")?;
 
     let mut fds = [0i32; 2];
     // SAFETY: fds has room for the two descriptors pipe writes.
@@ -138,9 +145,13 @@ fn main() -> Result<()> {
 
     let mut set = SemSet::new(id, SEM_UNDO);
     let played: Result<()> = (|| {
-        for _ in 0..args.rounds {
+        for round in 0..args.rounds {
             release_sleeper(&mut set, CHILD_TURN, timeout)?;
             set.p_blocking(PARENT_TURN)?;
+            if round == 0 {
+                // The child sleeps in its next P meanwhile.
+                stages.point("round")?;
+            }
         }
         Ok(())
     })();

@@ -10,6 +10,7 @@ use demos::message::{Checksum, END_TEXT, RECORD_SIZE, get_text, parse_seq};
 use demos::report::{DemoReport, Role, SemReport, ShmReport};
 use demos::segment::Segment;
 use demos::semset::SemSet;
+use demos::stages::Stages;
 use demos::sysv::{self, SysvResult};
 use demos::wait;
 use ipc_trace::event::SEM_UNDO;
@@ -34,6 +35,10 @@ struct Args {
     /// Write a JSON report of what was done to this file.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Stop at each lab stage boundary, announcing it on this FIFO
+    /// (`ipc-trace lab` passes it).
+    #[arg(long, value_name = "FIFO")]
+    stages: Option<PathBuf>,
 }
 
 /// Retries a lookup by key while it fails with ENOENT.
@@ -61,8 +66,9 @@ fn main() -> Result<()> {
     let sem_key = keyfile::key_for(&args.path, SEM_PROJ)?;
     let timeout = Duration::from_secs(args.timeout_s);
     let flags = 0o666;
+    let mut stages = Stages::open(args.stages.as_deref())?;
 
-    // SHM-1/SHM-2 and SEM-1/SEM-2: find the producer's objects by key.
+    // SHM-1/SHM-2: find the producer's segment by key.
     let Some(shm_id) = find(timeout, || sysv::shmget(shm_key, args.size, flags))? else {
         bail!(
             "no segment with key {} after {}s: is shm-producer running with the same --path?",
@@ -70,6 +76,14 @@ fn main() -> Result<()> {
             args.timeout_s
         );
     };
+    stages.point("found")?;
+    // SHM-5: attach; SHM-10..12: read every page once.
+    let mut seg = Segment::attach(shm_id, args.size)?;
+    stages.point("attached")?;
+    let pages_touched = seg.touch_pages_read();
+    stages.point("touched")?;
+    // SEM-1/SEM-2: find the producer's mutex set (it makes it after its
+    // first touch).
     let Some(sem_id) = find(timeout, || sysv::semget(sem_key, 1, flags))? else {
         bail!(
             "no semaphore set with key {} after {}s: is shm-producer running with the same --path?",
@@ -77,8 +91,6 @@ fn main() -> Result<()> {
             args.timeout_s
         );
     };
-    let mut seg = Segment::attach(shm_id, args.size)?;
-    let pages_touched = seg.touch_pages_read();
     let mut mutex = SemSet::new(sem_id, SEM_UNDO);
 
     let interval = Duration::from_millis(args.interval_ms.max(1));

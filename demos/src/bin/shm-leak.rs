@@ -7,7 +7,9 @@
 use anyhow::{Result, bail};
 use clap::Parser;
 use demos::segment::Segment;
+use demos::stages::Stages;
 use demos::sysv;
+use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
 #[command(about = "Create a System V segment, use it and exit without removing it (a leak)")]
@@ -18,6 +20,10 @@ struct Args {
     /// Pages to write to (each a first-touch fault), from the first.
     #[arg(long, default_value_t = 2)]
     touch: usize,
+    /// Stop at each lab stage boundary, announcing it on this FIFO
+    /// (`ipc-trace lab` passes it).
+    #[arg(long, value_name = "FIFO")]
+    stages: Option<PathBuf>,
 }
 
 fn main() -> Result<()> {
@@ -25,12 +31,14 @@ fn main() -> Result<()> {
     if args.pages == 0 || args.touch > args.pages {
         bail!("--pages must be at least 1 and --touch at most --pages");
     }
+    let mut stages = Stages::open(args.stages.as_deref())?;
     let page = sysv::page_size();
     let size = args.pages * page;
     let id = sysv::shmget(libc::IPC_PRIVATE, size, libc::IPC_CREAT | 0o600)?;
     // No shmdt and no IPC_RMID follow (a `Segment` detaches only when
     // asked): the exit unmaps the segment, the kernel keeps it.
     let touched = Segment::attach(id, args.touch * page)?.touch_pages_write();
+    stages.point("touched")?;
     println!(
         "shm-leak: segment id {id} ({size} bytes, {} of {} pages written) left behind on purpose; remove it with: ipcrm -m {id}",
         touched.len(),

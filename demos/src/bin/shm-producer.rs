@@ -11,6 +11,7 @@ use demos::message::{Checksum, END_TEXT, RECORD_SIZE, TEXT_SIZE, message_text, p
 use demos::report::{DemoReport, Role, SemReport, ShmReport};
 use demos::segment::Segment;
 use demos::semset::SemSet;
+use demos::stages::Stages;
 use demos::{sysv, wait};
 use ipc_trace::event::SEM_UNDO;
 use std::path::PathBuf;
@@ -43,6 +44,10 @@ struct Args {
     /// Write a JSON report of what was done to this file.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Stop at each lab stage boundary, announcing it on this FIFO
+    /// (`ipc-trace lab` passes it).
+    #[arg(long, value_name = "FIFO")]
+    stages: Option<PathBuf>,
 }
 
 fn parse_octal(s: &str) -> Result<i32, String> {
@@ -61,14 +66,18 @@ fn main() -> Result<()> {
     let sem_key = keyfile::key_for(&args.path, SEM_PROJ)?;
     let flags = libc::IPC_CREAT | libc::IPC_EXCL | args.perms;
     let mut cleanup = Cleanup::default();
+    let mut stages = Stages::open(args.stages.as_deref())?;
 
     // SHM-1/SHM-3: create the segment.
     let shm_id = sysv::shmget(shm_key, args.size, flags)
         .map_err(|e| CreateError::new(e, "segment", "-M", shm_key))?;
     cleanup.segment(shm_id);
+    stages.point("created")?;
     // SHM-5: attach; SHM-10..12: first touch of every page.
     let mut seg = Segment::attach(shm_id, args.size)?;
+    stages.point("attached")?;
     let pages_touched = seg.touch_pages_write();
+    stages.point("touched")?;
     seg.set_written(false);
 
     // SEM-1/SEM-3: create the mutex set; SEM-4: initialise it to 1.

@@ -1,8 +1,9 @@
-//! `ipc-trace lab [NAME]`: teaching labs (`ipc_trace::lab`). A lab runs its
-//! demo under a live session (or reads a recording: no privileges needed),
-//! then walks through the run stage by stage in the kernel's order —
-//! pausing between stages on a terminal unless `--auto` — and asks its
-//! questions, graded against the run (typed in, or from `--answers FILE`).
+//! `ipc-trace lab [NAME]`: teaching labs (`ipc_trace::lab`). A live lab
+//! runs its demo under a session, stopping it after each stage to show that
+//! stage (`lab_live`); a lab over a recording (no privileges needed) walks
+//! through the run stage by stage. Both go in the kernel's order, pause
+//! between stages on a terminal unless `--auto`, and end with questions
+//! graded against the run (typed in, or from `--answers FILE`).
 
 use super::{CmdError, CmdResult};
 use ipc_trace::lab::catalog::{self, LABS, Lab};
@@ -10,11 +11,12 @@ use ipc_trace::lab::quiz::{Grade, read_answers};
 use ipc_trace::lab::render::{Ink, closing_text, question_text, stage_text};
 use ipc_trace::lab::walk::Walk;
 use ipc_trace::probe::ProbeTable;
-use ipc_trace::session::live::{Live, LiveOptions, TraceOptions};
-use ipc_trace::session::run::{exit_status, run_to_end};
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+
+/// The exit status of a lab ended by Ctrl-C (128 + SIGINT, as a shell reports it).
+const INTERRUPTED: u8 = 130;
 
 /// What `ipc-trace lab` was asked.
 #[derive(Debug, Default)]
@@ -39,7 +41,7 @@ pub struct LabArgs {
 
 /// Finds a demo program: beside this executable (a cargo build puts them
 /// together), then on PATH.
-fn find_demo(program: &str) -> Result<PathBuf, CmdError> {
+pub(super) fn find_demo(program: &str) -> Result<PathBuf, CmdError> {
     if let Some(dir) = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(|d| d.to_path_buf()))
@@ -97,15 +99,22 @@ pub async fn lab(args: LabArgs) -> CmdResult {
         };
     let interactive = !args.auto && std::io::stdin().is_terminal();
     println!("{}", ink.bold(&format!("Lab {}: {}", lab.name, lab.title)));
-    let (walk, table, status) = match &args.replay {
+    let (walk, table, status, shown) = match &args.replay {
         Some(file) => {
             let (walk, table) = replay(file)?;
-            (walk, table, 0)
+            (walk, table, 0, 0)
         }
-        None => run_live(lab, &args).await?,
+        None => {
+            let run = super::lab_live::run_live(lab, &args, ink, interactive).await?;
+            if run.interrupted {
+                println!("The lab was interrupted: no walk-through, no questions.");
+                return Ok(INTERRUPTED);
+            }
+            (run.walk, run.table, run.status, run.shown)
+        }
     };
     println!();
-    for i in 0..lab.stages.len() {
+    for i in shown..lab.stages.len() {
         print!("{}", stage_text(ink, lab, i, &walk, &table));
         if interactive
             && i + 1 < lab.stages.len()
@@ -128,40 +137,6 @@ pub async fn lab(args: LabArgs) -> CmdResult {
         );
     }
     Ok(status)
-}
-
-/// The demo under a live session; the walk, the probe table and the exit status.
-async fn run_live(lab: &Lab, args: &LabArgs) -> Result<(Walk, ProbeTable, u8), CmdError> {
-    let program = find_demo(lab.program)?;
-    let mut cmd = vec![program.to_string_lossy().into_owned()];
-    cmd.extend(lab.args.iter().map(|a| (*a).to_string()));
-    let trace = TraceOptions {
-        excluded: args.exclude_probes.iter().copied().collect(),
-        stacks: !args.no_stacks,
-        ..TraceOptions::default()
-    };
-    println!(
-        "Running `{} {}` under the tracer…",
-        lab.program,
-        lab.args.join(" ")
-    );
-    let live = Live::start(LiveOptions {
-        trace,
-        cmd,
-        duration: None,
-        child_output: None,
-    })
-    .await?;
-    let table = live.probe_table().clone();
-    let mut walk = Walk::new();
-    let (end, _) = run_to_end(live, |ev| {
-        walk.apply(ev);
-        Ok::<(), CmdError>(())
-    })
-    .await?;
-    walk.finish();
-    println!("done: {} events.", walk.facts().events);
-    Ok((walk, table, exit_status(end)))
 }
 
 /// The walk over a recording, with the probe table it was made with.

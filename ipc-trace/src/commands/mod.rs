@@ -4,6 +4,7 @@
 mod doctor;
 mod export;
 mod lab;
+mod lab_live;
 mod program_stats;
 mod record;
 mod summary;

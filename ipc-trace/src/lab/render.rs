@@ -200,6 +200,7 @@ pub fn stage_text(ink: Ink, lab: &Lab, index: usize, walk: &Walk, table: &ProbeT
         title,
         moments,
         look,
+        ..
     } = stage;
     let mut out = ink.bold(&format!(
         "── Stage {} of {}: {title} ──",

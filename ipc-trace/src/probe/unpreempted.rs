@@ -9,8 +9,9 @@
 //! preemption enabled; on a kernel that preempts kernel code at the tick
 //! (`CONFIG_PREEMPT_LAZY`, Debian's 7.2 and later) the calling thread can be
 //! switched out in the middle, and every syscall the other processes on
-//! that CPU make until it runs again is lost. The matrix caught it: four
-//! `raw_syscalls:sys_enter` runs, one of them a consumer's `shmat`.
+//! that CPU make until it runs again is lost. The kernel source says the
+//! window is there; closing it did not end the misses seen on 7.2, whose
+//! cause is still open (docs/KERNELS.md, "skips some runs").
 //!
 //! So each map call the tracer makes during a session runs with the
 //! calling thread briefly in `SCHED_FIFO`: no ordinary task can preempt it,

@@ -133,6 +133,11 @@ fn seen_in_kernel(transcript: &str) -> Option<u64> {
         .ok()
 }
 
+/// How many of each lab's stages end with its demo stopped (every stage
+/// but the last: `pause_at` in ipc-trace's `lab/catalog.rs`); a live lab
+/// prints one `Stopped now:` line at each.
+const STOPS: &[(&str, usize)] = &[("shm", 3), ("sem", 2), ("leak", 1), ("deadlock", 2)];
+
 /// What one lab's transcript fails, given the kernel's facts.
 pub fn check(lab: &str, transcript: &str, facts: &BTreeMap<String, String>) -> Vec<String> {
     let mut failures = Vec::new();
@@ -142,6 +147,14 @@ pub fn check(lab: &str, transcript: &str, facts: &BTreeMap<String, String>) -> V
             last_lines(transcript, 4)
         )];
     };
+    let stops = transcript.matches("Stopped now: ").count();
+    if let Some((_, expected)) = STOPS.iter().find(|(l, _)| *l == lab)
+        && stops != *expected
+    {
+        failures.push(format!(
+            "lab {lab}: shown {stops} times with its demo stopped, not at each of its {expected} stage boundaries"
+        ));
+    }
     for (l, label) in ALWAYS_SHOWN {
         let hidden =
             proof_line(transcript, label).is_none_or(|p| p.trim_start().starts_with("not visible"));
@@ -252,6 +265,9 @@ SHM-3   newseg created the shmid_kernel
 
 SHM-5   shmat maps the segment
         +2.0ms shm-producer[9] — seen at the syscall boundary by sys_shmat (tracepoint): shm_attach
+Stopped now: 9 at `created`, 10 at `found`.
+Stopped now: 9 at `attached`, 10 at `attached`.
+Stopped now: 9 at `touched`, 10 at `touched`.
 Of 15 steps: 1 seen in the kernel, 1 seen at the syscall boundary, 0 implied, 13 not visible.
 ";
 
@@ -303,6 +319,24 @@ Of 15 steps: 1 seen in the kernel, 1 seen at the syscall boundary, 0 implied, 13
         let none = SEEN.replace("Of 15 steps: 1 seen", "Of 15 steps: 0 seen");
         assert!(check("shm", &none, &facts(false)).is_empty());
         assert!(!check("shm", "no closing line", &facts(false)).is_empty());
+    }
+
+    #[test]
+    fn a_lab_not_stopped_at_each_boundary_fails() {
+        let one_less = SEEN.replacen("Stopped now: 9 at `created`, 10 at `found`.\n", "", 1);
+        let failures = check("shm", &one_less, &facts(false));
+        assert!(
+            failures.iter().any(|f| f.contains("2 times")),
+            "{failures:?}"
+        );
+        assert!(
+            check(
+                "shm",
+                SEEN.replace("1 seen in", "0 seen in").as_str(),
+                &facts(false)
+            )
+            .is_empty()
+        );
     }
 
     #[test]
