@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod explain;
 pub mod facts;
+pub mod marks;
 pub mod moment;
 pub mod pause;
 pub mod questions;

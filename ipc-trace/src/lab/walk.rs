@@ -80,15 +80,22 @@ impl Walk {
 
     /// Applies the next event of the run.
     pub fn apply(&mut self, ev: &Event) {
+        let _moments = self.apply_moments(ev);
+    }
+
+    /// Applies the next event of the run; the moments it proves (a cycle
+    /// the model finds is not among them).
+    pub fn apply_moments(&mut self, ev: &Event) -> Vec<Moment> {
         let steps = self.state.steps_for(ev);
         self.state.apply(ev);
         self.facts.note(ev, &steps);
         let used_undo = self.facts.undo_users.contains(&ev.tgid);
-        let moments = steps
+        let moments: Vec<Moment> = steps
             .into_iter()
             .map(Moment::Step)
-            .chain(Moment::unnumbered_of(ev, used_undo));
-        for m in moments {
+            .chain(Moment::unnumbered_of(ev, used_undo))
+            .collect();
+        for &m in &moments {
             let level = m.evidence(ev);
             if self.proofs.get(&m).is_some_and(|p| p.level <= level) {
                 continue;
@@ -96,6 +103,7 @@ impl Walk {
             self.proofs.insert(m, proof(m, level, ev));
         }
         self.look_for_a_cycle(ev);
+        moments
     }
 
     /// Records the first wait-for cycle the model shows after `ev`.

@@ -52,6 +52,9 @@ pub enum Action {
     CursorEvents(isize),
     /// Move it to the next (1) or previous (-1) event showing a new step.
     CursorNewStep(isize),
+    /// Move it to the end of the current lab stage (1) or back to the
+    /// start of the last one begun (-1).
+    CursorStage(isize),
     /// Play or pause it.
     CursorPlay,
 }
@@ -114,6 +117,10 @@ impl App {
             }
             Action::CursorNewStep(d) => {
                 let to = self.cursor.as_ref().map_or(0, |c| c.by_new_step(d));
+                self.move_cursor(to);
+            }
+            Action::CursorStage(d) => {
+                let to = self.cursor.as_ref().map_or(0, |c| c.by_stage(d));
                 self.move_cursor(to);
             }
             Action::CursorPlay => match self.cursor.as_mut() {

@@ -1,12 +1,15 @@
 //! The replay cursor (`ipc-trace replay FILE --step`): the recording held in
 //! memory and the model shown as it was after any one of its events. Keys
 //! move it an event at a time (`]` `[`), to the next or previous event that
-//! shows a kernel step the run had not shown before (`}` `{`), or play it
-//! (space: one event per redraw). Moving back rebuilds the model from the
+//! shows a kernel step the run had not shown before (`}` `{`), to the end
+//! of the current lab stage or back to the start of the last one (`>` `<`,
+//! stages of the `shm` and `sem` labs: `lab::marks`), or play it (space:
+//! one event per redraw). Moving back rebuilds the model from the
 //! start, so every view shows exactly the state at the cursor.
 
 use super::app::App;
 use crate::event::Event;
+use crate::lab::marks::{StageMark, stage_marks};
 use crate::model::{State, StepSet};
 
 /// Events a stepped replay holds at most (about 300 bytes each in memory).
@@ -20,6 +23,8 @@ pub struct Cursor {
     at: usize,
     /// Indices of the events that show a step for the first time in the run.
     firsts: Vec<usize>,
+    /// Where the recording enters each lab stage.
+    stages: Vec<StageMark>,
     /// Advancing one event per redraw.
     pub playing: bool,
 }
@@ -40,10 +45,12 @@ impl Cursor {
                 }
             }
         }
+        let stages = stage_marks(&events);
         Cursor {
             events,
             at: 0,
             firsts,
+            stages,
             playing: false,
         }
     }
@@ -88,6 +95,37 @@ impl Cursor {
                 .find(|&&i| i + 1 < self.at)
                 .map_or(0, |i| i + 1)
         }
+    }
+
+    /// The position just before the next (`delta > 0`) lab stage's first
+    /// event: the end of the stage the cursor is in; or back (`delta < 0`)
+    /// to just before the last stage entered. The ends when there is none.
+    pub fn by_stage(&self, delta: isize) -> usize {
+        if delta > 0 {
+            self.stages
+                .iter()
+                .find(|m| m.index > self.at)
+                .map_or(self.events.len(), |m| m.index)
+        } else {
+            self.stages
+                .iter()
+                .rev()
+                .find(|m| m.index < self.at)
+                .map_or(0, |m| m.index)
+        }
+    }
+
+    /// Where the cursor is among the lab stages: the stage about to begin
+    /// (`true`: its first event is the next one) or the last one begun.
+    pub fn stage(&self) -> Option<(&StageMark, bool)> {
+        if let Some(m) = self.stages.iter().find(|m| m.index == self.at) {
+            return Some((m, true));
+        }
+        self.stages
+            .iter()
+            .rev()
+            .find(|m| m.index < self.at)
+            .map(|m| (m, false))
     }
 }
 

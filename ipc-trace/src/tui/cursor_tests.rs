@@ -110,3 +110,41 @@ fn cursor_keys_on_an_ordinary_replay_say_how_to_step() {
     press(&mut a, KeyCode::Char(']'));
     assert!(a.message.as_deref().is_some_and(|m| m.contains("--step")));
 }
+
+#[test]
+fn stage_keys_stop_at_the_end_of_a_lab_stage() {
+    let mut a = stepped();
+    let first_fault = fixture::producer_consumer()
+        .iter()
+        .position(|e| e.kind == crate::event::EventKind::ShmFault)
+        .expect("the sample run faults");
+    let mut presses = 0;
+    while !screen(&a).contains("before shm stage 3/4") {
+        press(&mut a, KeyCode::Char('>'));
+        presses += 1;
+        assert!(
+            presses < 20,
+            "no stop before shm's stage 3:\n{}",
+            screen(&a)
+        );
+    }
+    // The end of "Attach": both processes attached, no page touched yet.
+    assert_eq!(at(&a), first_fault);
+    let seg = segment(&a).expect("the segment exists");
+    assert_eq!(seg.nattch(), 2);
+    assert_eq!(seg.shm.as_ref().map(|s| s.pages.pages_touched()), Some(0));
+    // `]` applies the fault: now inside stage 3, one page touched.
+    press(&mut a, KeyCode::Char(']'));
+    assert!(screen(&a).contains("in shm stage 3/4"), "{}", screen(&a));
+    assert_eq!(
+        segment(&a).and_then(|o| o.shm.as_ref().map(|s| s.pages.pages_touched())),
+        Some(1)
+    );
+    // `<` goes back to the start of the stage begun last: before the fault.
+    press(&mut a, KeyCode::Char('<'));
+    assert_eq!(at(&a), first_fault);
+    for _ in 0..20 {
+        press(&mut a, KeyCode::Char('<'));
+    }
+    assert_eq!(at(&a), 0, "back to the start");
+}

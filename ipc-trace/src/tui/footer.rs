@@ -21,7 +21,8 @@ pub fn view_keys(view: View) -> &'static str {
     }
 }
 
-/// Where a stepped replay is: `▶ event 12/345 +1.2ms · ]/[ event · }/{ new step · space play`.
+/// Where a stepped replay is: `▶ event 12/345 +1.2ms · in shm stage 2/4: Attach: map the
+/// segment · ]/[ event · }/{ new step · >/< stage · space play`.
 fn cursor_status(app: &App, c: &super::cursor::Cursor) -> String {
     let at = c.current().map_or_else(
         || "before the first event".to_string(),
@@ -32,8 +33,18 @@ fn cursor_status(app: &App, c: &super::cursor::Cursor) -> String {
             )
         },
     );
+    let stage = c.stage().map_or_else(String::new, |(m, before)| {
+        format!(
+            " · {} {} stage {}/{}: {}",
+            if before { "before" } else { "in" },
+            m.lab,
+            m.stage,
+            m.of,
+            m.title
+        )
+    });
     format!(
-        "{} event {}/{} {at} · ]/[ event · }}/{{ new step · space {}",
+        "{} event {}/{} {at}{stage} · ]/[ event · }}/{{ new step · >/< stage · space {}",
         if c.playing { "▶" } else { "⏸" },
         c.at(),
         c.len(),

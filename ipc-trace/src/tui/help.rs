@@ -22,6 +22,8 @@ pub const HELP: &[&str] = &[
     "Esc               back to the table, clear, close",
     "] [  } {  space   replay --step: next/previous event, next/previous new",
     "                  kernel step, play/pause (every view shows the cursor's state)",
+    "> <               replay --step: to the end of this lab stage (shm, sem: the",
+    "                  moment before the next begins) / back to the last one's start",
     "q  Ctrl-C         quit (probes are detached)",
     "",
     "Status: dest = removal requested (freed at last detach) · removed ·",

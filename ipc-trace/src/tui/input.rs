@@ -74,6 +74,8 @@ fn browsing(view: View, code: KeyCode) -> Option<Action> {
         KeyCode::Char('[') => Action::CursorEvents(-1),
         KeyCode::Char('}') => Action::CursorNewStep(1),
         KeyCode::Char('{') => Action::CursorNewStep(-1),
+        KeyCode::Char('>') => Action::CursorStage(1),
+        KeyCode::Char('<') => Action::CursorStage(-1),
         KeyCode::Char(' ') => Action::CursorPlay,
         _ => return None,
     })
