@@ -18,7 +18,23 @@
 
 use anyhow::{Context, Result};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The `--stages FIFO` option every demo takes (`#[command(flatten)]`).
+#[derive(clap::Args, Debug, Default)]
+pub struct StageArg {
+    /// Stop at each lab stage boundary, announcing it on this FIFO
+    /// (`ipc-trace lab` passes it).
+    #[arg(long = "stages", value_name = "FIFO")]
+    pub fifo: Option<PathBuf>,
+}
+
+impl StageArg {
+    /// The demo's stage points: [`Stages::open`] on the FIFO, if given.
+    pub fn open(&self) -> Result<Stages> {
+        Stages::open(self.fifo.as_deref())
+    }
+}
 
 /// Where a demo announces its stage points; nothing without `--stages`.
 #[derive(Debug, Default)]

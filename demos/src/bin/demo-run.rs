@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use demos::keyfile::DEFAULT_KEY_PATH;
 use demos::message::RECORD_SIZE;
+use demos::stages::StageArg;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
@@ -38,10 +39,9 @@ struct Args {
     /// (`shm-producer.json`, `shm-consumer.json`, `sem-pingpong.json`).
     #[arg(long)]
     report_dir: Option<PathBuf>,
-    /// Stop every program at each lab stage boundary, announcing it on
-    /// this FIFO (`ipc-trace lab` passes it).
-    #[arg(long, value_name = "FIFO")]
-    stages: Option<PathBuf>,
+    // Passed on to every program it starts.
+    #[command(flatten)]
+    stage: StageArg,
 }
 
 /// The sibling program `name`, next to this executable.
@@ -68,7 +68,7 @@ fn start(program: &Path, name: &str, args: &Args, extra: &[String]) -> Result<Ch
     if let Some(dir) = &args.report_dir {
         cmd.arg("--report").arg(dir.join(format!("{name}.json")));
     }
-    if let Some(fifo) = &args.stages {
+    if let Some(fifo) = &args.stage.fifo {
         cmd.arg("--stages").arg(fifo);
     }
     cmd.spawn()
@@ -77,7 +77,7 @@ fn start(program: &Path, name: &str, args: &Args, extra: &[String]) -> Result<Ch
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    if args.stages.is_some() {
+    if args.stage.fifo.is_some() {
         // Under a lab: Ctrl-C is for the lab (demos::stages).
         demos::stages::ignore_interrupts();
     }

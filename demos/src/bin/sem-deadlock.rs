@@ -8,11 +8,10 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use demos::stages::Stages;
+use demos::stages::StageArg;
 use demos::sysv;
 use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -22,10 +21,8 @@ struct Args {
     /// How long each waits for the other's semaphore before giving up.
     #[arg(long, default_value_t = 300)]
     wait_ms: u64,
-    /// Stop at each lab stage boundary, announcing it on this FIFO
-    /// (`ipc-trace lab` passes it).
-    #[arg(long, value_name = "FIFO")]
-    stages: Option<PathBuf>,
+    #[command(flatten)]
+    stage: StageArg,
 }
 
 /// One end of each pipe between parent and child.
@@ -90,7 +87,7 @@ fn semop_timed(id: i32, num: u16, op: i16, wait_ms: u64) -> Result<bool> {
 /// One side: take `mine`, meet, wait for `theirs` (times out), meet, give
 /// `mine` back. Returns whether the wait timed out.
 fn side(id: i32, mine: u16, theirs: u16, link: &mut Link, args: &Args) -> Result<bool> {
-    let mut stages = Stages::open(args.stages.as_deref())?;
+    let mut stages = args.stage.open()?;
     if !semop_timed(id, mine, -1, 10_000)? {
         bail!("could not take semaphore {mine}");
     }

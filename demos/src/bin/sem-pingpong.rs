@@ -10,7 +10,7 @@ use demos::cleanup::Cleanup;
 use demos::keyfile::{self, CreateError, DEFAULT_KEY_PATH, PINGPONG_PROJ};
 use demos::report::{DemoReport, Role, SemReport};
 use demos::semset::SemSet;
-use demos::stages::Stages;
+use demos::stages::StageArg;
 use demos::{sysv, wait};
 use ipc_trace::event::SEM_UNDO;
 use std::io::{Read, Write};
@@ -38,10 +38,8 @@ struct Args {
     /// Write a JSON report (the child's report nested in the parent's).
     #[arg(long)]
     report: Option<PathBuf>,
-    /// Stop at each lab stage boundary, announcing it on this FIFO
-    /// (`ipc-trace lab` passes it).
-    #[arg(long, value_name = "FIFO")]
-    stages: Option<PathBuf>,
+    #[command(flatten)]
+    stage: StageArg,
 }
 
 /// Waits until a task sleeps in a P on semaphore `num`, then releases it.
@@ -106,7 +104,7 @@ fn main() -> Result<()> {
     let timeout = Duration::from_secs(args.timeout_s);
     let flags = libc::IPC_CREAT | libc::IPC_EXCL | 0o600;
     let mut cleanup = Cleanup::default();
-    let mut stages = Stages::open(args.stages.as_deref())?;
+    let mut stages = args.stage.open()?;
     let id =
         sysv::semget(key, 2, flags).map_err(|e| CreateError::new(e, "semaphore set", "-S", key))?;
     cleanup.set(id);

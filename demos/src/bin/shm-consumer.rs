@@ -10,7 +10,7 @@ use demos::message::{Checksum, END_TEXT, RECORD_SIZE, get_text, parse_seq};
 use demos::report::{DemoReport, Role, SemReport, ShmReport};
 use demos::segment::Segment;
 use demos::semset::SemSet;
-use demos::stages::Stages;
+use demos::stages::StageArg;
 use demos::sysv::{self, SysvResult};
 use demos::wait;
 use ipc_trace::event::SEM_UNDO;
@@ -35,10 +35,8 @@ struct Args {
     /// Write a JSON report of what was done to this file.
     #[arg(long)]
     report: Option<PathBuf>,
-    /// Stop at each lab stage boundary, announcing it on this FIFO
-    /// (`ipc-trace lab` passes it).
-    #[arg(long, value_name = "FIFO")]
-    stages: Option<PathBuf>,
+    #[command(flatten)]
+    stage: StageArg,
 }
 
 /// Retries a lookup by key while it fails with ENOENT.
@@ -66,7 +64,7 @@ fn main() -> Result<()> {
     let sem_key = keyfile::key_for(&args.path, SEM_PROJ)?;
     let timeout = Duration::from_secs(args.timeout_s);
     let flags = 0o666;
-    let mut stages = Stages::open(args.stages.as_deref())?;
+    let mut stages = args.stage.open()?;
 
     // SHM-1/SHM-2: find the producer's segment by key.
     let Some(shm_id) = find(timeout, || sysv::shmget(shm_key, args.size, flags))? else {

@@ -7,9 +7,8 @@
 use anyhow::{Result, bail};
 use clap::Parser;
 use demos::segment::Segment;
-use demos::stages::Stages;
+use demos::stages::StageArg;
 use demos::sysv;
-use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
 #[command(about = "Create a System V segment, use it and exit without removing it (a leak)")]
@@ -20,10 +19,8 @@ struct Args {
     /// Pages to write to (each a first-touch fault), from the first.
     #[arg(long, default_value_t = 2)]
     touch: usize,
-    /// Stop at each lab stage boundary, announcing it on this FIFO
-    /// (`ipc-trace lab` passes it).
-    #[arg(long, value_name = "FIFO")]
-    stages: Option<PathBuf>,
+    #[command(flatten)]
+    stage: StageArg,
 }
 
 fn main() -> Result<()> {
@@ -31,7 +28,7 @@ fn main() -> Result<()> {
     if args.pages == 0 || args.touch > args.pages {
         bail!("--pages must be at least 1 and --touch at most --pages");
     }
-    let mut stages = Stages::open(args.stages.as_deref())?;
+    let mut stages = args.stage.open()?;
     let page = sysv::page_size();
     let size = args.pages * page;
     let id = sysv::shmget(libc::IPC_PRIVATE, size, libc::IPC_CREAT | 0o600)?;

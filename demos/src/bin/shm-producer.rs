@@ -11,7 +11,7 @@ use demos::message::{Checksum, END_TEXT, RECORD_SIZE, TEXT_SIZE, message_text, p
 use demos::report::{DemoReport, Role, SemReport, ShmReport};
 use demos::segment::Segment;
 use demos::semset::SemSet;
-use demos::stages::Stages;
+use demos::stages::StageArg;
 use demos::{sysv, wait};
 use ipc_trace::event::SEM_UNDO;
 use std::path::PathBuf;
@@ -44,10 +44,8 @@ struct Args {
     /// Write a JSON report of what was done to this file.
     #[arg(long)]
     report: Option<PathBuf>,
-    /// Stop at each lab stage boundary, announcing it on this FIFO
-    /// (`ipc-trace lab` passes it).
-    #[arg(long, value_name = "FIFO")]
-    stages: Option<PathBuf>,
+    #[command(flatten)]
+    stage: StageArg,
 }
 
 fn parse_octal(s: &str) -> Result<i32, String> {
@@ -66,7 +64,7 @@ fn main() -> Result<()> {
     let sem_key = keyfile::key_for(&args.path, SEM_PROJ)?;
     let flags = libc::IPC_CREAT | libc::IPC_EXCL | args.perms;
     let mut cleanup = Cleanup::default();
-    let mut stages = Stages::open(args.stages.as_deref())?;
+    let mut stages = args.stage.open()?;
 
     // SHM-1/SHM-3: create the segment.
     let shm_id = sysv::shmget(shm_key, args.size, flags)

@@ -146,10 +146,6 @@ pub(super) async fn run_live(
             .map_err(|e| CmdError::runtime(format!("reading the lab's stage FIFO: {e}")))?
             .unwrap_or_default();
         if let Err(e) = Arrival::parse(&line).and_then(|a| boundary.arrive(a)) {
-            // Nothing may stay stopped: a stray stop is let go at once.
-            if let Ok(a) = Arrival::parse(&line) {
-                resume_once_stopped(a.pid, STOPS_WITHIN);
-            }
             eprintln!("ipc-trace lab: {e}; going on");
             continue;
         }

@@ -89,8 +89,8 @@ impl Boundary {
         !self.waiting.is_empty() || !self.arrived.is_empty()
     }
 
-    /// Counts `a` in; an arrival at a point not awaited is an error (the
-    /// caller resumes that process: nothing may stay stopped).
+    /// Counts `a` in. An arrival at a point not awaited is let go at once
+    /// (nothing may stay stopped) and is an error.
     pub fn arrive(&mut self, a: Arrival) -> Result<(), PauseError> {
         match self.waiting.iter().position(|p| *p == a.point) {
             Some(i) => {
@@ -98,10 +98,13 @@ impl Boundary {
                 self.arrived.push(a);
                 Ok(())
             }
-            None => Err(PauseError::Unexpected {
-                pid: a.pid,
-                point: a.point,
-                waiting: self.waiting.join(", "),
+            None => Err({
+                resume_once_stopped(a.pid, STOPS_WITHIN);
+                PauseError::Unexpected {
+                    pid: a.pid,
+                    point: a.point,
+                    waiting: self.waiting.join(", "),
+                }
             }),
         }
     }
@@ -158,7 +161,7 @@ fn state_of(stat: &str) -> Option<char> {
 
 /// Lets stopped processes go on (SIGCONT); a process gone meanwhile is
 /// skipped.
-pub fn resume(pids: &[u32]) {
+fn resume(pids: &[u32]) {
     for &pid in pids {
         let Ok(pid) = libc::pid_t::try_from(pid) else {
             continue;
