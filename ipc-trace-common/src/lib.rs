@@ -40,6 +40,17 @@ pub mod loss {
     pub const REASONS: usize = 3;
 }
 
+/// Indices of the `SWITCHES` array: u64 words userspace sets while
+/// tracing, through a shared mapping, and the programs read.
+pub mod switch {
+    /// Non-zero while kernel-path programs (kprobe or fentry) may be
+    /// attached: the syscall exit then completes their records whose
+    /// return never fired. Zero spares every semop exit those lookups.
+    pub const KERNEL_PATH: u32 = 0;
+    /// Number of switches.
+    pub const COUNT: u32 = 1;
+}
+
 pub mod raw_kind {
     /// A syscall, paired enter+exit in the kernel. `probe` is the
     /// `probe::SYS_*` id, `args` the six syscall arguments, `start_ns` the

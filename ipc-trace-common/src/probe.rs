@@ -114,3 +114,27 @@ pub fn name(id: u8) -> &'static str {
 pub fn by_name(name: &str) -> Option<u8> {
     NAMES.iter().position(|n| *n == name).map(|i| i as u8)
 }
+
+/// How many arguments syscall probe `id` takes (0 for other probes). The
+/// syscall tracepoint's record holds exactly that many, and a program
+/// attached to several tracepoints may read its context only as far as
+/// the smallest record reaches (the kernel refuses the attach otherwise,
+/// `EACCES`): hence one enter program per argument count.
+pub const fn syscall_args(id: u8) -> usize {
+    match id {
+        SYS_SHMDT => 1,
+        SYS_SHMGET | SYS_SHMAT | SYS_SHMCTL | SYS_SEMGET | SYS_SEMOP => 3,
+        SYS_SEMCTL | SYS_SEMTIMEDOP => 4,
+        _ => 0,
+    }
+}
+
+/// The enter program for syscalls of `args` arguments (see `syscall_args`):
+/// `sys_enter_1`, `sys_enter_3` or `sys_enter_4`.
+pub const fn syscall_enter_program(args: usize) -> &'static str {
+    match args {
+        1 => "sys_enter_1",
+        4 => "sys_enter_4",
+        _ => "sys_enter_3",
+    }
+}

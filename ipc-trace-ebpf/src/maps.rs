@@ -8,7 +8,7 @@ use aya_ebpf::{
     maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
 };
 use ipc_trace_common::{
-    KernelOffsets, RawEvent, SegKey, ShmRanges, TraceConfig, TracepointOffsets, probe,
+    KernelOffsets, RawEvent, SegKey, ShmRanges, TraceConfig, TracepointOffsets, probe, switch,
 };
 
 /// The one ring buffer every record goes to. Userspace resizes it.
@@ -28,6 +28,27 @@ const BPF_F_MMAPABLE: u32 = 1 << 10;
 #[map]
 pub static DROPS: Array<u64> = Array::with_max_entries(probe::COUNT as u32, BPF_F_MMAPABLE);
 
+/// Switches userspace sets while tracing (`ipc_trace_common::switch`),
+/// through a shared mapping: no `bpf()` call (see `DROPS`).
+#[map]
+pub static SWITCHES: Array<u64> = Array::with_max_entries(switch::COUNT, BPF_F_MMAPABLE);
+
+/// True when switch `index` is on. Unreadable counts as on: the switches
+/// only ever skip work.
+#[inline(always)]
+pub fn switch_on(index: u32) -> bool {
+    match SWITCHES.get_ptr(index) {
+        Some(v) => {
+            // SAFETY: a non-null pointer to the array's value, which lives
+            // as long as the map; userspace writes it through its mapping,
+            // hence the volatile 8-byte load (one instruction, never torn).
+            let value: u64 = unsafe { core::ptr::read_volatile(v) };
+            value != 0
+        }
+        None => true,
+    }
+}
+
 /// tgids to report when `TRACE_CONFIG.filter_tgids` is set (value unused).
 #[map]
 pub static TRACED_TGIDS: HashMap<u32, u8> = HashMap::with_max_entries(16384, 0);
@@ -41,14 +62,19 @@ pub static SHM_SIZES: HashMap<SegKey, u64> = HashMap::with_max_entries(4096, 0);
 #[map]
 pub static SHM_RANGES: LruHashMap<u32, ShmRanges> = LruHashMap::with_max_entries(4096, 0);
 
-/// Syscalls in flight, by pid_tgid: filled at sys_enter, sent at sys_exit,
-/// removed there or when the thread exits. A plain hash, not an LRU one:
-/// an LRU hash may evict a live entry before it is full (its free nodes are
-/// handed out to CPUs in batches), which lost records of tasks asleep in a
-/// semop on Debian's 7.2; here a full map is a counted drop instead. Its
-/// size is `--max-inflight` (set at load time).
+/// Syscalls in flight, by thread id: filled at sys_enter, sent at sys_exit,
+/// removed there or when the thread exits. Keyed by the tid alone (tids
+/// are unique system-wide) so that `sched_waking`, which knows only the
+/// wakee's tid, finds a sleeper's semop record. While a semop is in
+/// flight its `wait_ns` holds the time of the task's first sleep inside
+/// the call (0 until then), written by `sched_switch`/`sched_waking`; the
+/// exit turns it into the wait. A plain hash, not an LRU one: an LRU hash
+/// may evict a live entry before it is full (its free nodes are handed out
+/// to CPUs in batches), which lost records of tasks asleep in a semop on
+/// Debian's 7.2; here a full map is a counted drop instead. Its size is
+/// `--max-inflight` (set at load time).
 #[map]
-pub static SYSCALLS: HashMap<u64, RawEvent> = HashMap::with_max_entries(10240, 0);
+pub static SYSCALLS: HashMap<u32, RawEvent> = HashMap::with_max_entries(10240, 0);
 
 /// Key of `INFLIGHT`: one task inside one kernel function.
 #[repr(C)]
@@ -80,13 +106,6 @@ impl InflightKey {
 /// silent eviction. Its size is `--max-inflight` (set at load time).
 #[map]
 pub static INFLIGHT: HashMap<InflightKey, RawEvent> = HashMap::with_max_entries(10240, 0);
-
-/// Semaphore operations in flight, by thread id: 0 until the task first
-/// sleeps inside the call, then the time of that first sleep. Entries are
-/// only made for tasks that have a `SYSCALLS` entry and go with it, and
-/// the map is as large, so it cannot fill before `SYSCALLS` does.
-#[map]
-pub static SLEEPS: HashMap<u32, u64> = HashMap::with_max_entries(10240, 0);
 
 /// Records to build in (the BPF stack is only 512 bytes), per CPU: slot 0
 /// for the tracepoint and kprobe programs, which run with preemption

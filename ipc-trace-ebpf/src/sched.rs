@@ -10,9 +10,8 @@ use ipc_trace_common::{ShmRanges, backend, probe, raw_kind};
 use crate::{
     diag,
     emit::{begin, now, pid_tgid, submit, tgid_of},
-    maps::{
-        INFLIGHT, InflightKey, SHM_RANGES, SLEEPS, SYSCALLS, TRACE_CONFIG, TRACED_TGIDS, tpoff,
-    },
+    maps::{INFLIGHT, InflightKey, SHM_RANGES, SYSCALLS, TRACE_CONFIG, TRACED_TGIDS, tpoff},
+    sem::{first_sleep_slot, mark_first_sleep, read_first_sleep},
     shm_ranges::has_ranges,
 };
 
@@ -28,18 +27,8 @@ pub fn sched_waking(ctx: TracePointContext) -> u32 {
     let Ok(tid) = (unsafe { ctx.read_at::<i32>(tpoff!(waking_pid)) }) else {
         return 0;
     };
-    if let Some(first_sleep) = SLEEPS.get_ptr_mut(tid as u32) {
-        // SAFETY: the lookup returned a non-null, aligned pointer to the
-        // u64 value; the verifier bounds the access to it. The sleeper
-        // itself may use it on another CPU, hence only volatile 8-byte loads
-        // and stores through the raw pointer (one BPF instruction each,
-        // never torn); a lost race with its own `sched_switch` only moves
-        // the mark by the width of the race.
-        unsafe {
-            if core::ptr::read_volatile(first_sleep) == 0 {
-                core::ptr::write_volatile(first_sleep, now());
-            }
-        }
+    if let Some(slot) = first_sleep_slot(tid as u32) {
+        mark_first_sleep(slot, now());
     }
     0
 }
@@ -47,15 +36,10 @@ pub fn sched_waking(ctx: TracePointContext) -> u32 {
 /// `sched:sched_switch`; current is the task being switched out.
 #[tracepoint]
 pub fn sched_switch(ctx: TracePointContext) -> u32 {
-    let id = pid_tgid() as u32;
-    let Some(first_sleep) = SLEEPS.get_ptr_mut(id) else {
+    let Some(slot) = first_sleep_slot(pid_tgid() as u32) else {
         return 0;
     };
-    // SAFETY: the lookup returned a non-null, aligned pointer to the u64
-    // value; the verifier bounds the access to it. `sched_waking` on
-    // another CPU may store to it meanwhile: volatile 8-byte accesses, as
-    // there.
-    if unsafe { core::ptr::read_volatile(first_sleep) } != 0 {
+    if read_first_sleep(slot) != 0 {
         return 0;
     }
     // SAFETY: `ctx` is the tracepoint record the kernel passes; the offset
@@ -66,8 +50,7 @@ pub fn sched_switch(ctx: TracePointContext) -> u32 {
     };
     // Preempted tasks report a state above the low byte: only real sleeps count.
     if prev_state & 0xff != 0 {
-        // SAFETY: as the load above.
-        unsafe { core::ptr::write_volatile(first_sleep, now()) };
+        mark_first_sleep(slot, now());
     }
     0
 }
@@ -169,8 +152,7 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     // A syscall or kernel function the thread never returned from (killed
     // inside it, or a return probe that was missed): plain hashes keep
     // such entries until removed.
-    let _ = SYSCALLS.remove(id);
-    let _ = SLEEPS.remove(pid);
+    let _ = SYSCALLS.remove(pid);
     for p in probe::FIRST_KERNEL_PATH..=probe::DO_SEMTIMEDOP_INNER {
         let _ = INFLIGHT.remove(InflightKey::new(id, p));
     }

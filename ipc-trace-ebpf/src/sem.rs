@@ -15,10 +15,10 @@ use ipc_trace_common::{
 use crate::{
     diag,
     emit::{
-        BPF_NOEXIST, begin, complete, inflight, ipc_params_entry, ns_inum, pid_tgid, read_or_flag,
-        stash, submit, traced,
+        begin, complete, inflight, ipc_params_entry, ns_inum, pid_tgid, read_or_flag, stash,
+        submit, traced,
     },
-    maps::{SLEEPS, known, koff},
+    maps::{SYSCALLS, known, koff},
     stacks::{capture, keep},
 };
 
@@ -126,32 +126,75 @@ fn semtimedop_entry(
     ev.args[1] = nsops as u32 as u64;
     ev.args[2] = (timeout != 0) as u64;
     read_sops(ev, sops, nsops, probe_id == probe::DO_SEMTIMEDOP);
-    let _ = SLEEPS.insert(id as u32, 0u64, BPF_NOEXIST);
     stash(ev);
 }
 
 /// Return of `do_semtimedop` / `__do_semtimedop`: result and sleep time.
-/// `SLEEPS` is left for the syscall exit to delete.
 #[inline(always)]
 fn semtimedop_exit(ret: i64, probe_id: u8) {
     complete(probe_id, ret, mark_sleep);
 }
 
-/// Sets `SLEPT` and `wait_ns` on a semop record from `SLEEPS` (the task's
-/// first sleep inside the call, written by `sched_switch`).
+/// The first-sleep slot of thread `tid`'s semop in flight: the `wait_ns`
+/// field of its `SYSCALLS` record, which holds the time of its first sleep
+/// inside the call (0 until then) until the exit turns it into the wait.
+/// None when the thread is not inside a semop or semtimedop.
+#[inline(always)]
+pub fn first_sleep_slot(tid: u32) -> Option<*mut u64> {
+    let ev = SYSCALLS.get_ptr_mut(tid)?;
+    // SAFETY: the lookup returned a non-null pointer to the `RawEvent`
+    // value, which stays allocated while the program runs (RCU); the
+    // verifier bounds both field accesses. `probe` is written once, at
+    // sys_enter, before the task can sleep; a reader on another CPU that
+    // sees the record half-filled sees 0 there and leaves it alone.
+    unsafe {
+        let probe_id = core::ptr::read_volatile(core::ptr::addr_of!((*ev).probe));
+        if probe_id != probe::SYS_SEMOP && probe_id != probe::SYS_SEMTIMEDOP {
+            return None;
+        }
+        Some(core::ptr::addr_of_mut!((*ev).wait_ns))
+    }
+}
+
+/// Reads a first-sleep slot (see `first_sleep_slot`). `sched_waking` on
+/// another CPU may store to it meanwhile: every access is one volatile
+/// 8-byte load or store through the raw pointer (one BPF instruction,
+/// never torn; the BPF target has no atomics in `core`).
+#[inline(always)]
+pub fn read_first_sleep(slot: *mut u64) -> u64 {
+    // SAFETY: `slot` comes from `first_sleep_slot`: aligned, inside a map
+    // value that outlives the program's run.
+    unsafe { core::ptr::read_volatile(slot) }
+}
+
+/// Marks a first sleep at `t` unless one is marked already.
+#[inline(always)]
+pub fn mark_first_sleep(slot: *mut u64, t: u64) {
+    if read_first_sleep(slot) == 0 {
+        // SAFETY: as `read_first_sleep`; a lost race with the other
+        // scheduler program only moves the mark by the width of the race.
+        unsafe { core::ptr::write_volatile(slot, t) };
+    }
+}
+
+/// Sets `SLEPT` and `wait_ns` on a kernel-path semop record from the
+/// task's first sleep inside the call, kept in its syscall record.
 #[inline(always)]
 pub fn mark_sleep(ev: &mut RawEvent) {
-    if let Some(first_sleep) = SLEEPS.get_ptr(pid_tgid() as u32) {
-        // SAFETY: the lookup returned a non-null, aligned pointer to the
-        // u64 value; the verifier bounds the access to it. `sched_waking`
-        // on another CPU may store to it meanwhile: every access is one
-        // volatile 8-byte load or store through the raw pointer (one BPF
-        // instruction, never torn; the BPF target has no atomics in `core`).
-        let first_sleep = unsafe { core::ptr::read_volatile(first_sleep) };
-        if first_sleep != 0 {
-            ev.flags |= flag::SLEPT;
-            ev.wait_ns = ev.ts_ns.saturating_sub(first_sleep);
-        }
+    if let Some(slot) = first_sleep_slot(pid_tgid() as u32) {
+        set_wait(ev, read_first_sleep(slot));
+    }
+}
+
+/// Sets `SLEPT` and `wait_ns` (from `first_sleep` to the record's end)
+/// when the call slept.
+#[inline(always)]
+pub fn set_wait(ev: &mut RawEvent, first_sleep: u64) {
+    if first_sleep != 0 {
+        ev.flags |= flag::SLEPT;
+        ev.wait_ns = ev.ts_ns.saturating_sub(first_sleep);
+    } else {
+        ev.wait_ns = 0;
     }
 }
 

@@ -29,7 +29,7 @@ use crate::{
 fn mark<C: StackIdContext>(ctx: &C, step: u8, syscall: u8, function: Option<u8>) {
     let bit = 1u16 << (step - probe::FIRST_STEP);
     let id = pid_tgid();
-    if let Some(ptr) = SYSCALLS.get_ptr_mut(id) {
+    if let Some(ptr) = SYSCALLS.get_ptr_mut(id as u32) {
         // SAFETY: the lookup returned this task's own entry, non-null; the
         // verifier bounds every access to the `RawEvent`. Only this task's
         // programs use the entry, and they run one at a time.

@@ -53,7 +53,9 @@ fn kernel_path_programs_exist_for_every_backend() {
 fn tracepoint_programs_exist() {
     let obj = parse();
     for name in [
-        "sys_enter",
+        "sys_enter_1",
+        "sys_enter_3",
+        "sys_enter_4",
         "sys_exit",
         "page_fault_user",
         "sched_switch",
@@ -86,12 +88,12 @@ fn maps_and_globals_userspace_uses_exist() {
     for map in [
         "EVENTS",
         "DROPS",
+        "SWITCHES",
         "TRACED_TGIDS",
         "SHM_SIZES",
         "SHM_RANGES",
         "SYSCALLS",
         "INFLIGHT",
-        "SLEEPS",
         "SCRATCH",
     ] {
         assert!(obj.maps.contains_key(map), "map {map}");

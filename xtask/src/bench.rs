@@ -46,6 +46,14 @@ pub struct BenchArgs {
     /// Segments per shm-bench run (default 500, quick 100).
     #[arg(long, value_name = "N")]
     pub segments: Option<u64>,
+    /// Bogo ops per `stress-ng --sem-sysv 1` run (default 1000000, quick
+    /// 100000).
+    #[arg(long, value_name = "N")]
+    pub stress_ops: Option<u64>,
+    /// Leave out the stress-ng workload (else a missing stress-ng fails the
+    /// benchmark: `cargo xtask setup` installs it).
+    #[arg(long)]
+    pub no_stress_ng: bool,
     /// `--backend` passed to ipc-trace (default: its own default).
     #[arg(long, value_name = "BACKEND")]
     pub backend: Option<String>,
@@ -72,20 +80,27 @@ struct Sizes {
     ops: u64,
     pages: u64,
     segments: u64,
+    stress_ops: u64,
 }
+
+/// Pages of the fault-storm segment (256 MiB), full runs only.
+const STORM_PAGES: u64 = 65536;
+/// Segment life cycles of the create/remove churn, full runs only.
+const CHURN_CYCLES: u64 = 3000;
 
 impl Sizes {
     fn from_args(a: &BenchArgs) -> Sizes {
-        let (rounds, ops, pages, segments) = if a.quick {
-            (3, 50_000, 16, 100)
+        let (rounds, ops, pages, segments, stress_ops) = if a.quick {
+            (3, 50_000, 16, 100, 100_000)
         } else {
-            (7, 200_000, 32, 500)
+            (7, 200_000, 32, 500, 1_000_000)
         };
         Sizes {
             rounds: a.rounds.unwrap_or(rounds),
             ops: a.ops.unwrap_or(ops),
             pages: a.pages.unwrap_or(pages),
             segments: a.segments.unwrap_or(segments),
+            stress_ops: a.stress_ops.unwrap_or(stress_ops),
         }
     }
 }
@@ -93,8 +108,15 @@ impl Sizes {
 /// Runs the benchmark (see the module documentation).
 pub fn run(args: BenchArgs) -> Result<()> {
     let sizes = Sizes::from_args(&args);
-    if sizes.rounds == 0 || sizes.ops < 2 || sizes.pages == 0 || sizes.segments == 0 {
-        bail!("--rounds, --pages and --segments must be at least 1 and --ops at least 2");
+    if sizes.rounds == 0
+        || sizes.ops < 2
+        || sizes.pages == 0
+        || sizes.segments == 0
+        || sizes.stress_ops == 0
+    {
+        bail!(
+            "--rounds, --pages, --segments and --stress-ops must be at least 1 and --ops at least 2"
+        );
     }
     if !cmd::is_root() {
         bail!(
@@ -106,13 +128,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         build::cargo_build(true)?;
     }
     let tools = tools(&args)?;
-    let workloads = [
-        Workload::Sem { ops: sizes.ops },
-        Workload::Shm {
-            pages: sizes.pages,
-            rounds: sizes.segments,
-        },
-    ];
+    let workloads = workloads(&sizes, &args, &tools)?;
     let load_start = loadavg();
     let foreign_start = loaded_ipc_trace_programs(&tools);
     let results = if args.profile {
@@ -182,6 +198,45 @@ pub fn run(args: BenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// The workloads of a run: the semop loop and the shm cycle always; in
+/// full runs also the 256 MiB fault storm and the create/remove churn; and
+/// stress-ng's System V semaphores unless `--no-stress-ng` (a missing
+/// stress-ng is an error: `cargo xtask setup` installs it).
+fn workloads(sizes: &Sizes, args: &BenchArgs, tools: &Tools) -> Result<Vec<Workload>> {
+    let mut list = vec![
+        Workload::Sem { ops: sizes.ops },
+        Workload::Shm {
+            pages: sizes.pages,
+            rounds: sizes.segments,
+        },
+    ];
+    if args.quick {
+        println!("skip: the 256 MiB fault storm and the {CHURN_CYCLES}-cycle churn (--quick)");
+    } else {
+        list.push(Workload::Shm {
+            pages: STORM_PAGES,
+            rounds: 1,
+        });
+        list.push(Workload::Shm {
+            pages: 1,
+            rounds: CHURN_CYCLES,
+        });
+    }
+    if args.no_stress_ng {
+        println!("skip: stress-ng --sem-sysv (--no-stress-ng)");
+    } else if tools.stress_ng.is_some() {
+        list.push(Workload::StressNg {
+            ops: sizes.stress_ops,
+        });
+    } else {
+        bail!(
+            "stress-ng is not installed: `cargo xtask setup` installs it \
+             (or leave its workload out with --no-stress-ng)"
+        );
+    }
+    Ok(list)
+}
+
 /// Finds the binaries and the reference tracers.
 fn tools(args: &BenchArgs) -> Result<Tools> {
     let bin_dir = build::profile_dir(true);
@@ -215,6 +270,7 @@ fn tools(args: &BenchArgs) -> Result<Tools> {
         backend: args.backend.clone(),
         bpftrace,
         perf,
+        stress_ng: cmd::which("stress-ng"),
     })
 }
 
@@ -237,7 +293,7 @@ fn measure(workloads: &[Workload], tools: &Tools, rounds: usize) -> Vec<Workload
         for w in &mut results {
             let workload = w.workload;
             for s in w.scenarios.iter_mut().filter(|s| s.error.is_none()) {
-                let tag = format!("{}-{}-{round}", workload.program(), s.scenario.key());
+                let tag = format!("{}-{}-{round}", workload.tag(), s.scenario.key());
                 match scenario::run_once(s.scenario, &workload, tools, &tag) {
                     Ok(sample) => {
                         let values: Vec<String> = workload
@@ -252,8 +308,8 @@ fn measure(workloads: &[Workload], tools: &Tools, rounds: usize) -> Vec<Workload
                             ""
                         };
                         println!(
-                            "round {round}/{rounds} {:<10} {:<32} {:<34} {check}{}",
-                            workload.program(),
+                            "round {round}/{rounds} {:<20} {:<32} {:<34} {check}{}",
+                            workload.tag(),
                             s.scenario.label(),
                             values.join(", "),
                             sample.check.text()
@@ -263,7 +319,7 @@ fn measure(workloads: &[Workload], tools: &Tools, rounds: usize) -> Vec<Workload
                     Err(e) => {
                         println!(
                             "round {round}/{rounds} {} {}: ERROR {e:#}",
-                            workload.program(),
+                            workload.tag(),
                             s.scenario.label()
                         );
                         s.error = Some(format!("{e:#}"));

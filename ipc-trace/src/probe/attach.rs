@@ -12,10 +12,11 @@ use aya::{
     maps::{HashMap as BpfHashMap, Map, MapData, MapError, RingBuf},
     programs::{Program, ProgramError},
 };
-use ipc_trace_common::{SegKey, TraceConfig};
+use ipc_trace_common::{SegKey, TraceConfig, switch};
 
 use super::{
     ProbeTable,
+    array_mmap::ArrayMapping,
     drop_counters::{self, DropCounters},
     privilege, unpreempted,
 };
@@ -38,8 +39,10 @@ pub fn ebpf_object() -> &'static [u8] {
 /// programs inside the `Ebpf`; dropping the `Tracer` detaches and unloads
 /// everything.
 pub struct Tracer {
-    /// Declared first so it is unmapped before the programs are unloaded.
+    /// Declared first so they are unmapped before the programs are unloaded.
     drops: DropCounters,
+    /// The `SWITCHES` array, mapped read-write (`ipc_trace_common::switch`).
+    switches: ArrayMapping,
     ebpf: Ebpf,
     table: ProbeTable,
     /// Why each skipped kernel-path probe was skipped, in the banner's
@@ -81,7 +84,6 @@ impl Tracer {
             .map_max_entries("DROPS", drop_counters::entries(cpus))
             .map_max_entries("SYSCALLS", opts.max_inflight)
             .map_max_entries("INFLIGHT", opts.max_inflight)
-            .map_max_entries("SLEEPS", opts.max_inflight)
             .map_max_entries(
                 "STACKS",
                 if opts.stacks {
@@ -99,8 +101,14 @@ impl Tracer {
             }
             _ => return Err(AttachError::MissingMap("DROPS")),
         };
+        let switches = match ebpf.map("SWITCHES") {
+            Some(Map::Array(data)) => ArrayMapping::map(data.fd(), switch::COUNT as usize, true)
+                .map_err(AttachError::Switches)?,
+            _ => return Err(AttachError::MissingMap("SWITCHES")),
+        };
         let mut tracer = Tracer {
             drops,
+            switches,
             ebpf,
             table: ProbeTable::unattached(),
             causes: BTreeMap::new(),
@@ -113,6 +121,15 @@ impl Tracer {
             .map_err(AttachError::ForcedBackend)?;
         tracer.attach_page_fault();
         Ok(tracer)
+    }
+
+    /// Sets switch `index` (`ipc_trace_common::switch`) for the programs.
+    fn set_switch(&self, index: u32, on: bool) {
+        // The mapping holds `switch::COUNT` words; a write past it is a bug
+        // here, and the programs then keep doing the work (off is only a
+        // saving).
+        let written = self.switches.write(index as usize, on as u64);
+        debug_assert!(written, "switch {index} outside SWITCHES");
     }
 
     /// The probe table: every probe, its backend, or why it is not attached.

@@ -10,11 +10,12 @@
 //! memory costs the programs nothing.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd};
-use std::ptr::NonNull;
+use std::os::fd::AsFd;
 
 use ipc_trace_common::loss;
 use ipc_trace_common::probe::COUNT;
+
+use super::array_mmap::ArrayMapping;
 
 /// Slots per CPU: one per reason and probe id.
 const PER_CPU: usize = COUNT * loss::REASONS;
@@ -60,55 +61,23 @@ pub struct Losses {
 /// A read-only mapping of the `DROPS` array's values.
 #[derive(Debug)]
 pub struct DropCounters {
-    base: NonNull<u64>,
-    slots: usize,
-    len: usize,
+    values: ArrayMapping,
 }
-
-// SAFETY: the mapping is owned by this value alone, read-only, and stays
-// valid until `drop` unmaps it; reading it from another thread is reading
-// shared memory the kernel writes, which `read_volatile` of aligned u64s
-// does without tearing on the 64-bit targets this tool supports.
-unsafe impl Send for DropCounters {}
-// SAFETY: as above: `&self` only reads.
-unsafe impl Sync for DropCounters {}
 
 impl DropCounters {
     /// Maps the values of the array behind `fd`, which has `slots` u64
     /// entries.
     pub fn map(fd: impl AsFd, slots: usize) -> io::Result<DropCounters> {
-        let page = page_size();
-        let len = (slots * 8).div_ceil(page).max(1) * page;
-        // SAFETY: a fresh shared read-only mapping of the map's value area
-        // (offset 0 of an mmapable array), `len` no larger than the value
-        // area rounded up to a page, which is what the kernel allows; the
-        // result is checked before use.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_SHARED,
-                fd.as_fd().as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let base = NonNull::new(ptr.cast::<u64>())
-            .ok_or_else(|| io::Error::other("mmap of the drop counters returned null"))?;
-        Ok(DropCounters { base, slots, len })
+        Ok(DropCounters {
+            values: ArrayMapping::map(fd, slots, false)?,
+        })
     }
 
     /// Records lost per reason and probe id, summed over CPUs.
     pub fn totals(&self) -> Losses {
         let mut out = Losses::default();
-        for i in 0..self.slots {
-            // SAFETY: `i < slots`, and the mapping holds `slots` aligned
-            // u64s (page-aligned base); the kernel may write them at any
-            // time, hence the volatile read.
-            let v = unsafe { self.base.as_ptr().add(i).read_volatile() };
+        for i in 0..self.values.words() {
+            let v = self.values.read(i).unwrap_or(0);
             let (reason, probe) = ((i % PER_CPU) / COUNT, i % COUNT);
             match reason as u32 {
                 loss::RECORD_LOST => out.lost[probe] += v,
@@ -118,20 +87,6 @@ impl DropCounters {
         }
         out
     }
-}
-
-impl Drop for DropCounters {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping `map` created; nothing reads it
-        // afterwards (this is its owner's drop).
-        unsafe { libc::munmap(self.base.as_ptr().cast(), self.len) };
-    }
-}
-
-fn page_size() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if n > 0 { n as usize } else { 4096 }
 }
 
 #[cfg(test)]

@@ -5,8 +5,10 @@
 use super::kernel_path::KERNEL_PROBES;
 
 /// Tracepoint programs of the object.
-const TRACEPOINT_PROGRAMS: [&str; 9] = [
-    "sys_enter",
+const TRACEPOINT_PROGRAMS: [&str; 11] = [
+    "sys_enter_1",
+    "sys_enter_3",
+    "sys_enter_4",
     "sys_exit",
     "page_fault_user",
     "sched_switch",

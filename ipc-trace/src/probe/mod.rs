@@ -94,6 +94,7 @@ impl ProbeTable {
     }
 }
 
+pub mod array_mmap;
 pub mod attach;
 pub mod banner;
 pub mod drop_counters;

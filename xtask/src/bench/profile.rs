@@ -83,7 +83,7 @@ pub fn run(workloads: &[Workload], tools: &Tools) -> Result<Value> {
 }
 
 fn profile_one(w: &Workload, tools: &Tools) -> Result<Value> {
-    let tag = format!("{}-profile", w.program());
+    let tag = format!("{}-profile", w.tag());
     let recording = tools.scratch.join(format!("{tag}.ndjson"));
     let stats_file = tools.scratch.join(format!("{tag}.json"));
     let mut argv = tools.record_argv(&recording);
@@ -94,11 +94,7 @@ fn profile_one(w: &Workload, tools: &Tools) -> Result<Value> {
     let check = check_recording(&recording, w.pid(&report)?, &w.expected_events(&report)?);
     let _ = std::fs::remove_file(&recording);
     if check.failed() {
-        bail!(
-            "profile run of {} lost events: {}",
-            w.program(),
-            check.text()
-        );
+        bail!("profile run of {} lost events: {}", w.tag(), check.text());
     }
     let doc: Value = serde_json::from_str(&read(&stats_file)?)
         .with_context(|| format!("{} is not JSON", stats_file.display()))?;
@@ -137,6 +133,7 @@ fn profile_one(w: &Workload, tools: &Tools) -> Result<Value> {
     }
     Ok(json!({
         "workload": w.program(),
+        "tag": w.tag(),
         "unit": unit,
         "units": units,
         "bpf_ns_per_unit": bpf_ns,

@@ -149,7 +149,7 @@ fn problems(results: &[WorkloadRuns], references: bool) -> Vec<String> {
             .iter()
             .filter(|s| s.scenario.is_reference() == references)
         {
-            let name = format!("{} / {}", w.workload.program(), s.scenario.label());
+            let name = format!("{} / {}", w.workload.tag(), s.scenario.label());
             if let Some(e) = &s.error {
                 out.push(format!("{name}: could not run: {}", first_line(e)));
             }
@@ -208,6 +208,7 @@ pub fn to_json(results: &[WorkloadRuns], settings: Value, host: Value) -> Value 
                 .collect();
             json!({
                 "program": w.workload.program(),
+                "tag": w.workload.tag(),
                 "args": w.workload.args(),
                 "description": w.workload.describe(),
                 "scenarios": scenarios,

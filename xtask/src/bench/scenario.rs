@@ -96,6 +96,8 @@ pub struct Tools {
     pub bpftrace: Option<PathBuf>,
     /// `perf`, when installed and able to count the tracepoint.
     pub perf: Option<PathBuf>,
+    /// `stress-ng`, when installed.
+    pub stress_ng: Option<PathBuf>,
 }
 
 impl Tools {
@@ -108,8 +110,14 @@ impl Tools {
         }
     }
 
+    /// The command line of one run of `workload` (a real program is run
+    /// from `PATH`, where [`Tools::stress_ng`] found it).
     pub fn program(&self, workload: &Workload) -> Vec<String> {
-        let mut argv = vec![self.bin_dir.join(workload.program()).display().to_string()];
+        let binary = match (&self.stress_ng, workload.is_ours()) {
+            (Some(path), false) => path.clone(),
+            _ => self.bin_dir.join(workload.program()),
+        };
+        let mut argv = vec![binary.display().to_string()];
         argv.extend(workload.args());
         argv
     }

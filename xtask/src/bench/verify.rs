@@ -32,13 +32,47 @@ impl Check {
     }
 }
 
-/// How many events of a kind one process must have in the recording.
+/// How many events of a kind the recording must hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Expect {
     /// The event kind (`sem_op`, `shm_fault`, ...).
     pub kind: &'static str,
-    /// The exact count.
+    /// The count.
     pub count: u64,
+    /// How `count` is compared.
+    pub rule: Rule,
+}
+
+/// How an [`Expect`]'s count is compared with the recording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// Exactly `count` events of the benchmark's own process (our own
+    /// programs report every operation they do).
+    Exactly,
+    /// At least `count`, from all processes together (a real program whose
+    /// operations are done by worker processes and counted loosely, such as
+    /// stress-ng's bogo ops, each of which is one semop or more).
+    AtLeastAll,
+}
+
+impl Expect {
+    /// Exactly `count` events of the benchmark's process.
+    pub fn exactly(kind: &'static str, count: u64) -> Expect {
+        Expect {
+            kind,
+            count,
+            rule: Rule::Exactly,
+        }
+    }
+
+    /// At least `count` events, all processes together.
+    pub fn at_least_all(kind: &'static str, count: u64) -> Expect {
+        Expect {
+            kind,
+            count,
+            rule: Rule::AtLeastAll,
+        }
+    }
 }
 
 /// What an NDJSON recording holds, counted.
@@ -93,8 +127,18 @@ impl Counted {
             .unwrap_or(0)
     }
 
+    /// Events of `kind` from every process.
+    pub fn count_all(&self, kind: &str) -> u64 {
+        self.by_kind_and_tgid
+            .iter()
+            .filter(|((k, _), _)| k == kind)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     /// Checks that the recording is whole (stats line, no drops, nothing
-    /// malformed) and that process `tgid` has exactly the `expected` events.
+    /// malformed) and that it holds the `expected` events (process `tgid`'s
+    /// for [`Rule::Exactly`]).
     pub fn check(&self, tgid: u64, expected: &[Expect]) -> Check {
         let mut problems = Vec::new();
         match (self.stats_events, self.stats_dropped) {
@@ -119,11 +163,25 @@ impl Counted {
         }
         let mut seen = Vec::new();
         for e in expected {
-            let got = self.count(e.kind, tgid);
-            if got != e.count {
-                problems.push(format!("{} {}: {got}, expected {}", e.kind, tgid, e.count));
+            match e.rule {
+                Rule::Exactly => {
+                    let got = self.count(e.kind, tgid);
+                    if got != e.count {
+                        problems.push(format!("{} {}: {got}, expected {}", e.kind, tgid, e.count));
+                    }
+                    seen.push(format!("{got}/{} {}", e.count, e.kind));
+                }
+                Rule::AtLeastAll => {
+                    let got = self.count_all(e.kind);
+                    if got < e.count {
+                        problems.push(format!(
+                            "{} (all processes): {got}, expected at least {}",
+                            e.kind, e.count
+                        ));
+                    }
+                    seen.push(format!("{got} {} (>= {})", e.kind, e.count));
+                }
             }
-            seen.push(format!("{got}/{} {}", e.count, e.kind));
         }
         if problems.is_empty() {
             Check::Passed(seen.join(", "))
@@ -159,10 +217,7 @@ mod tests {
     }
 
     fn sem_ops(n: u64) -> Vec<Expect> {
-        vec![Expect {
-            kind: "sem_op",
-            count: n,
-        }]
+        vec![Expect::exactly("sem_op", n)]
     }
 
     #[test]
@@ -189,6 +244,20 @@ mod tests {
 
         let drops_event = recording(&[("sem_op", 7), ("drops", 0)], 2, 0);
         assert!(Counted::parse(&drops_event).check(7, &sem_ops(1)).failed());
+    }
+
+    #[test]
+    fn at_least_counts_every_process_and_fails_below() {
+        let text = recording(&[("sem_op", 7), ("sem_op", 8), ("sem_op", 9)], 3, 0);
+        let c = Counted::parse(&text);
+        assert!(!c.check(1, &[Expect::at_least_all("sem_op", 3)]).failed());
+        let short = c.check(1, &[Expect::at_least_all("sem_op", 4)]);
+        assert!(
+            short
+                .text()
+                .contains("sem_op (all processes): 3, expected at least 4"),
+            "{short:?}"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The benchmark programs (`sem-bench`, `shm-bench` from the demos crate):
-//! their command lines, what they report, and the events a complete
-//! recording of one run must hold.
+//! The benchmark programs (`sem-bench`, `shm-bench` from the demos crate,
+//! and the real program `stress-ng --sem-sysv`): their command lines, what
+//! they report, and the events a complete recording of one run must hold.
 
 use super::verify::Expect;
 use anyhow::{Context, Result};
@@ -30,7 +30,16 @@ pub enum Workload {
         /// Segments per run.
         rounds: u64,
     },
+    /// `stress-ng --sem-sysv 1 --sem-sysv-ops N`: a real program's System V
+    /// semaphores (its worker processes), measured in bogo ops.
+    StressNg {
+        /// Bogo ops per run.
+        ops: u64,
+    },
 }
+
+/// The stress-ng stressor the [`Workload::StressNg`] runs.
+const STRESSOR: &str = "sem-sysv";
 
 impl Workload {
     /// The demos binary.
@@ -38,6 +47,22 @@ impl Workload {
         match self {
             Workload::Sem { .. } => "sem-bench",
             Workload::Shm { .. } => "shm-bench",
+            Workload::StressNg { .. } => "stress-ng",
+        }
+    }
+
+    /// True for a program of the demos crate (else one found on `PATH`).
+    pub fn is_ours(&self) -> bool {
+        !matches!(self, Workload::StressNg { .. })
+    }
+
+    /// A name telling this workload from others of the same program
+    /// (scratch files, the profile).
+    pub fn tag(&self) -> String {
+        match self {
+            Workload::Sem { ops } => format!("sem-bench-{ops}"),
+            Workload::Shm { pages, rounds } => format!("shm-bench-{pages}x{rounds}"),
+            Workload::StressNg { ops } => format!("stress-ng-{ops}"),
         }
     }
 
@@ -51,6 +76,14 @@ impl Workload {
                 "--rounds".into(),
                 rounds.to_string(),
             ],
+            Workload::StressNg { ops } => vec![
+                format!("--{STRESSOR}"),
+                "1".into(),
+                format!("--{STRESSOR}-ops"),
+                ops.to_string(),
+                "--metrics-brief".into(),
+                "--stdout".into(),
+            ],
         }
     }
 
@@ -59,8 +92,13 @@ impl Workload {
         match self {
             Workload::Sem { ops } => format!("sem-bench: {ops} non-blocking semops per run"),
             Workload::Shm { pages, rounds } => format!(
-                "shm-bench: {rounds} segments of {pages} pages per run \
-                 (shmget+shmat, one write fault per page, shmdt+IPC_RMID)"
+                "shm-bench: {rounds} segments of {pages} pages ({} KiB) per run \
+                 (shmget+shmat, one write fault per page, shmdt+IPC_RMID)",
+                pages * 4
+            ),
+            Workload::StressNg { ops } => format!(
+                "stress-ng --{STRESSOR} 1: {ops} bogo ops per run (a real program; \
+                 bogo ops/s traced ÷ untraced is the inverse of the ratio)"
             ),
         }
     }
@@ -82,12 +120,20 @@ impl Workload {
                     label: "ns/cycle",
                 },
             ],
+            Workload::StressNg { .. } => &[Metric {
+                key: "ns_per_bogo_op",
+                label: "ns/bogo-op",
+            }],
         }
     }
 
-    /// Finds the program's JSON result in its standard output (the last
-    /// line that is a JSON object naming the program).
+    /// Finds the program's result in its standard output: for our own
+    /// programs the last line that is a JSON object naming the program,
+    /// for stress-ng its metrics line, turned into such an object.
     pub fn parse_output(&self, stdout: &str) -> Result<Value> {
+        if !self.is_ours() {
+            return parse_stress_ng(stdout);
+        }
         stdout
             .lines()
             .rev()
@@ -119,6 +165,7 @@ impl Workload {
         let (unit, field) = match self {
             Workload::Sem { .. } => ("semop", "ops"),
             Workload::Shm { .. } => ("cycle", "rounds"),
+            Workload::StressNg { .. } => ("bogo op", "bogo_ops"),
         };
         let n = report
             .get(field)
@@ -143,7 +190,7 @@ impl Workload {
                 .and_then(Value::as_u64)
                 .with_context(|| format!("{} result has no `{name}`: {report}", self.program()))
         };
-        let e = |kind, count| Expect { kind, count };
+        let e = Expect::exactly;
         Ok(match self {
             Workload::Sem { .. } => {
                 // One set: semget (creating it), the ops, semctl(IPC_RMID).
@@ -167,8 +214,46 @@ impl Workload {
                     e("shm_destroy", rounds),
                 ]
             }
+            // Each bogo op is at least one semop, done by stress-ng's
+            // workers (other processes than the one reported).
+            Workload::StressNg { .. } => vec![Expect::at_least_all("sem_op", field("bogo_ops")?)],
         })
     }
+}
+
+/// The result of a `stress-ng --metrics-brief` run of [`STRESSOR`], from
+/// its metrics line `stress-ng: metrc: [PID] sem-sysv OPS REAL USR SYS
+/// OPS/S OPS/S`: pid, bogo ops, bogo ops per second of real time and
+/// nanoseconds per bogo op (real time; the seconds column has only two
+/// decimals, the rate all its digits).
+fn parse_stress_ng(stdout: &str) -> Result<Value> {
+    let line = stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(3) == Some(STRESSOR))
+        .with_context(|| format!("stress-ng printed no `{STRESSOR}` metrics line:\n{stdout}"))?;
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let number = |i: usize| -> Result<f64> {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .with_context(|| format!("stress-ng metrics line has no number in column {i}: {line}"))
+    };
+    let pid: u64 = fields
+        .get(2)
+        .and_then(|f| f.trim_start_matches('[').trim_end_matches(']').parse().ok())
+        .with_context(|| format!("stress-ng metrics line has no [pid]: {line}"))?;
+    let ops = number(4)?;
+    let rate = number(8)?;
+    if ops < 1.0 || rate <= 0.0 {
+        anyhow::bail!("stress-ng did no bogo ops: {line}");
+    }
+    Ok(serde_json::json!({
+        "program": "stress-ng",
+        "pid": pid,
+        "bogo_ops": ops as u64,
+        "bogo_ops_per_s": rate,
+        "ns_per_bogo_op": 1e9 / rate,
+    }))
 }
 
 #[cfg(test)]
@@ -183,10 +268,7 @@ mod tests {
         assert_eq!(w.values(&report)?, [512.5]);
         assert_eq!(w.pid(&report)?, 9);
         let expected = w.expected_events(&report)?;
-        assert!(expected.contains(&Expect {
-            kind: "sem_op",
-            count: 4
-        }));
+        assert!(expected.contains(&Expect::exactly("sem_op", 4)));
         assert!(w.parse_output("{\"program\":\"shm-bench\"}").is_err());
         Ok(())
     }
@@ -202,14 +284,28 @@ mod tests {
         )?;
         assert_eq!(w.values(&report)?, [1.0, 2.0]);
         let expected = w.expected_events(&report)?;
-        assert!(expected.contains(&Expect {
-            kind: "shm_fault",
-            count: 6
-        }));
-        assert!(expected.contains(&Expect {
-            kind: "shm_destroy",
-            count: 2
-        }));
+        assert!(expected.contains(&Expect::exactly("shm_fault", 6)));
+        assert!(expected.contains(&Expect::exactly("shm_destroy", 2)));
+        Ok(())
+    }
+
+    #[test]
+    fn stress_ng_metrics_become_a_result_and_a_loose_expectation() -> Result<()> {
+        let w = Workload::StressNg { ops: 20000 };
+        let out = "stress-ng: info:  [31092] dispatching hogs: 1 sem-sysv\n\
+            stress-ng: metrc: [31092] stressor       bogo ops real time  usr time  sys time   bogo ops/s     bogo ops/s\n\
+            stress-ng: metrc: [31092] sem-sysv          20000      0.01      0.01      0.00   1250000.00     2590002.59\n";
+        let report = w.parse_output(out)?;
+        assert_eq!(w.pid(&report)?, 31092);
+        assert_eq!(w.values(&report)?, [800.0]);
+        assert_eq!(w.unit(&report)?, ("bogo op", 20000));
+        assert_eq!(
+            w.expected_events(&report)?,
+            [Expect::at_least_all("sem_op", 20000)]
+        );
+        assert!(w.parse_output("stress-ng: info: [1] no metrics\n").is_err());
+        let idle = "stress-ng: metrc: [5] sem-sysv 0 0.00 0.00 0.00 0.00 0.00\n";
+        assert!(w.parse_output(idle).is_err());
         Ok(())
     }
 }

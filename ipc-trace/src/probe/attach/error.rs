@@ -37,6 +37,9 @@ pub enum AttachError {
     /// The drop counters cannot be read without `bpf()` calls.
     #[error("cannot map the drop counters (DROPS) into memory: {0}")]
     DropCounters(#[source] std::io::Error),
+    /// The programs' switches cannot be set without `bpf()` calls.
+    #[error("cannot map the program switches (SWITCHES) into memory: {0}")]
+    Switches(#[source] std::io::Error),
 }
 
 /// Why one tracepoint program could not be loaded or attached; its text is

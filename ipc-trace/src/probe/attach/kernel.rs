@@ -9,7 +9,7 @@ use aya::{
     Btf, Ebpf,
     programs::{FEntry, FExit, KProbe, Program, ProgramError},
 };
-use ipc_trace_common::{KernelOffsets, probe as ids};
+use ipc_trace_common::{KernelOffsets, probe as ids, switch};
 
 use super::{AttachOptions, BackendChoice, Tracer};
 use crate::event::Backend;
@@ -40,6 +40,10 @@ impl Tracer {
             None
         };
         let mut skips = Vec::new();
+        // On while the probes are being attached: a record stashed by one
+        // that is attached already must be completed if its return is missed.
+        self.set_switch(switch::KERNEL_PATH, env.is_some());
+        let mut attached = 0;
         for spec in KERNEL_PROBES {
             let result = if excluded.contains(spec.id) {
                 Err(ProbeSkip::Excluded)
@@ -49,7 +53,10 @@ impl Tracer {
                 Err(ProbeSkip::TracepointChosen)
             };
             match result {
-                Ok(backend) => self.set_attached(spec.id, backend),
+                Ok(backend) => {
+                    self.set_attached(spec.id, backend);
+                    attached += 1;
+                }
                 Err(skip) => {
                     self.causes.insert(spec.id, banner::causes(&skip, no_btf));
                     self.set_skipped(spec.id, skip.to_string());
@@ -57,6 +64,7 @@ impl Tracer {
                 }
             }
         }
+        self.set_switch(switch::KERNEL_PATH, attached > 0);
         match forced_backend_error(choice, skips, excluded.contains(ids::SHM_FAULT)) {
             Some(err) => Err(err),
             None => Ok(()),

@@ -39,7 +39,7 @@ pub struct AttachOptions {
     /// Size of the event ring buffer in bytes (rounded up to a power of
     /// two of at least one page).
     pub ringbuf_bytes: u32,
-    /// Entries of each in-flight map (`SYSCALLS`, `INFLIGHT`, `SLEEPS`):
+    /// Entries of each in-flight map (`SYSCALLS`, `INFLIGHT`):
     /// how many tasks may be inside a traced call at once before further
     /// records are dropped (and counted).
     pub max_inflight: u32,

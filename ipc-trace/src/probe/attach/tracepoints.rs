@@ -51,17 +51,22 @@ const SCHED_TRACEPOINTS: [(&str, &str, &str, Option<u8>); 6] = [
 ];
 
 impl Tracer {
-    /// `sys_enter` and `sys_exit` on the eight syscalls; a syscall's row is
-    /// attached only when both halves are.
+    /// The enter program of its argument count and `sys_exit` on each of
+    /// the eight syscalls; a syscall's row is attached only when both
+    /// halves are.
     pub(super) fn attach_syscalls(&mut self) {
-        let loaded = load_tracepoint(&mut self.ebpf, "sys_enter")
-            .and_then(|()| load_tracepoint(&mut self.ebpf, "sys_exit"))
-            .map_err(|e| e.to_string());
+        let exit_loaded = load_tracepoint(&mut self.ebpf, "sys_exit").map_err(|e| e.to_string());
         for (id, name) in SYSCALLS {
-            let result = match &loaded {
-                Err(reason) => Err(reason.clone()),
-                Ok(()) => self.attach_syscall_pair(name).map_err(|e| e.to_string()),
-            };
+            let enter_prog = ids::syscall_enter_program(ids::syscall_args(id));
+            let result = exit_loaded
+                .clone()
+                .and_then(|()| {
+                    load_tracepoint(&mut self.ebpf, enter_prog).map_err(|e| e.to_string())
+                })
+                .and_then(|()| {
+                    self.attach_syscall_pair(enter_prog, name)
+                        .map_err(|e| e.to_string())
+                });
             match result {
                 Ok(()) => self.set_attached(id, Backend::Tracepoint),
                 Err(reason) => self.set_skipped(id, reason),
@@ -70,16 +75,16 @@ impl Tracer {
     }
 
     /// Both halves of one syscall, or neither.
-    fn attach_syscall_pair(&mut self, name: &str) -> Result<(), AttachStepError> {
+    fn attach_syscall_pair(&mut self, enter_prog: &str, name: &str) -> Result<(), AttachStepError> {
         let enter_event = format!("sys_enter_{name}");
         let exit_event = format!("sys_exit_{name}");
-        let enter = program::<TracePoint>(&mut self.ebpf, "sys_enter")?;
+        let enter = program::<TracePoint>(&mut self.ebpf, enter_prog)?;
         let link = enter
             .attach("syscalls", &enter_event)
             .map_err(|e| attach_error("syscalls", &enter_event, e))?;
         let exit = program::<TracePoint>(&mut self.ebpf, "sys_exit")?;
         if let Err(e) = exit.attach("syscalls", &exit_event) {
-            if let Ok(enter) = program::<TracePoint>(&mut self.ebpf, "sys_enter") {
+            if let Ok(enter) = program::<TracePoint>(&mut self.ebpf, enter_prog) {
                 let _ = enter.detach(link);
             }
             return Err(attach_error("syscalls", &exit_event, e));
