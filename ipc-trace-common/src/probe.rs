@@ -129,10 +129,10 @@ pub const fn syscall_args(id: u8) -> usize {
     }
 }
 
-/// The enter program for syscalls of `args` arguments (see `syscall_args`):
-/// `sys_enter_1`, `sys_enter_3` or `sys_enter_4`.
-pub const fn syscall_enter_program(args: usize) -> &'static str {
-    match args {
+/// The enter program of syscall probe `id`, by its argument count (see
+/// `syscall_args`): `sys_enter_1`, `sys_enter_3` or `sys_enter_4`.
+pub const fn syscall_enter_program(id: u8) -> &'static str {
+    match syscall_args(id) {
         1 => "sys_enter_1",
         4 => "sys_enter_4",
         _ => "sys_enter_3",

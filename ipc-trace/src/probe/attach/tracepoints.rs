@@ -57,16 +57,10 @@ impl Tracer {
     pub(super) fn attach_syscalls(&mut self) {
         let exit_loaded = load_tracepoint(&mut self.ebpf, "sys_exit").map_err(|e| e.to_string());
         for (id, name) in SYSCALLS {
-            let enter_prog = ids::syscall_enter_program(ids::syscall_args(id));
-            let result = exit_loaded
-                .clone()
-                .and_then(|()| {
-                    load_tracepoint(&mut self.ebpf, enter_prog).map_err(|e| e.to_string())
-                })
-                .and_then(|()| {
-                    self.attach_syscall_pair(enter_prog, name)
-                        .map_err(|e| e.to_string())
-                });
+            let result = exit_loaded.clone().and_then(|()| {
+                self.attach_syscall_pair(ids::syscall_enter_program(id), name)
+                    .map_err(|e| e.to_string())
+            });
             match result {
                 Ok(()) => self.set_attached(id, Backend::Tracepoint),
                 Err(reason) => self.set_skipped(id, reason),
@@ -74,10 +68,12 @@ impl Tracer {
         }
     }
 
-    /// Both halves of one syscall, or neither.
+    /// Both halves of one syscall, or neither; loads `enter_prog` first
+    /// (once).
     fn attach_syscall_pair(&mut self, enter_prog: &str, name: &str) -> Result<(), AttachStepError> {
         let enter_event = format!("sys_enter_{name}");
         let exit_event = format!("sys_exit_{name}");
+        load_tracepoint(&mut self.ebpf, enter_prog)?;
         let enter = program::<TracePoint>(&mut self.ebpf, enter_prog)?;
         let link = enter
             .attach("syscalls", &enter_event)
