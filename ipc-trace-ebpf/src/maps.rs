@@ -62,13 +62,18 @@ pub static SHM_SIZES: HashMap<SegKey, u64> = HashMap::with_max_entries(4096, 0);
 #[map]
 pub static SHM_RANGES: LruHashMap<u32, ShmRanges> = LruHashMap::with_max_entries(4096, 0);
 
+/// `bpf_map_update_elem` flag: only create, never overwrite.
+pub const BPF_NOEXIST: u64 = 1;
+
 /// Syscalls in flight, by thread id: filled at sys_enter, sent at sys_exit,
 /// removed there or when the thread exits. Keyed by the tid alone (tids
 /// are unique system-wide) so that `sched_waking`, which knows only the
 /// wakee's tid, finds a sleeper's semop record. While a semop is in
 /// flight its `wait_ns` holds the time of the task's first sleep inside
 /// the call (0 until then), written by `sched_switch`/`sched_waking`; the
-/// exit turns it into the wait. A plain hash, not an LRU one: an LRU hash
+/// exit turns it into the wait. A semop seen only by the kernel path gets
+/// an entry of its own for that slot (a sleep watch, `sem::watch_sleep`).
+/// A plain hash, not an LRU one: an LRU hash
 /// may evict a live entry before it is full (its free nodes are handed out
 /// to CPUs in batches), which lost records of tasks asleep in a semop on
 /// Debian's 7.2; here a full map is a counted drop instead. Its size is

@@ -18,7 +18,7 @@ use crate::{
         begin, complete, inflight, ipc_params_entry, ns_inum, pid_tgid, read_or_flag, stash,
         submit, traced,
     },
-    maps::{SYSCALLS, known, koff},
+    maps::{BPF_NOEXIST, SYSCALLS, ZERO_EVENT, known, koff},
     stacks::{capture, keep},
 };
 
@@ -127,12 +127,58 @@ fn semtimedop_entry(
     ev.args[2] = (timeout != 0) as u64;
     read_sops(ev, sops, nsops, probe_id == probe::DO_SEMTIMEDOP);
     stash(ev);
+    watch_sleep(id as u32, probe_id);
 }
 
 /// Return of `do_semtimedop` / `__do_semtimedop`: result and sleep time.
 #[inline(always)]
 fn semtimedop_exit(ret: i64, probe_id: u8) {
     complete(probe_id, ret, mark_sleep);
+    let tid = pid_tgid() as u32;
+    // Only the watch this function placed: `__do_semtimedop` returns
+    // inside `do_semtimedop`, whose watch must outlive it.
+    if let Some(ev) = SYSCALLS.get_ptr(tid)
+        // SAFETY: non-null pointer from the lookup of this task's own
+        // entry; the verifier bounds the read to the value.
+        && unsafe { (*ev).probe } == probe_id
+    {
+        let _ = SYSCALLS.remove(tid);
+    }
+}
+
+/// Gives a kernel-path semop a first-sleep slot when its syscall has no
+/// `SYSCALLS` record: the syscall's enter program did not run (the kernel
+/// skips a tracepoint program that would nest in another on the same CPU,
+/// which preemptible syscall tracepoints make happen: Debian's 7.2 skipped
+/// a few `sys_enter_4` runs per VM test) or the caller is a 32-bit compat
+/// task, whose syscalls have no tracepoints of ours. The slot is a
+/// `SYSCALLS` entry whose `probe` is the kernel-path probe (a "sleep
+/// watch", see `is_sleep_watch`); it goes at the function's return, or at
+/// the syscall exit when that return was missed.
+#[inline(always)]
+fn watch_sleep(tid: u32, probe_id: u8) {
+    if SYSCALLS.get_ptr(tid).is_some() {
+        return;
+    }
+    let Some(zero) = ZERO_EVENT.get(0) else {
+        return;
+    };
+    if SYSCALLS.insert(tid, zero, BPF_NOEXIST).is_err() {
+        return;
+    }
+    if let Some(ev) = SYSCALLS.get_ptr_mut(tid) {
+        // SAFETY: this task's own entry, just inserted; the verifier
+        // bounds the write. A scheduler program that reads it before the
+        // store sees probe 0 and leaves the entry alone.
+        unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!((*ev).probe), probe_id) };
+    }
+}
+
+/// Whether a `SYSCALLS` record with this probe is a sleep watch placed by
+/// the kernel path (`watch_sleep`) rather than a syscall's record.
+#[inline(always)]
+pub fn is_sleep_watch(probe_id: u8) -> bool {
+    probe_id == probe::DO_SEMTIMEDOP || probe_id == probe::DO_SEMTIMEDOP_INNER
 }
 
 /// The first-sleep slot of thread `tid`'s semop in flight: the `wait_ns`
@@ -149,7 +195,10 @@ pub fn first_sleep_slot(tid: u32) -> Option<*mut u64> {
     // sees the record half-filled sees 0 there and leaves it alone.
     unsafe {
         let probe_id = core::ptr::read_volatile(core::ptr::addr_of!((*ev).probe));
-        if probe_id != probe::SYS_SEMOP && probe_id != probe::SYS_SEMTIMEDOP {
+        if probe_id != probe::SYS_SEMOP
+            && probe_id != probe::SYS_SEMTIMEDOP
+            && !is_sleep_watch(probe_id)
+        {
             return None;
         }
         Some(core::ptr::addr_of_mut!((*ev).wait_ns))

@@ -10,14 +10,12 @@ use ipc_trace_common::{backend, flag, probe, raw_kind, switch};
 use crate::{
     diag,
     emit::{complete, fill_common, now, pid_tgid, submit, traced},
-    maps::{SYSCALLS, ZERO_EVENT, switch_on},
-    sem::{mark_sleep, read_first_sleep, read_semvals, read_sops, set_wait},
+    maps::{BPF_NOEXIST, SYSCALLS, ZERO_EVENT, switch_on},
+    sem::{is_sleep_watch, mark_sleep, read_first_sleep, read_semvals, read_sops, set_wait},
     shm::newseg_finish,
     shm_ranges::{on_shmat_exit, on_shmctl_exit, on_shmdt_exit, on_shmget_exit},
 };
 
-/// `bpf_map_update_elem` flag: only create, never overwrite.
-const BPF_NOEXIST: u64 = 1;
 /// Offset of `__syscall_nr` in both enter and exit records.
 const NR_OFFSET: usize = 8;
 /// Offset of the first argument (enter) or of `ret` (exit).
@@ -117,7 +115,12 @@ fn on_enter<const ARGS: usize>(ctx: &TracePointContext) -> Option<()> {
         if let Some(old) = SYSCALLS.get_ptr(tid) {
             // SAFETY: non-null pointer from the lookup of this task's own
             // entry; the verifier bounds the read to the value.
-            crate::emit::count_exit_not_seen(unsafe { (*old).probe });
+            let old_probe = unsafe { (*old).probe };
+            // A leftover sleep watch is no syscall record: its kernel-path
+            // record is counted when that is found lost.
+            if !is_sleep_watch(old_probe) {
+                crate::emit::count_exit_not_seen(old_probe);
+            }
         }
         if let Err(err) = SYSCALLS.insert(tid, zero, 0) {
             crate::emit::count_inflight_full(probe_id);
@@ -212,6 +215,16 @@ fn on_exit(ctx: &TracePointContext) -> Option<()> {
     // and a task runs one of our programs at a time, so nothing else writes
     // it meanwhile (a plain hash never evicts it).
     let ev = unsafe { &mut *ev };
+    if is_sleep_watch(ev.probe) {
+        // The enter program did not run, the kernel path watched the
+        // sleep (`sem::watch_sleep`) and its return probe was missed.
+        if switch_on(switch::KERNEL_PATH) {
+            let ret: i64 = field(ctx, ARGS_OFFSET);
+            complete_missed_returns(probe_id, ret);
+        }
+        let _ = SYSCALLS.remove(tid);
+        return None;
+    }
     if ev.probe != probe_id {
         // A stashed record of another syscall whose exit never came: that
         // record is lost, and counted as such, never silently.
