@@ -1,5 +1,5 @@
 //! `ipc-trace summary` on a generated 1,000,000-event recording: time and
-//! memory (target ≤ 2 s, memory flat in the number of events).
+//! memory (target ≤ 1 s, memory flat in the number of events).
 //! `cargo bench -p ipc-trace --bench summary` (release build). The file is
 //! written in chunks and read by the same streaming path as the command
 //! (reader → model → summary).
@@ -7,7 +7,7 @@
 mod synthetic;
 
 use ipc_trace::event::Stats;
-use ipc_trace::model::State;
+use ipc_trace::model::{Limits, State};
 use ipc_trace::recording::{Header, ReadOptions, Record, RecordingReader, RecordingWriter};
 use ipc_trace::summary::summarize;
 use std::time::Instant;
@@ -54,7 +54,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let rss_before = status_kib("VmRSS:");
         let t = Instant::now();
         let mut reader = RecordingReader::open(&path, ReadOptions::default())?;
-        let mut state = State::new();
+        // As the command builds it (commands/summary.rs).
+        let mut state = State::with_limits(Limits::without_log());
         for record in reader.by_ref() {
             if let Record::Event(e) = record? {
                 state.apply(&e);

@@ -242,3 +242,25 @@ pub fn render_text(s: &Summary) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Limits, fixture};
+
+    #[test]
+    fn a_model_without_its_log_summarises_the_same() {
+        let events = fixture::producer_consumer();
+        let mut full = State::new();
+        let mut bare = State::with_limits(Limits::without_log());
+        for ev in &events {
+            full.apply(ev);
+            bare.apply(ev);
+        }
+        assert_eq!(full.log().len(), events.len());
+        assert!(bare.log().is_empty());
+        let (a, b) = (summarize(&full), summarize(&bare));
+        assert!(!a.objects.is_empty());
+        assert_eq!(a, b);
+    }
+}

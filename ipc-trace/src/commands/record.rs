@@ -3,7 +3,7 @@
 use super::{CmdError, CmdResult, warn_limits};
 use crate::cli::TraceArgs;
 use ipc_trace::event::Event;
-use ipc_trace::model::State;
+use ipc_trace::model::{Limits, State};
 use ipc_trace::recording::RecordingError;
 use ipc_trace::recording::RecordingWriter;
 use ipc_trace::session::live::End;
@@ -72,7 +72,7 @@ pub async fn record(out: RecordOutputs<'_>, trace: TraceArgs, cmd: Vec<String>) 
     .await?;
     warn_limits(&live);
     let mut failed = writer.write_header(live.header()).err();
-    let mut model = summary_out.map(|_| State::new());
+    let mut model = summary_out.map(|_| State::with_limits(Limits::without_log()));
     let mut write = |ev: &Event| -> Result<(), StopRecording> {
         if failed.is_some() {
             // The command keeps running; its events are not kept.

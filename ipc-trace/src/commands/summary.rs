@@ -4,7 +4,7 @@
 use super::{CmdError, CmdResult};
 use crate::cli::TraceArgs;
 use ipc_trace::event::{Event, EventKind};
-use ipc_trace::model::State;
+use ipc_trace::model::{Limits, State};
 use ipc_trace::recording::{ReadOptions, Record, RecordingReader};
 use ipc_trace::session::filter::LiveFilter;
 use ipc_trace::session::live::{Live, LiveOptions, monotonic_ns, own_ipc_ns};
@@ -53,7 +53,7 @@ pub fn model_from_recording(
         ReadOptions::default()
     };
     let mut reader = RecordingReader::open(file, options).map_err(CmdError::usage)?;
-    let mut state = State::new();
+    let mut state = State::with_limits(Limits::without_log());
     for record in reader.by_ref() {
         match record.map_err(CmdError::usage)? {
             Record::Event(ev) => {
@@ -123,7 +123,7 @@ async fn live_summary(trace: TraceArgs, cmd: Vec<String>) -> Result<(Summary, u8
     })
     .await?;
     super::warn_limits(&live);
-    let mut state = State::new();
+    let mut state = State::with_limits(Limits::without_log());
     if let Ok(seeds) = ipc_trace::tui::Seeds::from_proc(own_ipc_ns(), monotonic_ns()) {
         state.seed(&seeds.shm, &seeds.sem, seeds.ipc_ns, seeds.now_ns);
     }

@@ -20,12 +20,14 @@ impl State {
         if let Some(h) = object {
             self.note(h, ev, steps);
         }
-        self.log.push(LoggedEvent {
-            seq: self.events - 1,
-            event: ev.clone(),
-            object,
-            steps,
-        });
+        if self.limits.log > 0 {
+            self.log.push(LoggedEvent {
+                seq: self.events - 1,
+                event: ev.clone(),
+                object,
+                steps,
+            });
+        }
     }
 
     /// Trace-wide counters, the clock, the probe's counters and the
